@@ -1,0 +1,8 @@
+export { Public, Scopes, PUBLIC_ROUTE, REQUIRED_SCOPES } from './auth.decorators.js';
+export { SCOPES, isScope, type Scope } from './scopes.js';
+export type { Principal, AuthenticatedRequest } from './principal.js';
+export { API_KEY_PREFIX, hashApiKey, mintApiKey, parseKeyId } from './api-key.format.js';
+export { ApiKeyStore, type ApiKeyRecord, type CreateApiKeyInput } from './api-key.store.js';
+export { ApiKeyGuard } from './api-key.guard.js';
+export { CurrentPrincipal } from './current-principal.decorator.js';
+export { AuthModule } from './auth.module.js';

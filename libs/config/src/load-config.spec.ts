@@ -1,0 +1,15 @@
+import { ConfigError, loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.PHASE_1_CANARY_PCT).toBe(100);
+    expect(config.AI_JOBS_NEW_SCHEMA).toBe('off');
+  });
+
+  it('refuses an out-of-range canary with a message naming the variable', () => {
+    expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(/PHASE_1_CANARY_PCT/);
+  });
+});

@@ -1,0 +1,95 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+
+const ON_OFF = ['on', 'off'] as const;
+export type OnOff = (typeof ON_OFF)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toLowerTrim = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+/**
+ * Every setting Relay reads, with its default. The property name is the
+ * environment variable, so a validation message names the variable as is.
+ * `.env.example` lists the same settings; a test keeps the two in step.
+ */
+export class RelayConfig {
+  // --- processes and connection
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  WORKER_PORT = 3001;
+
+  @IsString() @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** A command that gets no answer within this time fails (the API then answers 503). */
+  @Transform(toInt) @IsInt() @Min(50) @Max(60000)
+  REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+  @Transform(toLowerTrim) @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL = 'log';
+
+  // --- migration flags (SPEC section 3); only the JobStore factory interprets them
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  AI_JOBS_NEW_SCHEMA: OnOff = 'off';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(100)
+  PHASE_1_CANARY_PCT = 100;
+
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  READ_PREFERS_NEW: OnOff = 'off';
+
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  READ_FALLBACK_OLD: OnOff = 'on';
+
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  AI_JOBS_LEGACY_WRITES: OnOff = 'on';
+
+  // --- permissions (SPEC section 6)
+  /** Comma-separated action ids or `provider.*`; empty denies every action. */
+  @IsString() @Matches(/^[a-z0-9_.*,\s]*$/, { message: 'ACTION_ALLOWLIST must be comma-separated action ids or provider.*' })
+  ACTION_ALLOWLIST = '';
+
+  @IsString() @Matches(/^[a-z0-9_.*,\s]*$/, { message: 'ACTION_DENYLIST must be comma-separated action ids or provider.*' })
+  ACTION_DENYLIST = '';
+
+  /** JSON: {"<workspace>": {"allow": [...], "deny": [...]}}; checked in parsePermissionRules. */
+  @IsString()
+  WORKSPACE_ACTION_RULES = '';
+
+  // --- API limits
+  @Transform(toInt) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  BODY_MAX_BYTES = 262144;
+
+  @Transform(toInt) @IsInt() @Min(2) @Max(1024 * 1024)
+  PARAMS_MAX_BYTES = 16384;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  PARAMS_MAX_DEPTH = 8;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  PLAN_MAX_STEPS = 100;
+
+  /** Requests per API key per RATE_LIMIT_WINDOW_MS; 0 turns rate limiting off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  RATE_LIMIT_MAX = 6000;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  RATE_LIMIT_WINDOW_MS = 60000;
+
+  // --- retention
+  @Transform(toInt) @IsInt() @Min(1)
+  JOB_RETENTION_SECONDS = 86400;
+
+  // --- telemetry (SPEC section 7)
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  METRICS_WORKSPACE_LABEL: OnOff = 'off';
+
+  @IsString() @Matches(/^[a-z0-9_,\s-]*$/, { message: 'METRICS_WORKSPACE_ALLOWLIST must be comma-separated workspace ids' })
+  METRICS_WORKSPACE_ALLOWLIST = '';
+}
+
+export type RelaySettingName = keyof RelayConfig;

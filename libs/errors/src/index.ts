@@ -1,0 +1,1 @@
+export { ErrorCode, RelayError, invalidInput, notFound } from './relay-error.js';

@@ -1,0 +1,28 @@
+/**
+ * Every Redis key Relay uses, in one place (README "Redis keys" lists the
+ * same). The two job-record prefixes are fixed by other tools: `ai:jobs:`
+ * (legacy, plural) and `ai:job:` (workspace-scoped). Every other key lives
+ * under `ai:` with a name that matches neither `ai:jobs:*` nor `ai:job:*`.
+ */
+export const RedisKeys = {
+  /** hash: legacy job record; workspace_id is a field. */
+  legacyJob: (jobId: string) => `ai:jobs:${jobId}`,
+  legacyJobPrefix: 'ai:jobs:',
+  /** hash: workspace-scoped job record. */
+  scopedJob: (workspaceId: string, jobId: string) => `ai:job:${workspaceId}:${jobId}`,
+  scopedJobPrefix: 'ai:job:',
+  /** list: queue entries `<workspace_id>:<job_id>` waiting to run (LPUSH in, taken from the right). */
+  pendingQueue: 'ai:queue:pending',
+  /** string: job id first created for a client_request_id; TTL 24 h. */
+  idempotency: (workspaceId: string, clientRequestId: string) => `ai:idempotency:${workspaceId}:${clientRequestId}`,
+  /** sorted set (all scores 0, ordered by member): `<created ms, 13 digits>:<job_id>` of every job of a workspace. */
+  workspaceIndex: (workspaceId: string) => `ai:index:${workspaceId}`,
+  /** sorted set: the same members, per status, for filtered listing. */
+  workspaceStatusIndex: (workspaceId: string, status: string) => `ai:index:${workspaceId}:status:${status}`,
+  /** hash: API key record (hash of the key, workspace, actor, scopes). */
+  apiKey: (keyId: string) => `ai:apikey:${keyId}`,
+  /** set: key ids of a workspace, for `relay keys list`. */
+  workspaceApiKeys: (workspaceId: string) => `ai:apikeys:${workspaceId}`,
+  /** string counter with TTL: requests of one API key in the current rate-limit window. */
+  rateLimit: (key: string) => `ai:ratelimit:${key}`,
+} as const;

@@ -1,0 +1,12 @@
+/**
+ * True for errors that mean "Redis did not answer" (not connected, connection
+ * dropped, timed out), as opposed to an error reply from a live server.
+ */
+export function isRedisUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  const code = (error as { code?: string }).code;
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH'].includes(code)) return true;
+  return /Connection is closed|Command timed out|Stream isn't writeable|enableOfflineQueue|Connection lost|connect ETIMEDOUT/i.test(error.message);
+}

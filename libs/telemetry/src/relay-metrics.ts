@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, register } from 'prom-client';
+
+type MetricConfig<L extends string> = { name: string; help: string; labelNames?: readonly L[] };
+
+/**
+ * Metrics live in prom-client's default registry, the one the /metrics
+ * controller of @willsoto/nestjs-prometheus serves. get-or-create keeps a
+ * second application in the same process (tests, the CLI) from failing on a
+ * duplicate registration.
+ */
+function counter<L extends string>(config: MetricConfig<L>): Counter<L> {
+  return (register.getSingleMetric(config.name) as Counter<L>) ?? new Counter<L>(config);
+}
+function gauge<L extends string>(config: MetricConfig<L>): Gauge<L> {
+  return (register.getSingleMetric(config.name) as Gauge<L>) ?? new Gauge<L>(config);
+}
+function histogram<L extends string>(config: MetricConfig<L> & { buckets?: number[] }): Histogram<L> {
+  return (register.getSingleMetric(config.name) as Histogram<L>) ?? new Histogram<L>(config);
+}
+
+const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+
+/**
+ * Every metric Relay exports, defined in this one file. Labels never carry
+ * job ids, user ids, credentials, params or results; `workspace_id` is set
+ * only through WorkspaceLabelPolicy.
+ */
+@Injectable()
+export class RelayMetrics {
+  readonly jobsTotal = counter({ name: 'ai_jobs_total', help: 'Jobs that reached a status', labelNames: ['status', 'workspace_id'] });
+  readonly jobLatency = histogram({
+    name: 'ai_job_latency_seconds',
+    help: 'Time from submission to a final status',
+    labelNames: ['status', 'workspace_id'],
+    buckets: JOB_BUCKETS,
+  });
+  readonly queueDepth = gauge({ name: 'ai_queue_depth', help: 'Jobs in the queue by state', labelNames: ['state'] });
+  readonly securityDecisions = counter({
+    name: 'security_decisions_total',
+    help: 'Permission decisions on actions',
+    labelNames: ['result', 'reason', 'workspace_id'],
+  });
+  readonly listQueries = counter({ name: 'ai_job_list_queries_total', help: 'Job list queries', labelNames: ['workspace_id'] });
+  readonly listDuration = histogram({
+    name: 'ai_job_list_duration_seconds',
+    help: 'Time to serve one page of a job list',
+    labelNames: ['workspace_id'],
+    buckets: FAST_BUCKETS,
+  });
+  readonly listResults = counter({ name: 'ai_job_list_results_total', help: 'Jobs returned by list queries', labelNames: ['workspace_id'] });
+  readonly dualWriteRatio = gauge({
+    name: 'ai_jobs_dual_write_ratio',
+    help: 'Share of jobs created by this process that also got a workspace-scoped copy',
+  });
+  readonly readPath = counter({ name: 'relay_job_read_path', help: 'Where single-job reads were served', labelNames: ['path'] });
+  readonly dualWriteAttempts = counter({ name: 'relay_dual_write_attempt', help: 'Dual-write outcomes', labelNames: ['result'] });
+  readonly listReadPath = counter({ name: 'relay_job_list_read_path', help: 'Where list pages were served', labelNames: ['path'] });
+  readonly statusUpdateFailures = counter({
+    name: 'relay_status_update_failures_total',
+    help: 'Status updates that could not be applied to every copy of a job',
+    labelNames: ['reason'],
+  });
+  readonly httpRequests = counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests served',
+    labelNames: ['method', 'route', 'status_code'],
+  });
+  readonly httpDuration = histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: FAST_BUCKETS,
+  });
+}

@@ -1,0 +1,3 @@
+export { WORKSPACE_ID_PATTERN, isValidWorkspaceId, assertWorkspaceId, InvalidWorkspaceIdError } from './workspace-id.js';
+export { WorkspaceModule } from './workspace.module.js';
+export { SameWorkspaceGuard } from './same-workspace.guard.js';
