@@ -2,3 +2,5 @@ export { RelayMetrics } from './relay-metrics.js';
 export { WorkspaceLabelPolicy, UNSCOPED } from './workspace-label.policy.js';
 export { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 export { TelemetryModule } from './telemetry.module.js';
+export { HealthModule } from './health.module.js';
+export { RedisHealthIndicator } from './redis.health.js';

@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RelayConfig } from '@relay/config';
+import { ApiModule } from './api.module.js';
+import { bodyErrorHandler } from './http/body-error.handler.js';
+import { jsonBodyMiddlewares } from './http/json-body.middleware.js';
+import { requestIdMiddleware } from './http/request-id.middleware.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** JSON log lines at the configured level and above. Logs never carry params or results. */
+export function relayLogger(level: string, context: string): ConsoleLogger {
+  return new ConsoleLogger(context, { json: true, logLevels: LEVELS.slice(0, LEVELS.indexOf(level as LogLevel) + 1) });
+}
+
+/**
+ * Builds the API application (not listening). main.ts and the e2e tests
+ * share it, so tests exercise exactly what runs.
+ */
+export async function createApiApp(env?: Record<string, string>, logger?: ConsoleLogger | false): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(env), {
+    bodyParser: false,
+    logger: logger ?? relayLogger('log', 'api'),
+    abortOnError: false,
+  });
+  const config = app.get(RelayConfig);
+  if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'api'));
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestIdMiddleware);
+  app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES));
+  app.use(bodyErrorHandler);
+  app.enableShutdownHooks();
+  return app;
+}

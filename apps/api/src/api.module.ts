@@ -1,0 +1,59 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ApiKeyGuard, AuthModule, type AuthenticatedRequest } from '@relay/auth';
+import { RelayConfig, RelayConfigModule } from '@relay/config';
+import { Redis, RedisModule } from '@relay/redis';
+import { HealthModule, HttpMetricsMiddleware, TelemetryModule } from '@relay/telemetry';
+import { SameWorkspaceGuard, WorkspaceModule } from '@relay/workspace';
+import { ApiExceptionFilter } from './http/api-exception.filter.js';
+import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
+import { JobsModule } from './jobs/jobs.module.js';
+
+/**
+ * The HTTP API. Guards run in order: API key (deny by default), same
+ * workspace, rate limit per key. `env` replaces the process environment
+ * (tests); the apps pass nothing.
+ */
+@Module({})
+export class ApiModule implements NestModule {
+  static forRoot(env?: Record<string, string>): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        RelayConfigModule.forRoot(env),
+        RedisModule,
+        TelemetryModule,
+        HealthModule,
+        AuthModule,
+        WorkspaceModule,
+        ThrottlerModule.forRootAsync({
+          inject: [RelayConfig, Redis],
+          useFactory: (config: RelayConfig, redis: Redis) => ({
+            throttlers: [{ ttl: config.RATE_LIMIT_WINDOW_MS, limit: Math.max(config.RATE_LIMIT_MAX, 1) }],
+            storage: new RedisThrottlerStorage(redis),
+            skipIf: () => config.RATE_LIMIT_MAX === 0,
+            // Limit per API key; unauthenticated requests are refused before this guard runs.
+            getTracker: (req: AuthenticatedRequest & { ip?: string }) => req.principal?.keyId ?? `ip:${req.ip}`,
+            errorMessage: 'rate limit exceeded; retry after the Retry-After delay',
+          }),
+        }),
+        JobsModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useExisting: ApiKeyGuard },
+        { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+        },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+}

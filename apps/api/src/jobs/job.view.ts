@@ -1,0 +1,26 @@
+import { redactSecrets } from '@relay/permissions';
+import type { Job, JobSummary } from '@relay/queue';
+
+/** The API's shape of a job: snake_case, params redacted at any depth. */
+export function jobView(job: Job) {
+  return { ...summaryView(job), params: redactSecrets(job.params) };
+}
+
+/** A list item: no params. */
+export function summaryView(job: JobSummary) {
+  return {
+    job_id: job.jobId,
+    workspace_id: job.workspaceId,
+    actor_id: job.actorId,
+    action: job.action,
+    status: job.status,
+    attempts: job.attempts,
+    result: job.result,
+    error: job.error,
+    client_request_id: job.clientRequestId,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    started_at: job.startedAt,
+    finished_at: job.finishedAt,
+  };
+}

@@ -1,0 +1,86 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
+import { invalidInput } from '@relay/errors';
+import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { SubmitPlanDto } from './dto/submit-plan.dto.js';
+import { ListJobsQuery } from './dto/list-jobs.query.js';
+import { JobsService, type Submitted } from './jobs.service.js';
+import { jobView, summaryView } from './job.view.js';
+import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './dto/submit-job.dto.js';
+
+@Controller('ai')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post('jobs')
+  @Scopes('actions:execute')
+  @HttpCode(202)
+  async submit(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: SubmitJobDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
+    const outcome = await this.jobs.submit(principal, [body], 'job', clientRequestId);
+    const [jobId] = outcome.jobIds;
+    res.setHeader('Location', `/ai/jobs/${jobId}`);
+    markReplay(outcome, res);
+    return { job_id: jobId, status: outcome.status, created_at: outcome.createdAt };
+  }
+
+  @Post('plans')
+  @Scopes('actions:execute')
+  @HttpCode(202)
+  async submitPlan(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: SubmitPlanDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
+    const outcome = await this.jobs.submit(principal, body.steps, 'plan', clientRequestId);
+    markReplay(outcome, res);
+    return { job_ids: outcome.jobIds, created_at: outcome.createdAt };
+  }
+
+  @Get('jobs')
+  @Scopes('actions:preview')
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery) {
+    const page = await this.jobs.list(principal, query.limit, query.cursor, query.status);
+    return { items: page.items.map(summaryView), next_cursor: page.nextCursor };
+  }
+
+  @Get('jobs/:id')
+  @Scopes('actions:preview')
+  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return jobView(await this.jobs.get(principal, id));
+  }
+
+  @Post('jobs/:id/cancel')
+  @Scopes('actions:execute')
+  @HttpCode(200)
+  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+    return jobView(await this.jobs.cancel(principal, id));
+  }
+}
+
+/** The Idempotency-Key header is an alias of client_request_id; giving both with different values is an error. */
+function pickClientRequestId(fromBody: string | undefined, fromHeader: string | undefined): string | undefined {
+  if (fromHeader !== undefined && !CLIENT_REQUEST_ID_PATTERN.test(fromHeader)) {
+    throw invalidInput(CLIENT_REQUEST_ID_MESSAGE.replace('client_request_id', 'Idempotency-Key'));
+  }
+  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) {
+    throw invalidInput('Idempotency-Key and client_request_id differ; send one of them');
+  }
+  return fromBody ?? fromHeader;
+}
+
+/** A replay answers 200 with Idempotent-Replayed: true instead of 202. */
+function markReplay(outcome: Submitted, res: Response): void {
+  if (outcome.outcome === 'replayed') {
+    res.status(200);
+    res.setHeader('Idempotent-Replayed', 'true');
+  }
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { PermissionsModule } from '@relay/permissions';
+import { QueueModule } from '@relay/queue';
+import { JobsController } from './jobs.controller.js';
+import { JobsService } from './jobs.service.js';
+
+@Module({ imports: [QueueModule, PermissionsModule], controllers: [JobsController], providers: [JobsService] })
+export class JobsModule {}

@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { RelayConfig } from '@relay/config';
+import { ErrorCode, RelayError, invalidInput, notFound } from '@relay/errors';
+import { PermissionsService } from '@relay/permissions';
+import { JOB_ID_PATTERN, JobStore, type CreateOutcome, type Job, type JobStatus, type ListPage, type NewJob } from '@relay/queue';
+import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
+import type { Principal } from '@relay/auth';
+import { checkParamsLimits } from './params-limits.js';
+
+/** A submit that created jobs or replayed the original ones. */
+export type Submitted = Exclude<CreateOutcome, { outcome: 'mismatch' }>;
+
+export interface StepInput {
+  action: string;
+  params?: Record<string, unknown>;
+}
+
+/** The use-cases behind the job routes: validation that needs settings, permissions, then the store. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly store: JobStore,
+    private readonly permissions: PermissionsService,
+    private readonly metrics: RelayMetrics,
+    private readonly labels: WorkspaceLabelPolicy,
+  ) {}
+
+  async submit(principal: Principal, steps: StepInput[], kind: 'job' | 'plan', clientRequestId?: string): Promise<Submitted> {
+    if (kind === 'plan' && steps.length > this.config.PLAN_MAX_STEPS) {
+      throw invalidInput(`steps must hold at most ${this.config.PLAN_MAX_STEPS} steps (got ${steps.length})`);
+    }
+    const jobs: NewJob[] = steps.map((step, i) => {
+      const params = step.params ?? {};
+      checkParamsLimits(kind === 'plan' ? `steps[${i}].params` : 'params', params, this.config.PARAMS_MAX_BYTES, this.config.PARAMS_MAX_DEPTH);
+      return { actorId: principal.actorId, action: step.action, params };
+    });
+    // Every step is checked before anything is written: one forbidden step rejects the plan.
+    const denied = jobs.filter((job) => !this.permissions.canExecute(job.action, principal.actorId, principal.workspaceId).allowed);
+    if (denied.length > 0) {
+      const names = [...new Set(denied.map((j) => j.action))].join(', ');
+      throw new RelayError(ErrorCode.Forbidden, `action not permitted for this workspace: ${names}`);
+    }
+    const outcome = await this.store.create({ workspaceId: principal.workspaceId, jobs, clientRequestId, kind });
+    if (outcome.outcome === 'mismatch') {
+      throw new RelayError(ErrorCode.IdempotencyMismatch, 'client_request_id was already used with a different payload');
+    }
+    if (outcome.outcome === 'created') {
+      this.metrics.jobsTotal.inc({ status: 'pending', workspace_id: this.labels.label(principal.workspaceId) }, jobs.length);
+    }
+    return outcome;
+  }
+
+  async get(principal: Principal, jobId: string): Promise<Job> {
+    assertJobId(jobId);
+    const job = await this.store.get(principal.workspaceId, jobId);
+    if (!job) throw notFound('job');
+    return job;
+  }
+
+  async list(principal: Principal, limit: number, cursor?: string, status?: JobStatus): Promise<ListPage> {
+    const label = { workspace_id: this.labels.label(principal.workspaceId) };
+    const stop = this.metrics.listDuration.startTimer(label);
+    const page = await this.store.list({ workspaceId: principal.workspaceId, limit, cursor, status });
+    stop();
+    this.metrics.listQueries.inc(label);
+    this.metrics.listResults.inc(label, page.items.length);
+    return page;
+  }
+
+  async cancel(principal: Principal, jobId: string): Promise<Job> {
+    assertJobId(jobId);
+    const result = await this.store.cancel(principal.workspaceId, jobId);
+    if (result.outcome === 'missing') throw notFound('job');
+    if (result.outcome === 'conflict') throw new RelayError(ErrorCode.Conflict, `job is ${result.status}; only pending jobs can be cancelled`);
+    this.metrics.jobsTotal.inc({ status: 'cancelled', workspace_id: this.labels.label(principal.workspaceId) });
+    return this.get(principal, jobId);
+  }
+}
+
+function assertJobId(jobId: string): void {
+  if (!JOB_ID_PATTERN.test(jobId)) throw invalidInput('id must be 1-128 characters of letters, digits, . _ -');
+}

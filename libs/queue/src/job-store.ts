@@ -1,0 +1,53 @@
+import type { Job, JobStatus } from './job-record.js';
+
+/** One job to create; the store mints the id and timestamps. */
+export interface NewJob {
+  actorId: string;
+  action: string; // provider.name, already validated and permitted
+  params: Record<string, unknown>;
+}
+
+export interface CreateRequest {
+  workspaceId: string;
+  jobs: NewJob[];
+  clientRequestId?: string;
+  /** Distinguishes a single submit from a plan with the same idempotency key. */
+  kind: 'job' | 'plan';
+}
+
+export type CreateOutcome =
+  | { outcome: 'created'; jobIds: string[]; status: JobStatus; createdAt: string }
+  | { outcome: 'replayed'; jobIds: string[]; status: JobStatus; createdAt: string }
+  /** The client_request_id was first used with a different payload. */
+  | { outcome: 'mismatch' };
+
+export interface ListQuery {
+  workspaceId: string;
+  limit: number;
+  cursor?: string; // opaque, from a previous page
+  status?: JobStatus;
+}
+
+/** A list item: a job without its params. */
+export type JobSummary = Omit<Job, 'params'>;
+
+export interface ListPage {
+  items: JobSummary[];
+  nextCursor: string | null;
+}
+
+/**
+ * The storage contract every strategy meets (legacy, dual-write, scoped).
+ * The abstract class is the DI token; the factory provider picks the
+ * implementation from the migration flags. Every method takes the
+ * workspace and never returns another workspace's job.
+ */
+export abstract class JobStore {
+  /** Creates all jobs atomically, or replays the original for a known client_request_id. */
+  abstract create(request: CreateRequest): Promise<CreateOutcome>;
+  /** One job, or undefined when absent or in another workspace. */
+  abstract get(workspaceId: string, jobId: string): Promise<Job | undefined>;
+  abstract list(query: ListQuery): Promise<ListPage>;
+  /** Cancels a pending job; 'missing' when absent, 'conflict' when it already started or finished. */
+  abstract cancel(workspaceId: string, jobId: string): Promise<{ outcome: 'cancelled' } | { outcome: 'missing' } | { outcome: 'conflict'; status: string }>;
+}

@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@relay/redis';
+import { assertWorkspaceId } from '@relay/workspace';
+import type { RelayMetrics } from '@relay/telemetry';
+import { JOB_FIELDS, jobFromHash, hashToPairs, isJobStatus, pairsToRecord, type Job, type JobHash } from './job-record.js';
+import { indexMember } from './index-member.js';
+import { decodeCursor, encodeCursor } from './list-cursor.js';
+import { jobScripts, type JobScripts } from './job-scripts.js';
+import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
+import { requestFingerprint } from './request-fingerprint.js';
+import { copiesFor, type StorageStrategy } from './storage-strategy.js';
+
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash');
+
+/** Raised when a script refused to write (a key of the wrong type in the way): a server-side fault. */
+export class StorageRefusedError extends Error {
+  constructor(reason: string) {
+    super(`job storage refused the write: ${reason}`);
+    this.name = 'StorageRefusedError';
+  }
+}
+
+/**
+ * JobStore on Redis. The strategy (from the migration flags, chosen by the
+ * factory provider) decides which copies a new job gets and where reads
+ * look; every multi-key change is one Lua script.
+ */
+export class RedisJobStore extends JobStore {
+  private readonly logger = new Logger(RedisJobStore.name);
+  private readonly scripts: JobScripts;
+  private created = 0;
+  private createdWithScopedCopy = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly strategy: StorageStrategy,
+    private readonly metrics: RelayMetrics,
+    private readonly retentionSeconds: number,
+  ) {
+    super();
+    this.scripts = jobScripts(redis);
+  }
+
+  async create(request: CreateRequest): Promise<CreateOutcome> {
+    const workspaceId = assertWorkspaceId(request.workspaceId);
+    const now = new Date().toISOString();
+    const base = randomUUID();
+    const jobIds = request.kind === 'plan' ? request.jobs.map((_, i) => `${base}_${i}`) : [base];
+    const requestHash = requestFingerprint(request.kind, request.jobs);
+    const keys = [
+      RedisKeys.pendingQueue,
+      RedisKeys.workspaceIndex(workspaceId),
+      RedisKeys.workspaceStatusIndex(workspaceId, 'pending'),
+      RedisKeys.idempotency(workspaceId, request.clientRequestId ?? ''),
+    ];
+    const perJobArgs: string[] = [];
+    let scopedCopies = 0;
+    request.jobs.forEach((job, i) => {
+      const jobId = jobIds[i];
+      const copies = copiesFor(this.strategy, jobId);
+      if (copies.scoped) scopedCopies++;
+      const [provider, name] = job.action.split('.');
+      const hash: JobHash = {
+        job_id: jobId,
+        workspace_id: workspaceId,
+        actor_id: job.actorId,
+        action_provider: provider,
+        action_name: name,
+        params: JSON.stringify(job.params),
+        status: 'pending',
+        attempts: '0',
+        result: '',
+        error: '',
+        client_request_id: request.clientRequestId ?? '',
+        created_at: now,
+        updated_at: now,
+        started_at: '',
+        finished_at: '',
+        request_hash: requestHash,
+      };
+      keys.push(RedisKeys.legacyJob(jobId), RedisKeys.scopedJob(workspaceId, jobId));
+      perJobArgs.push(
+        `${copies.legacy ? 'L' : ''}${copies.scoped ? 'S' : ''}`,
+        indexMember(now, jobId),
+        `${workspaceId}:${jobId}`,
+        ...hashToPairs(hash),
+      );
+    });
+    const reply = (await this.countDualWrite(this.scripts.createJobs(keys, [
+      workspaceId,
+      request.clientRequestId ? '1' : '0',
+      IDEMPOTENCY_TTL_SECONDS,
+      requestHash,
+      JOB_FIELDS.length * 2,
+      ...perJobArgs,
+    ]))) as string[];
+
+    switch (reply[0]) {
+      case 'created':
+        this.countCreated(request.jobs.length, scopedCopies);
+        return { outcome: 'created', jobIds, status: 'pending', createdAt: now };
+      case 'replayed': {
+        const first = reply[1];
+        const ids = request.kind === 'plan' ? request.jobs.map((_, i) => first.replace(/_0$/, `_${i}`)) : [first];
+        return { outcome: 'replayed', jobIds: ids, status: isJobStatus(reply[2]) ? reply[2] : 'pending', createdAt: reply[3] };
+      }
+      case 'mismatch':
+        return { outcome: 'mismatch' };
+      default:
+        throw new StorageRefusedError(String(reply[1]));
+    }
+  }
+
+  async get(workspaceId: string, jobId: string): Promise<Job | undefined> {
+    const ws = assertWorkspaceId(workspaceId);
+    const reply = (await this.scripts.readJob([RedisKeys.scopedJob(ws, jobId), RedisKeys.legacyJob(jobId)], [ws, this.strategy.reads])) as string[];
+    const path = reply[0] as 'new' | 'old' | 'miss';
+    this.metrics.readPath.inc({ path });
+    return path === 'miss' ? undefined : jobFromHash(pairsToRecord(reply.slice(1)));
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const ws = assertWorkspaceId(query.workspaceId);
+    const bound = query.cursor ? `(${decodeCursor(query.cursor)}` : '+';
+    const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
+    const reply = (await this.scripts.listJobs([index], [ws, bound, query.limit, this.strategy.reads, query.status ?? '', ...LIST_FIELDS])) as [
+      string,
+      number,
+      number,
+      ...(string | null)[][],
+    ];
+    const [next, fromNew, fromOld, ...rows] = reply;
+    if (rows.length > 0) this.metrics.listReadPath.inc({ path: fromOld === 0 ? 'new' : fromNew === 0 ? 'old' : 'mixed' });
+    const items: JobSummary[] = rows.map((values) => {
+      const record: Record<string, string> = {};
+      LIST_FIELDS.forEach((f, i) => (record[f] = values[i] ?? ''));
+      const { params: _omitted, ...summary } = jobFromHash(record);
+      return summary;
+    });
+    return { items, nextCursor: next ? encodeCursor(next) : null };
+  }
+
+  async cancel(workspaceId: string, jobId: string) {
+    const ws = assertWorkspaceId(workspaceId);
+    const reply = (await this.scripts.cancelJob(
+      [RedisKeys.scopedJob(ws, jobId), RedisKeys.legacyJob(jobId), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.workspaceStatusIndex(ws, 'cancelled')],
+      [ws, jobId, new Date().toISOString(), this.retentionSeconds],
+    )) as string[];
+    if (reply[0] === 'cancelled') return { outcome: 'cancelled' as const };
+    if (reply[0] === 'missing') return { outcome: 'missing' as const };
+    return { outcome: 'conflict' as const, status: reply[1] };
+  }
+
+  private countCreated(jobs: number, withScopedCopy: number): void {
+    this.created += jobs;
+    this.createdWithScopedCopy += withScopedCopy;
+    this.metrics.dualWriteRatio.set(this.createdWithScopedCopy / this.created);
+  }
+
+  /** Counts every dual-write outcome; a failed one is also logged (without params). */
+  private async countDualWrite<T>(write: Promise<T>): Promise<T> {
+    if (this.strategy.writes !== 'dual-write') return write;
+    try {
+      const reply = await write;
+      this.metrics.dualWriteAttempts.inc({ result: 'succeeded' });
+      return reply;
+    } catch (error) {
+      this.metrics.dualWriteAttempts.inc({ result: 'failed' });
+      this.logger.warn(`dual-write failed: ${(error as Error).name}`);
+      throw error;
+    }
+  }
+}
