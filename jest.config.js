@@ -8,4 +8,6 @@ export default {
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: {},
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };

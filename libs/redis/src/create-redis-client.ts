@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 
 export interface RedisClientOptions {
@@ -15,7 +16,7 @@ export interface RedisClientOptions {
  * serves again as soon as Redis returns, without a restart.
  */
 export function createRedisClient(options: RedisClientOptions): Redis {
-  return new Redis(options.url, {
+  const client = new Redis(options.url, {
     connectionName: options.connectionName,
     enableOfflineQueue: false,
     commandTimeout: options.commandTimeoutMs,
@@ -24,4 +25,17 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
     lazyConnect: false,
   });
+  // Without a listener ioredis prints every failed reconnect. Log the first
+  // error of each outage, and the recovery, instead.
+  const logger = new Logger(`Redis:${options.connectionName}`);
+  let down = false;
+  client.on('error', (error: Error) => {
+    if (!down) logger.warn(`connection error: ${error.message}; reconnecting`);
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) logger.log('connection restored');
+    down = false;
+  });
+  return client;
 }

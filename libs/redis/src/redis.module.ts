@@ -1,12 +1,22 @@
-import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
 import { createRedisClient } from './create-redis-client.js';
+import { waitUntilReady } from './wait-until-ready.js';
 
-/** Closes the shared connection when the application shuts down. */
+/**
+ * Start-up waits briefly for the connection (commands are not queued while
+ * disconnected, so the first ones would fail otherwise) but starts anyway when
+ * Redis is away: readiness reports it and the client keeps reconnecting.
+ * Shutdown closes the connection.
+ */
 @Injectable()
-class RedisLifecycle implements OnApplicationShutdown {
+class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(@Inject(Redis) private readonly redis: Redis) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!(await waitUntilReady(this.redis, 3000))) new Logger('Redis').warn('Redis is not answering yet; reconnecting in the background');
+  }
 
   async onApplicationShutdown(): Promise<void> {
     if (this.redis.status === 'end') return;

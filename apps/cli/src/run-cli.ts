@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '@relay/config';
+import { RelayError, ErrorCode } from '@relay/errors';
+import { isRedisUnavailableError } from '@relay/redis';
+import { InvalidWorkspaceIdError } from '@relay/workspace';
+import { CliContext } from './cli-context.js';
+import { keysCommand } from './keys.command.js';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/**
+ * Runs `relay <args>` and returns the exit code: 0 success, 1 a check failed,
+ * 2 bad usage or configuration. Tests call this directly; bin/relay.js wraps it.
+ */
+export async function runCli(argv: string[], io: CliIo, env?: Record<string, string>): Promise<number> {
+  const context = new CliContext(env, io.out);
+  const program = new Command('relay')
+    .description('Relay operator commands')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  program.addCommand(keysCommand(context));
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ConfigError || error instanceof InvalidWorkspaceIdError) {
+      io.err(error.message);
+      return 2;
+    }
+    if (error instanceof RelayError && error.code === ErrorCode.InvalidInput) {
+      io.err(error.message);
+      return 2;
+    }
+    if (isRedisUnavailableError(error)) {
+      io.err('relay: Redis did not answer at REDIS_URL');
+      return 1;
+    }
+    io.err(`relay: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  } finally {
+    await context.close();
+  }
+}

@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import { startApi, type ApiHarness } from './support/api-harness.js';
+import { TEST_DB } from './support/databases.js';
+import { freshDatabase } from './support/redis.js';
+
+describe('job API on a real Redis (default phase: legacy schema)', () => {
+  let api: ApiHarness;
+  let redis: Redis;
+  let key: string;
+  const auth = () => ({ Authorization: `Bearer ${key}` });
+
+  beforeAll(async () => {
+    redis = await freshDatabase(TEST_DB.jobsApi);
+    api = await startApi(TEST_DB.jobsApi);
+    key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-7');
+  });
+  afterAll(async () => {
+    await api.close();
+    await redis.flushdb();
+    redis.disconnect();
+  });
+
+  it('submits a job: 202, Location, and the legacy record, index entry and queue entry in Redis', async () => {
+    const res = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: { text: 'hi' } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ job_id: expect.any(String), status: 'pending', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    expect(res.headers.location).toBe(`/ai/jobs/${res.body.job_id}`);
+
+    const record = await redis.hgetall(`ai:jobs:${res.body.job_id}`);
+    expect(record).toMatchObject({
+      job_id: res.body.job_id,
+      workspace_id: 'acme',
+      actor_id: 'agent-7',
+      action_provider: 'debug',
+      action_name: 'echo',
+      params: '{"text":"hi"}',
+      status: 'pending',
+      attempts: '0',
+      created_at: res.body.created_at,
+    });
+    expect(await redis.exists(`ai:job:acme:${res.body.job_id}`)).toBe(0);
+    expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${res.body.job_id}`);
+    expect(await redis.zrange('ai:index:acme', 0, -1)).toContain(`${res.body.created_at}/${res.body.job_id}`);
+    expect(await redis.ttl(`ai:jobs:${res.body.job_id}`)).toBe(-1);
+  });
+
+  it('reads a job back with its fields', async () => {
+    const { body: created } = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: { n: 1 } });
+    const res = await api.http.get(`/ai/jobs/${created.job_id}`).set(auth());
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      job_id: created.job_id,
+      workspace_id: 'acme',
+      action: 'debug.echo',
+      params: { n: 1 },
+      status: 'pending',
+      attempts: 0,
+      result: null,
+      error: null,
+      created_at: created.created_at,
+      started_at: null,
+      finished_at: null,
+    });
+  });
+
+  it('reads a record written by the predecessor system (no index entry, no Relay fields)', async () => {
+    await redis.hset('ai:jobs:legacy-1', {
+      job_id: 'legacy-1', workspace_id: 'acme', actor_id: 'old', action_provider: 'gmail', action_name: 'send',
+      params: '{"to":"x@example.com","password":"p"}', status: 'succeeded', attempts: '1', result: '{"ok":true}', error: '',
+      client_request_id: '', created_at: '2025-10-17T10:15:00.000Z', updated_at: '2025-10-17T10:15:01.000Z',
+      started_at: '2025-10-17T10:15:00.500Z', finished_at: '2025-10-17T10:15:01.000Z',
+    });
+    const res = await api.http.get('/ai/jobs/legacy-1').set(auth());
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ job_id: 'legacy-1', action: 'gmail.send', status: 'succeeded', result: { ok: true }, params: { to: 'x@example.com', password: '[REDACTED]' } });
+  });
+
+  it('cancels a pending job once: 200 then 409, and the record says cancelled with an expiry', async () => {
+    const { body: created } = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: {} });
+    const first = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ job_id: created.job_id, status: 'cancelled', finished_at: expect.any(String) });
+    const again = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
+    expect(again.status).toBe(409);
+    expect(again.body.message).toMatch(/cancelled/);
+    expect(await redis.ttl(`ai:jobs:${created.job_id}`)).toBeGreaterThan(86000);
+    expect(await redis.zrange('ai:index:acme:status:cancelled', 0, -1)).toContain(`${created.created_at}/${created.job_id}`);
+    expect(await redis.zrange('ai:index:acme:status:pending', 0, -1)).not.toContain(`${created.created_at}/${created.job_id}`);
+  });
+
+  it('refuses to cancel a job that already started (409)', async () => {
+    const { body: created } = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: {} });
+    await redis.hset(`ai:jobs:${created.job_id}`, 'status', 'running');
+    const res = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
+    expect(res.status).toBe(409);
+    expect((await api.http.get(`/ai/jobs/${created.job_id}`).set(auth())).body.status).toBe('running');
+  });
+
+  it('answers 404 for an absent job on get and cancel', async () => {
+    expect((await api.http.get('/ai/jobs/no-such-job').set(auth())).status).toBe(404);
+    expect((await api.http.post('/ai/jobs/no-such-job/cancel').set(auth())).status).toBe(404);
+  });
+
+  it('submits a plan atomically: 202 with every job id, all pending, in order', async () => {
+    const steps = [1, 2, 3].map((n) => ({ action: 'debug.echo', params: { n } }));
+    const res = await api.http.post('/ai/plans').set(auth()).send({ steps });
+    expect(res.status).toBe(202);
+    expect(res.body.job_ids).toHaveLength(3);
+    for (const [i, id] of (res.body.job_ids as string[]).entries()) {
+      const job = await api.http.get(`/ai/jobs/${id}`).set(auth());
+      expect(job.body).toMatchObject({ status: 'pending', params: { n: i + 1 } });
+    }
+  });
+
+  it('refuses a plan over PLAN_MAX_STEPS with 400 and writes nothing', async () => {
+    const before = await redis.llen('ai:queue:pending');
+    const steps = Array.from({ length: 101 }, () => ({ action: 'debug.echo', params: {} }));
+    const res = await api.http.post('/ai/plans').set(auth()).send({ steps });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(res.body.message)).toMatch(/at most 100 steps/);
+    expect(await redis.llen('ai:queue:pending')).toBe(before);
+  });
+});
