@@ -9,8 +9,18 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
   let key: string;
   const auth = () => ({ Authorization: `Bearer ${key}` });
 
+  const predecessorRecord = (jobId: string, workspaceId: string, createdAt: string) => ({
+    job_id: jobId, workspace_id: workspaceId, actor_id: 'old', action_provider: 'gmail', action_name: 'send',
+    params: '{"to":"x@example.com","password":"p"}', status: 'succeeded', attempts: '1', result: '{"ok":true}', error: '',
+    client_request_id: '', created_at: createdAt, updated_at: createdAt, started_at: createdAt, finished_at: createdAt,
+  });
+
   beforeAll(async () => {
     redis = await freshDatabase(TEST_DB.jobsApi);
+    // Written by the predecessor system before Relay first starts: no index entries.
+    await redis.hset('ai:jobs:pre-1', predecessorRecord('pre-1', 'acme', '2025-10-17T10:15:00.000Z'));
+    await redis.hset('ai:jobs:pre-2', predecessorRecord('pre-2', 'other', '2025-10-17T10:16:00.000Z'));
+    await redis.hset('ai:jobs:pre-bad', predecessorRecord('pre-bad', 'Not Valid!', '2025-10-17T10:17:00.000Z'));
     api = await startApi(TEST_DB.jobsApi);
     key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-7');
   });
@@ -40,7 +50,7 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     });
     expect(await redis.exists(`ai:job:acme:${res.body.job_id}`)).toBe(0);
     expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${res.body.job_id}`);
-    expect(await redis.zrange('ai:index:acme', 0, -1)).toContain(`${res.body.created_at}/${res.body.job_id}`);
+    expect(await redis.zrange('ai:index:acme', '0', '-1')).toContain(`${res.body.created_at}/${res.body.job_id}`);
     expect(await redis.ttl(`ai:jobs:${res.body.job_id}`)).toBe(-1);
   });
 
@@ -75,6 +85,18 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     expect(res.body).toMatchObject({ job_id: 'legacy-1', action: 'gmail.send', status: 'succeeded', result: { ok: true }, params: { to: 'x@example.com', password: '[REDACTED]' } });
   });
 
+  it("lists the predecessor's records of this workspace once they are indexed at start-up, and skips invalid ones", async () => {
+    const page = await api.http.get('/ai/jobs?limit=100').set(auth());
+    expect(page.status).toBe(200);
+    const ids = (page.body.items as { job_id: string }[]).map((i) => i.job_id);
+    expect(ids).toContain('pre-1');
+    expect(ids).not.toContain('pre-2');
+    expect(ids).not.toContain('pre-bad');
+    expect(ids[ids.length - 1]).toBe('pre-1'); // oldest last
+    expect(await redis.zrange('ai:index:acme:status:succeeded', '0', '-1')).toEqual(['2025-10-17T10:15:00.000Z/pre-1']);
+    expect(await redis.get('ai:migration:legacy-indexed')).not.toBeNull();
+  });
+
   it('cancels a pending job once: 200 then 409, and the record says cancelled with an expiry', async () => {
     const { body: created } = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: {} });
     const first = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
@@ -84,8 +106,8 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/cancelled/);
     expect(await redis.ttl(`ai:jobs:${created.job_id}`)).toBeGreaterThan(86000);
-    expect(await redis.zrange('ai:index:acme:status:cancelled', 0, -1)).toContain(`${created.created_at}/${created.job_id}`);
-    expect(await redis.zrange('ai:index:acme:status:pending', 0, -1)).not.toContain(`${created.created_at}/${created.job_id}`);
+    expect(await redis.zrange('ai:index:acme:status:cancelled', '0', '-1')).toContain(`${created.created_at}/${created.job_id}`);
+    expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).not.toContain(`${created.created_at}/${created.job_id}`);
   });
 
   it('refuses to cancel a job that already started (409)', async () => {

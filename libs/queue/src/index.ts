@@ -6,3 +6,4 @@ export { jobStoreProvider, migrationFlags } from './job-store.provider.js';
 export { encodeCursor, decodeCursor } from './list-cursor.js';
 export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
+export { LegacyIndexer, type IndexSweepResult } from './legacy-indexer.js';

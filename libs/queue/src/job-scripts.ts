@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** The Lua scripts of scripts/, each one atomic operation (see each file's header). */
-const SCRIPT_NAMES = ['createJobs', 'readJob', 'listJobs', 'cancelJob'] as const;
+const SCRIPT_NAMES = ['createJobs', 'readJob', 'listJobs', 'cancelJob', 'indexLegacyJobs'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 type ScriptReply = unknown;

@@ -23,6 +23,8 @@ export const RedisKeys = {
   apiKey: (keyId: string) => `ai:apikey:${keyId}`,
   /** set: key ids of a workspace, for `relay keys list`. */
   workspaceApiKeys: (workspaceId: string) => `ai:apikeys:${workspaceId}`,
+  /** string: set (to the time) once every legacy record has an index entry; Relay indexes what it writes. */
+  legacyIndexedMarker: 'ai:migration:legacy-indexed',
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
 } as const;

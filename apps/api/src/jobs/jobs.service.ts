@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { ErrorCode, RelayError, invalidInput, notFound } from '@relay/errors';
 import { PermissionsService } from '@relay/permissions';
-import { JOB_ID_PATTERN, JobStore, type CreateOutcome, type Job, type JobStatus, type ListPage, type NewJob } from '@relay/queue';
+import { JOB_ID_PATTERN, JobStore, LegacyIndexer, type CreateOutcome, type Job, type JobStatus, type ListPage, type NewJob } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Principal } from '@relay/auth';
 import { checkParamsLimits } from './params-limits.js';
@@ -24,6 +24,7 @@ export class JobsService {
     private readonly permissions: PermissionsService,
     private readonly metrics: RelayMetrics,
     private readonly labels: WorkspaceLabelPolicy,
+    private readonly legacyIndexer: LegacyIndexer,
   ) {}
 
   async submit(principal: Principal, steps: StepInput[], kind: 'job' | 'plan', clientRequestId?: string): Promise<Submitted> {
@@ -61,6 +62,8 @@ export class JobsService {
   async list(principal: Principal, limit: number, cursor?: string, status?: JobStatus): Promise<ListPage> {
     const label = { workspace_id: this.labels.label(principal.workspaceId) };
     const stop = this.metrics.listDuration.startTimer(label);
+    // Predecessor records are listed once indexed; a no-op after the first sweep.
+    await this.legacyIndexer.ensureIndexed();
     const page = await this.store.list({ workspaceId: principal.workspaceId, limit, cursor, status });
     stop();
     this.metrics.listQueries.inc(label);
