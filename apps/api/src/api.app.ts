@@ -30,7 +30,8 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestIdMiddleware);
-  app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES));
+  // Body depth bound: params' own limit plus the envelope ({steps: [{params}]}).
+  app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES, config.PARAMS_MAX_DEPTH + 3));
   app.use(bodyErrorHandler);
   app.enableShutdownHooks();
   return app;

@@ -1,7 +1,7 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
-import { ApiKeyGuard, AuthModule, type AuthenticatedRequest } from '@relay/auth';
+import { ApiKeyGuard, AuthModule, PUBLIC_ROUTE, type AuthenticatedRequest } from '@relay/auth';
 import { RelayConfig, RelayConfigModule } from '@relay/config';
 import { Redis, RedisModule } from '@relay/redis';
 import { HealthModule, HttpMetricsMiddleware, TelemetryModule } from '@relay/telemetry';
@@ -28,11 +28,14 @@ export class ApiModule implements NestModule {
         AuthModule,
         WorkspaceModule,
         ThrottlerModule.forRootAsync({
-          inject: [RelayConfig, Redis],
-          useFactory: (config: RelayConfig, redis: Redis) => ({
+          inject: [RelayConfig, Redis, Reflector],
+          useFactory: (config: RelayConfig, redis: Redis, reflector: Reflector) => ({
             throttlers: [{ ttl: config.RATE_LIMIT_WINDOW_MS, limit: Math.max(config.RATE_LIMIT_MAX, 1) }],
             storage: new RedisThrottlerStorage(redis),
-            skipIf: () => config.RATE_LIMIT_MAX === 0,
+            // Public routes (health, metrics) are never limited: liveness must not
+            // depend on Redis, and metrics matter most during an outage.
+            skipIf: (context) =>
+              config.RATE_LIMIT_MAX === 0 || reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]) === true,
             // Limit per API key; unauthenticated requests are refused before this guard runs.
             getTracker: (req: AuthenticatedRequest & { ip?: string }) => req.principal?.keyId ?? `ip:${req.ip}`,
             errorMessage: 'rate limit exceeded; retry after the Retry-After delay',

@@ -95,7 +95,7 @@ function toRecord(keyId: string, fields: Record<string, string> | null): ApiKeyR
     keyId,
     workspaceId: fields.workspace_id,
     actorId: fields.actor_id,
-    scopes: fields.scopes.split(',').filter(isScope),
+    scopes: (fields.scopes ?? '').split(',').filter(isScope),
     createdAt: fields.created_at,
   };
 }

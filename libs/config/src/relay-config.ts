@@ -84,6 +84,41 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1)
   JOB_RETENTION_SECONDS = 86400;
 
+  // --- worker (SPEC section 5)
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  WORKER_CONCURRENCY = 10;
+
+  /** A claimed job is re-delivered when its worker has not renewed the lease for this long. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
+  WORKER_LEASE_MS = 30000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(3600000)
+  WORKER_SHUTDOWN_GRACE_MS = 10000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  JOB_MAX_ATTEMPTS = 3;
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(86400000)
+  JOB_TIMEOUT_MS = 60000;
+
+  /** First retry delay; doubles per attempt, with full jitter, capped at JOB_RETRY_MAX_MS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600000)
+  JOB_RETRY_BASE_MS = 1000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400000)
+  JOB_RETRY_MAX_MS = 300000;
+
+  // --- http.post action
+  /** Comma-separated host or host:port entries http.post may call; empty refuses every call. */
+  @IsString() @Matches(/^[A-Za-z0-9.,:\[\]\s-]*$/, { message: 'HTTP_ACTION_ALLOWED_HOSTS must be comma-separated hosts or host:port' })
+  HTTP_ACTION_ALLOWED_HOSTS = '';
+
+  @Transform(toInt) @IsInt() @Min(10) @Max(600000)
+  HTTP_ACTION_TIMEOUT_MS = 10000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(100 * 1024 * 1024)
+  HTTP_ACTION_MAX_RESPONSE_BYTES = 1048576;
+
   // --- telemetry (SPEC section 7)
   @Transform(toLowerTrim) @IsIn(ON_OFF)
   METRICS_WORKSPACE_LABEL: OnOff = 'off';

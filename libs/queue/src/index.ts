@@ -7,3 +7,4 @@ export { encodeCursor, decodeCursor } from './list-cursor.js';
 export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
 export { LegacyIndexer, type IndexSweepResult } from './legacy-indexer.js';
+export { WorkQueue, type ClaimedJob, type AttemptOutcome, type QueueDepth, type ClaimOptions } from './work-queue.js';

@@ -2,15 +2,31 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** The Lua scripts of scripts/, each one atomic operation (see each file's header). */
-const SCRIPT_NAMES = ['createJobs', 'readJob', 'listJobs', 'cancelJob', 'indexLegacyJobs'] as const;
+const SCRIPT_NAMES = [
+  'createJobs',
+  'readJob',
+  'listJobs',
+  'cancelJob',
+  'indexLegacyJobs',
+  'claimJobs',
+  'finishJob',
+  'renewLeases',
+  'releaseJobs',
+  'recoverStalled',
+  'requeueDead',
+] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
-type ScriptReply = unknown;
-export type JobScripts = Record<ScriptName, (keys: string[], args: (string | number)[]) => Promise<ScriptReply>>;
+export type JobScripts = Record<ScriptName, (keys: string[], args: (string | number)[]) => Promise<unknown>>;
 
-const sources = new Map<ScriptName, string>(
-  SCRIPT_NAMES.map((name) => [name, readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8')]),
-);
+const read = (path: string) => readFileSync(new URL(`./scripts/${path}`, import.meta.url), 'utf8');
+
+/** Inlines `-- @include <name>` lines with scripts/includes/<name>.lua (shared Lua helpers). */
+function withIncludes(source: string): string {
+  return source.replace(/^-- @include (\w+)$/gm, (_, name: string) => read(`includes/${name}.lua`));
+}
+
+const sources = new Map<ScriptName, string>(SCRIPT_NAMES.map((name) => [name, withIncludes(read(`${name}.lua`))]));
 
 /**
  * Registers the scripts on a connection (ioredis sends EVALSHA and falls back

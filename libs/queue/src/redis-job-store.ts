@@ -124,7 +124,7 @@ export class RedisJobStore extends JobStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     const ws = assertWorkspaceId(query.workspaceId);
-    const bound = query.cursor ? `(${decodeCursor(query.cursor)}` : '+';
+    const bound = query.cursor !== undefined ? `(${decodeCursor(query.cursor)}` : '+';
     const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
     const reply = (await this.scripts.listJobs([index], [ws, bound, query.limit, this.strategy.reads, query.status ?? '', ...LIST_FIELDS])) as [
       string,
@@ -145,10 +145,8 @@ export class RedisJobStore extends JobStore {
 
   async cancel(workspaceId: string, jobId: string) {
     const ws = assertWorkspaceId(workspaceId);
-    const reply = (await this.scripts.cancelJob(
-      [RedisKeys.scopedJob(ws, jobId), RedisKeys.legacyJob(jobId), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.workspaceStatusIndex(ws, 'cancelled')],
-      [ws, jobId, new Date().toISOString(), this.retentionSeconds],
-    )) as string[];
+    const now = new Date();
+    const reply = (await this.scripts.cancelJob([RedisKeys.retention], [ws, jobId, now.toISOString(), now.getTime(), this.retentionSeconds])) as string[];
     if (reply[0] === 'cancelled') return { outcome: 'cancelled' as const };
     if (reply[0] === 'missing') return { outcome: 'missing' as const };
     return { outcome: 'conflict' as const, status: reply[1] };

@@ -13,9 +13,25 @@ export const RedisKeys = {
   scopedJobPrefix: 'ai:job:',
   /** list: queue entries `<workspace_id>:<job_id>` waiting to run (LPUSH in, taken from the right). */
   pendingQueue: 'ai:queue:pending',
+  /** list: entries moved here by a worker's blocking wait (BLMOVE) until its claim script leases them. */
+  activeQueue: 'ai:queue:active',
+  /** sorted set: entries being run, scored by lease deadline (ms); an expired lease means re-delivery. */
+  leases: 'ai:queue:leases',
+  /** hash: entry → lease token of the worker holding it (fencing: only the holder may finish the job). */
+  leaseOwners: 'ai:queue:lease-owners',
+  /** sorted set: entries waiting for a retry, scored by due time (ms). */
+  retryQueue: 'ai:queue:retry',
+  /** list: entries of jobs that failed their last attempt (dead letters). */
+  deadLetters: 'ai:queue:dead',
+  /** set: active-list entries seen unleased by the last recovery pass (two-pass stalled check). */
+  stalledCheck: 'ai:queue:stalled-check',
+  /** string with PX: one recovery pass at a time across all workers. */
+  recoveryLock: 'ai:queue:recovery-lock',
+  /** sorted set: `<ws>|<status>|<index member>` of finished jobs, scored by expiry (ms), to drop index entries. */
+  retention: 'ai:queue:retention',
   /** string: job id first created for a client_request_id; TTL 24 h. */
   idempotency: (workspaceId: string, clientRequestId: string) => `ai:idempotency:${workspaceId}:${clientRequestId}`,
-  /** sorted set (all scores 0, ordered by member): `<created ms, 13 digits>:<job_id>` of every job of a workspace. */
+  /** sorted set (all scores 0, ordered by member): `<created_at ISO 8601>/<job_id>` of every job of a workspace. */
   workspaceIndex: (workspaceId: string) => `ai:index:${workspaceId}`,
   /** sorted set: the same members, per status, for filtered listing. */
   workspaceStatusIndex: (workspaceId: string, status: string) => `ai:index:${workspaceId}:status:${status}`,

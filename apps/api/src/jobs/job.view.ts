@@ -1,7 +1,7 @@
 import { redactSecrets } from '@relay/permissions';
 import type { Job, JobSummary } from '@relay/queue';
 
-/** The API's shape of a job: snake_case, params redacted at any depth. */
+/** The API's shape of a job: snake_case, params (and results, which may echo them) redacted at any depth. */
 export function jobView(job: Job) {
   return { ...summaryView(job), params: redactSecrets(job.params) };
 }
@@ -15,7 +15,7 @@ export function summaryView(job: JobSummary) {
     action: job.action,
     status: job.status,
     attempts: job.attempts,
-    result: job.result,
+    result: redactSecrets(job.result),
     error: job.error,
     client_request_id: job.clientRequestId,
     created_at: job.createdAt,

@@ -17,8 +17,9 @@ export function jsonDepth(value: unknown): number {
 
 /** Throws a 400 naming the field when params exceed the configured size or depth. */
 export function checkParamsLimits(field: string, params: unknown, maxBytes: number, maxDepth: number): void {
-  const bytes = Buffer.byteLength(JSON.stringify(params), 'utf8');
-  if (bytes > maxBytes) throw invalidInput(`${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`);
+  // Depth first: JSON.stringify recurses, so it only ever sees bounded input.
   const depth = jsonDepth(params);
   if (depth > maxDepth) throw invalidInput(`${field} must be nested at most ${maxDepth} levels deep (got ${depth})`);
+  const bytes = Buffer.byteLength(JSON.stringify(params), 'utf8');
+  if (bytes > maxBytes) throw invalidInput(`${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`);
 }

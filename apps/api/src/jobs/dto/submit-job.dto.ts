@@ -1,4 +1,4 @@
-import { IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { IsObject, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 
 export const ACTION_ID_MESSAGE = 'action must be "provider.name": lowercase letters, digits and _, each part starting with a letter';
 export const CLIENT_REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -10,7 +10,8 @@ export class SubmitJobDto {
   @Matches(/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, { message: ACTION_ID_MESSAGE })
   action: string;
 
-  @IsOptional()
+  // Absent means {}; null is not an object and is refused.
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsObject({ message: 'params must be a JSON object' })
   params?: Record<string, unknown>;
 

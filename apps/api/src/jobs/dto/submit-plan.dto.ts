@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsObject, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { ArrayMinSize, IsArray, IsObject, IsOptional, IsString, Matches, ValidateIf, ValidateNested } from 'class-validator';
 import { ACTION_ID_MESSAGE, CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './submit-job.dto.js';
 
 export class PlanStepDto {
@@ -7,7 +7,8 @@ export class PlanStepDto {
   @Matches(/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, { message: ACTION_ID_MESSAGE })
   action: string;
 
-  @IsOptional()
+  // Absent means {}; null is not an object and is refused.
+  @ValidateIf((_dto, value) => value !== undefined)
   @IsObject({ message: 'params must be a JSON object' })
   params?: Record<string, unknown>;
 }

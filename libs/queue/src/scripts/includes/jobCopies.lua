@@ -1,0 +1,32 @@
+-- Shared helpers, inlined where a script says `-- @include jobCopies`.
+
+-- Every existing copy of a job of workspace ws: the scoped record, and the
+-- legacy record when its workspace_id is ws. Status changes go to each.
+local function jobCopies(ws, jobId)
+  local copies = {}
+  local scoped = 'ai:job:' .. ws .. ':' .. jobId
+  if redis.call('TYPE', scoped)['ok'] == 'hash' then copies[#copies + 1] = scoped end
+  local legacy = 'ai:jobs:' .. jobId
+  if redis.call('TYPE', legacy)['ok'] == 'hash' and redis.call('HGET', legacy, 'workspace_id') == ws then
+    copies[#copies + 1] = legacy
+  end
+  return copies
+end
+
+-- A queue entry is '<workspace_id>:<job_id>'; workspace ids hold no ':'.
+local function splitEntry(entry)
+  local sep = string.find(entry, ':', 1, true)
+  if not sep then return nil, nil end
+  return string.sub(entry, 1, sep - 1), string.sub(entry, sep + 1)
+end
+
+-- Moves an index member from one status index to another.
+local function moveStatus(ws, member, from, to)
+  redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. from, member)
+  redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. to, 0, member)
+end
+
+-- Sets fields on every copy.
+local function setAll(copies, ...)
+  for _, key in ipairs(copies) do redis.call('HSET', key, ...) end
+end

@@ -1,0 +1,64 @@
+--[[
+  recoverStalled: the periodic sweep any worker may run (one at a time,
+  through a lock):
+  1. leases past their deadline (the worker died or stalled): the job goes
+     back to `pending` in every copy and its entry to the consuming end of
+     the pending list;
+  2. active-list entries seen without a lease by the previous pass too (a
+     worker died between its blocking wait and its claim): back to pending;
+  3. index entries of finished jobs whose retention has passed are removed.
+
+  Input:
+    KEYS[1] ai:queue:leases  KEYS[2] ai:queue:lease-owners  KEYS[3] ai:queue:pending
+    KEYS[4] ai:queue:active  KEYS[5] ai:queue:stalled-check  KEYS[6] ai:queue:recovery-lock
+    KEYS[7] ai:queue:retention
+    ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lock time (ms)
+
+  Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
+]]
+-- @include jobCopies
+local nowMs, nowIso = tonumber(ARGV[1]), ARGV[2]
+if not redis.call('SET', KEYS[6], nowIso, 'NX', 'PX', tonumber(ARGV[3])) then return {-1} end
+
+local expired = 0
+for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', KEYS[1], entry)
+  redis.call('HDEL', KEYS[2], entry)
+  local ws, jobId = splitEntry(entry)
+  local copies = jobCopies(ws, jobId)
+  if #copies > 0 then
+    local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+    if f[1] == 'running' then
+      setAll(copies, 'status', 'pending', 'updated_at', nowIso)
+      moveStatus(ws, f[2] .. '/' .. jobId, 'running', 'pending')
+    end
+    redis.call('RPUSH', KEYS[3], entry)
+    expired = expired + 1
+  end
+end
+
+local stalled = 0
+local seen = redis.call('LRANGE', KEYS[4], 0, -1)
+local keep = {}
+for _, entry in ipairs(seen) do
+  if redis.call('SISMEMBER', KEYS[5], entry) == 1 then
+    redis.call('LREM', KEYS[4], 1, entry)
+    redis.call('RPUSH', KEYS[3], entry)
+    stalled = stalled + 1
+  else
+    keep[#keep + 1] = entry
+  end
+end
+redis.call('DEL', KEYS[5])
+if #keep > 0 then redis.call('SADD', KEYS[5], unpack(keep)) end
+
+local dropped = 0
+for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+  local ws, rest = string.match(item, '^([^|]+)|(.+)$')
+  local status, member = string.match(rest, '^([^|]+)|(.+)$')
+  redis.call('ZREM', 'ai:index:' .. ws, member)
+  redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. status, member)
+  redis.call('ZREM', KEYS[7], item)
+  dropped = dropped + 1
+end
+return {expired, stalled, dropped}

@@ -1,0 +1,22 @@
+--[[
+  requeueDead: an operator gives a dead-lettered job a fresh set of attempts.
+
+  Input:
+    KEYS[1] ai:queue:dead  KEYS[2] ai:queue:pending  KEYS[3] ai:queue:retention
+    ARGV[1] entry  ARGV[2] now (ISO)
+  Output: 'requeued' | 'missing' (not in the dead-letter list) | 'gone' (record expired; entry dropped)
+]]
+-- @include jobCopies
+local entry = ARGV[1]
+if redis.call('LREM', KEYS[1], 1, entry) == 0 then return 'missing' end
+local ws, jobId = splitEntry(entry)
+local copies = jobCopies(ws, jobId)
+if #copies == 0 then return 'gone' end
+local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+local member = f[2] .. '/' .. jobId
+setAll(copies, 'status', 'pending', 'attempts', 0, 'updated_at', ARGV[2], 'started_at', '', 'finished_at', '')
+for _, key in ipairs(copies) do redis.call('PERSIST', key) end
+moveStatus(ws, member, f[1], 'pending')
+redis.call('ZREM', KEYS[3], ws .. '|' .. f[1] .. '|' .. member)
+redis.call('LPUSH', KEYS[2], entry)
+return 'requeued'

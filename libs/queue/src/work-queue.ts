@@ -1,0 +1,177 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis, RedisKeys } from '@relay/redis';
+import { jobScripts, type JobScripts } from './job-scripts.js';
+
+/** A job a worker has claimed: run it, then finish it with the same token. */
+export interface ClaimedJob {
+  entry: string;
+  token: string;
+  workspaceId: string;
+  jobId: string;
+  attempts: number;
+  action: string;
+  params: unknown;
+  actorId: string;
+  createdAt: string;
+}
+
+export type AttemptOutcome =
+  | { outcome: 'succeeded'; result: unknown }
+  | { outcome: 'failed'; error: string }
+  | { outcome: 'retry'; error: string; dueAtMs: number };
+
+export interface QueueDepth {
+  pending: number;
+  running: number;
+  retrying: number;
+  dead: number;
+}
+
+export interface ClaimOptions {
+  max: number;
+  workerId: string;
+  leaseMs: number;
+  maxAttempts: number;
+  retentionSeconds: number;
+  /** An entry a blocking wait moved to the active list, to lease first. */
+  blockedEntry?: string;
+}
+
+const CLAIM_KEYS = [
+  RedisKeys.pendingQueue,
+  RedisKeys.activeQueue,
+  RedisKeys.leases,
+  RedisKeys.leaseOwners,
+  RedisKeys.retryQueue,
+  RedisKeys.deadLetters,
+  RedisKeys.retention,
+];
+
+function parseParams(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The worker's side of the queue: claim with a lease, renew, finish (fenced
+ * by the lease token), release on shutdown, recover what dead workers held,
+ * and the dead-letter list. Each operation is one Lua script.
+ */
+@Injectable()
+export class WorkQueue {
+  private readonly scripts: JobScripts;
+
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    this.scripts = jobScripts(redis);
+  }
+
+  async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
+    const now = new Date();
+    const rows = (await this.scripts.claimJobs(CLAIM_KEYS, [
+      now.getTime(),
+      now.toISOString(),
+      options.leaseMs,
+      options.max,
+      options.workerId,
+      options.blockedEntry ?? '',
+      options.maxAttempts,
+      options.retentionSeconds,
+    ])) as string[][];
+    return rows.map(([entry, token, attempts, provider, name, params, actorId, createdAt]) => {
+      const sep = entry.indexOf(':');
+      return {
+        entry,
+        token,
+        workspaceId: entry.slice(0, sep),
+        jobId: entry.slice(sep + 1),
+        attempts: Number(attempts),
+        action: `${provider}.${name}`,
+        params: parseParams(params),
+        actorId,
+        createdAt,
+      };
+    });
+  }
+
+  /** Waits up to timeoutSeconds for a pending entry, moving it to the active list; on a blocking connection. */
+  async waitForEntry(blocking: Redis, timeoutSeconds: number): Promise<string | null> {
+    return blocking.blmove(RedisKeys.pendingQueue, RedisKeys.activeQueue, 'RIGHT', 'LEFT', timeoutSeconds);
+  }
+
+  /** Records an attempt's outcome; 'lost' when the lease is no longer this worker's. */
+  async finish(job: ClaimedJob, outcome: AttemptOutcome, retentionSeconds: number): Promise<'done' | 'lost' | 'gone'> {
+    const now = new Date();
+    const reply = (await this.scripts.finishJob(
+      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention],
+      [
+        job.entry,
+        job.token,
+        outcome.outcome,
+        now.toISOString(),
+        now.getTime(),
+        outcome.outcome === 'succeeded' ? JSON.stringify(outcome.result ?? null) : '',
+        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        retentionSeconds,
+        outcome.outcome === 'retry' ? outcome.dueAtMs : 0,
+      ],
+    )) as string[];
+    return reply[0] as 'done' | 'lost' | 'gone';
+  }
+
+  /** Extends the leases still held; returns the entries whose lease was lost. */
+  async renew(jobs: ClaimedJob[], leaseMs: number): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    return (await this.scripts.renewLeases(
+      [RedisKeys.leases, RedisKeys.leaseOwners],
+      [Date.now() + leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])],
+    )) as string[];
+  }
+
+  /** Gives unfinished jobs back for immediate re-delivery (graceful shutdown). */
+  async release(jobs: ClaimedJob[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    return (await this.scripts.releaseJobs(
+      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.pendingQueue],
+      [new Date().toISOString(), ...jobs.flatMap((j) => [j.entry, j.token])],
+    )) as number;
+  }
+
+  /** One recovery pass (skipped when another worker ran one within lockMs). */
+  async recover(lockMs: number): Promise<{ expired: number; stalled: number; dropped: number } | undefined> {
+    const now = new Date();
+    const reply = (await this.scripts.recoverStalled(
+      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention],
+      [now.getTime(), now.toISOString(), lockMs],
+    )) as number[];
+    if (reply[0] === -1) return undefined;
+    return { expired: reply[0], stalled: reply[1], dropped: reply[2] };
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const replies = await this.redis
+      .pipeline()
+      .llen(RedisKeys.pendingQueue)
+      .zcard(RedisKeys.leases)
+      .zcard(RedisKeys.retryQueue)
+      .llen(RedisKeys.deadLetters)
+      .exec();
+    const [pending, running, retrying, dead] = (replies ?? []).map(([, n]) => Number(n ?? 0));
+    return { pending, running, retrying, dead };
+  }
+
+  /** Dead-letter entries, newest first. */
+  async listDead(limit = 100): Promise<{ workspaceId: string; jobId: string }[]> {
+    const entries = await this.redis.lrange(RedisKeys.deadLetters, 0, limit - 1);
+    return entries.map((e) => ({ workspaceId: e.slice(0, e.indexOf(':')), jobId: e.slice(e.indexOf(':') + 1) }));
+  }
+
+  async requeueDead(workspaceId: string, jobId: string): Promise<'requeued' | 'missing' | 'gone'> {
+    return (await this.scripts.requeueDead(
+      [RedisKeys.deadLetters, RedisKeys.pendingQueue, RedisKeys.retention],
+      [`${workspaceId}:${jobId}`, new Date().toISOString()],
+    )) as 'requeued' | 'missing' | 'gone';
+  }
+}

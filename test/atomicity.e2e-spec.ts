@@ -1,0 +1,260 @@
+import type { Redis } from 'ioredis';
+import { startApi, type ApiHarness } from './support/api-harness.js';
+import { TEST_DB } from './support/databases.js';
+import { freshDatabase } from './support/redis.js';
+
+/**
+ * SPEC section 3, atomic writes: a submit writes its job record(s), index
+ * entries, queue entry and idempotency key all or nothing; a failure leaves
+ * nothing behind and a retry of the same request succeeds. Section 4: a
+ * server-side failure never shows a client a Redis error text or a stack.
+ *
+ * Failures are forced with a key of the wrong type in the way of one of the
+ * writes (a state no code path of Relay produces: it stands for corruption).
+ */
+describe('atomic submission: all or nothing (real Redis)', () => {
+  let api: ApiHarness;
+  let redis: Redis;
+  let key: string;
+  const auth = () => ({ Authorization: `Bearer ${key}` });
+
+  async function scanKeys(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return [...new Set(found)].sort();
+  }
+
+  /**
+   * Every key of the database with its type and serialized value, except the
+   * ones a request legitimately touches whatever happens (rate-limit counters)
+   * and API key records: "nothing was written" means this does not change.
+   */
+  async function snapshot(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const k of await scanKeys('*')) {
+      if (k.startsWith('ai:ratelimit:') || k.startsWith('ai:apikey')) continue;
+      const dump = await redis.dumpBuffer(k);
+      out[k] = `${await redis.type(k)}:${dump ? dump.toString('hex') : 'gone'}`;
+    }
+    return out;
+  }
+
+  /** A server-side failure: 5xx, Relay's error shape, and nothing from Redis or a stack in it. */
+  function expectSafeServerError(res: { status: number; body: unknown; text: string }): void {
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(res.status).not.toBe(503); // Redis answered; this is not "unavailable".
+    expect(res.body).toEqual({ statusCode: res.status, error: expect.any(String), message: expect.anything(), request_id: expect.any(String) });
+    expect(res.text).not.toMatch(/WRONGTYPE|ReplyError|\bERR |NOSCRIPT/);
+    expect(res.text).not.toMatch(/redis|lua|script|wrong kind of value|holds another type|\bat \S+ \(|\.ts:\d+|\.js:\d+|node_modules/i);
+    expect(res.text).not.toMatch(/ai:(index|queue|idempotency|jobs?):/);
+  }
+
+  /** The job-related state is empty, whatever obstacle is in place. */
+  async function expectNoJobWritten(except = ''): Promise<void> {
+    expect(await scanKeys('ai:jobs:*')).toEqual([]);
+    expect(await scanKeys('ai:job:*')).toEqual([]);
+    expect((await scanKeys('ai:idempotency:*')).filter((k) => k !== except)).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    redis = await freshDatabase(TEST_DB.atomicity);
+    api = await startApi(TEST_DB.atomicity);
+  });
+  beforeEach(async () => {
+    await redis.flushdb();
+    key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-1');
+  });
+  afterAll(async () => {
+    await api?.close();
+    await redis?.flushdb();
+    redis?.disconnect();
+  });
+
+  /** Obstacles: each one a key of the wrong type (replacing whatever was there) on a key every submit of workspace acme writes. */
+  const obstacles: { name: string; key: string; place: (r: Redis) => Promise<unknown> }[] = [
+    { name: 'the workspace index is a string', key: 'ai:index:acme', place: (r) => r.multi().del('ai:index:acme').set('ai:index:acme', 'somestring').exec() },
+    { name: 'the queue is a string', key: 'ai:queue:pending', place: (r) => r.multi().del('ai:queue:pending').set('ai:queue:pending', 'not-a-list').exec() },
+    { name: 'the pending status index is a hash', key: 'ai:index:acme:status:pending', place: (r) => r.multi().del('ai:index:acme:status:pending').hset('ai:index:acme:status:pending', 'f', 'v').exec() },
+    { name: 'the idempotency key is a list', key: 'ai:idempotency:acme:atomic-1', place: (r) => r.multi().del('ai:idempotency:acme:atomic-1').rpush('ai:idempotency:acme:atomic-1', 'x').exec() },
+  ];
+
+  describe.each(obstacles)('single job, when $name', ({ key: obstacleKey, place }) => {
+    it('fails with a safe 5xx, writes nothing, and the same request succeeds (202, not a replay) once the obstacle is gone', async () => {
+      // Some state already in place, so "unchanged" is not just "empty".
+      const earlier = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: { earlier: true } });
+      expect(earlier.status).toBe(202);
+      await place(redis);
+      const queueBefore = await redis.type('ai:queue:pending') === 'list' ? await redis.lrange('ai:queue:pending', 0, -1) : null;
+      const indexBefore = await redis.type('ai:index:acme') === 'zset' ? await redis.zrange('ai:index:acme', '0', '-1') : null;
+      const before = await snapshot();
+      const jobsBefore = await scanKeys('ai:jobs:*');
+      const idemBefore = await scanKeys('ai:idempotency:*');
+
+      const body = { action: 'debug.echo', params: { text: 'param-value-never-logged' }, client_request_id: 'atomic-1' };
+      const failed = await api.http.post('/ai/jobs').set(auth()).send(body);
+      expectSafeServerError(failed);
+
+      expect(await snapshot()).toEqual(before);
+      expect(await scanKeys('ai:jobs:*')).toEqual(jobsBefore);
+      expect(await scanKeys('ai:idempotency:*')).toEqual(idemBefore);
+      if (queueBefore) expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(queueBefore);
+      if (indexBefore) expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual(indexBefore);
+      // The failure is logged server-side (with the request id), never silent.
+      expect(api.logs.lines.join('\n')).toContain(failed.body.request_id);
+      expect(api.logs.lines.join('\n')).not.toContain('param-value-never-logged');
+
+      await redis.del(obstacleKey);
+      const retried = await api.http.post('/ai/jobs').set(auth()).send(body);
+      expect(retried.status).toBe(202);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      const jobId = retried.body.job_id as string;
+      expect(await redis.hgetall(`ai:jobs:${jobId}`)).toMatchObject({ job_id: jobId, workspace_id: 'acme', status: 'pending', client_request_id: 'atomic-1' });
+      expect(await redis.get('ai:idempotency:acme:atomic-1')).toBe(jobId);
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${jobId}`);
+      expect(await redis.zrange('ai:index:acme', '0', '-1')).toContain(`${retried.body.created_at}/${jobId}`);
+      expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toContain(`${retried.body.created_at}/${jobId}`);
+      expect((await api.http.get(`/ai/jobs/${jobId}`).set(auth())).status).toBe(200);
+
+      const replay = await api.http.post('/ai/jobs').set(auth()).send(body);
+      expect([replay.status, replay.body.job_id]).toEqual([200, jobId]);
+    });
+  });
+
+  it('writes nothing when the failure is a Redis runtime error inside the write (an idempotency key naming a job whose key has another type)', async () => {
+    // The key points at job "blocked"; ai:jobs:blocked is a string, so reading that job's record errors inside the script.
+    await redis.set('ai:idempotency:acme:runtime-1', 'blocked', 'EX', 86400);
+    await redis.set('ai:jobs:blocked', 'not-a-hash');
+    const before = await snapshot();
+
+    const body = { action: 'debug.echo', params: { text: 'runtime-param-never-logged' }, client_request_id: 'runtime-1' };
+    const failed = await api.http.post('/ai/jobs').set(auth()).send(body);
+    expectSafeServerError(failed);
+    expect(api.logs.lines.join('\n')).toContain(failed.body.request_id);
+    expect(api.logs.lines.join('\n')).not.toContain('runtime-param-never-logged');
+    expect(await snapshot()).toEqual(before);
+    expect(await redis.llen('ai:queue:pending')).toBe(0);
+    expect(await redis.exists('ai:index:acme')).toBe(0);
+
+    await redis.del('ai:jobs:blocked');
+    const retried = await api.http.post('/ai/jobs').set(auth()).send(body);
+    expect(retried.status).toBe(202);
+    expect(await redis.get('ai:idempotency:acme:runtime-1')).toBe(retried.body.job_id);
+  });
+
+  describe.each(obstacles)('plan of several steps, when $name', ({ key: obstacleKey, place }) => {
+    it('writes none of the steps, and the same plan succeeds whole once the obstacle is gone', async () => {
+      await place(redis);
+      const before = await snapshot();
+      const steps = [1, 2, 3, 4].map((n) => ({ action: 'debug.echo', params: { n } }));
+      const body = { steps, client_request_id: 'atomic-1' };
+
+      const failed = await api.http.post('/ai/plans').set(auth()).send(body);
+      expectSafeServerError(failed);
+      expect(await snapshot()).toEqual(before);
+      await expectNoJobWritten(obstacleKey);
+      if (await redis.type('ai:queue:pending') === 'list') expect(await redis.llen('ai:queue:pending')).toBe(0);
+
+      await redis.del(obstacleKey);
+      const retried = await api.http.post('/ai/plans').set(auth()).send(body);
+      expect(retried.status).toBe(202);
+      expect(retried.headers['idempotent-replayed']).toBeUndefined();
+      const ids = retried.body.job_ids as string[];
+      expect(ids).toHaveLength(4);
+      expect(await scanKeys('ai:jobs:*')).toEqual(ids.map((id) => `ai:jobs:${id}`).sort());
+      expect(await redis.llen('ai:queue:pending')).toBe(4);
+      expect(await redis.zcard('ai:index:acme')).toBe(4);
+      expect(await redis.zcard('ai:index:acme:status:pending')).toBe(4);
+      expect(await redis.get('ai:idempotency:acme:atomic-1')).toBe(ids[0]);
+      for (const [i, id] of ids.entries()) {
+        expect(JSON.parse((await redis.hget(`ai:jobs:${id}`, 'params'))!)).toEqual({ n: i + 1 });
+      }
+    });
+  });
+
+  it('rejects a whole plan with 403 when one step is not permitted, and writes nothing (the key stays free)', async () => {
+    const earlier = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: {} });
+    expect(earlier.status).toBe(202);
+    const before = await snapshot();
+    const jobsBefore = await scanKeys('ai:jobs:*');
+
+    const steps = [
+      { action: 'debug.echo', params: { n: 1 } },
+      { action: 'gmail.send', params: { to: 'x@example.com' } },
+      { action: 'debug.echo', params: { n: 3 } },
+    ];
+    const res = await api.http.post('/ai/plans').set(auth()).send({ steps, client_request_id: 'forbidden-1' });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ statusCode: 403, error: 'Forbidden', request_id: expect.any(String) });
+    expect(JSON.stringify(res.body.message)).toMatch(/gmail\.send/);
+    expect(JSON.stringify(res.body)).not.toMatch(/x@example\.com/);
+
+    expect(await snapshot()).toEqual(before);
+    expect(await scanKeys('ai:jobs:*')).toEqual(jobsBefore);
+    expect(await scanKeys('ai:idempotency:*')).toEqual([]);
+    expect(await redis.llen('ai:queue:pending')).toBe(1);
+    expect(await redis.zcard('ai:index:acme')).toBe(1);
+
+    // The key was not consumed: a permitted plan under it is created, not a 422.
+    const permitted = await api.http.post('/ai/plans').set(auth()).send({ steps: [steps[0], steps[2]], client_request_id: 'forbidden-1' });
+    expect(permitted.status).toBe(202);
+    expect(permitted.body.job_ids).toHaveLength(2);
+  });
+
+  it('rejects a single forbidden job with 403 and writes nothing', async () => {
+    const before = await snapshot();
+    const res = await api.http.post('/ai/jobs').set(auth()).send({ action: 'gmail.send', params: {}, client_request_id: 'forbidden-2' });
+    expect(res.status).toBe(403);
+    expect(await snapshot()).toEqual(before);
+    await expectNoJobWritten();
+  });
+  /** All or nothing in the phases that write the scoped schema too (SPEC section 3: every copy, or none). */
+  describe.each([
+    { phase: 'phase 1 (dual-write)', env: { AI_JOBS_NEW_SCHEMA: 'on' } as Record<string, string>, legacy: true },
+    { phase: 'phase 4 (legacy writes off)', env: { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on', READ_FALLBACK_OLD: 'off', AI_JOBS_LEGACY_WRITES: 'off' } as Record<string, string>, legacy: false },
+  ])('in $phase', ({ env, legacy }) => {
+    let phased: ApiHarness;
+    beforeAll(async () => {
+      phased = await startApi(TEST_DB.atomicity, env);
+    });
+    afterAll(async () => {
+      await phased?.close();
+    });
+
+    it.each(obstacles)('a plan writes no copy in either schema when $name, and succeeds whole on retry', async ({ key: obstacleKey, place }) => {
+      await place(redis);
+      const before = await snapshot();
+      const body = { steps: [1, 2, 3].map((n) => ({ action: 'debug.echo', params: { n } })), client_request_id: 'atomic-1' };
+
+      const failed = await phased.http.post('/ai/plans').set(auth()).send(body);
+      expectSafeServerError(failed);
+      expect(await snapshot()).toEqual(before);
+      await expectNoJobWritten(obstacleKey);
+
+      await redis.del(obstacleKey);
+      const retried = await phased.http.post('/ai/plans').set(auth()).send(body);
+      expect(retried.status).toBe(202);
+      const ids = retried.body.job_ids as string[];
+      expect(await scanKeys('ai:job:*')).toEqual(ids.map((id) => `ai:job:acme:${id}`).sort());
+      expect(await scanKeys('ai:jobs:*')).toEqual(legacy ? ids.map((id) => `ai:jobs:${id}`).sort() : []);
+      expect(await redis.llen('ai:queue:pending')).toBe(3);
+      expect(await redis.get('ai:idempotency:acme:atomic-1')).toBe(ids[0]);
+      for (const id of ids) expect((await phased.http.get(`/ai/jobs/${id}`).set(auth())).status).toBe(200);
+    });
+
+    it('a plan with a forbidden step is 403 and writes nothing', async () => {
+      const before = await snapshot();
+      const res = await phased.http
+        .post('/ai/plans')
+        .set(auth())
+        .send({ steps: [{ action: 'debug.echo', params: {} }, { action: 'gmail.send', params: {} }], client_request_id: 'forbidden-3' });
+      expect(res.status).toBe(403);
+      expect(await snapshot()).toEqual(before);
+      await expectNoJobWritten();
+    });
+  });
+});
