@@ -1,19 +1,14 @@
 import 'reflect-metadata';
-import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import type { ConsoleLogger, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@relay/config';
+import { relayLogger } from '@relay/telemetry';
 import { ApiModule } from './api.module.js';
 import { bodyErrorHandler } from './http/body-error.handler.js';
 import { jsonBodyMiddlewares } from './http/json-body.middleware.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-/** JSON log lines at the configured level and above. Logs never carry params or results. */
-export function relayLogger(level: string, context: string): ConsoleLogger {
-  return new ConsoleLogger(context, { json: true, logLevels: LEVELS.slice(0, LEVELS.indexOf(level as LogLevel) + 1) });
-}
 
 /**
  * Builds the API application (not listening). main.ts and the e2e tests

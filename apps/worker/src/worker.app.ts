@@ -1,16 +1,18 @@
 import 'reflect-metadata';
-import { ConsoleLogger, type INestApplication } from '@nestjs/common';
+import type { ConsoleLogger, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { RelayConfig } from '@relay/config';
+import { relayLogger } from '@relay/telemetry';
 import { WorkerModule } from './worker.module.js';
 
 /** Builds the worker application (not listening); main.ts and tests share it. */
 export async function createWorkerApp(env?: Record<string, string>, logger?: ConsoleLogger | false): Promise<INestApplication> {
   const app = await NestFactory.create(WorkerModule.forRoot(env), {
-    logger: logger ?? new ConsoleLogger('worker', { json: true }),
+    logger: logger ?? relayLogger('log', 'worker'),
     abortOnError: false,
   });
-  app.get(RelayConfig);
+  const config = app.get(RelayConfig);
+  if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'worker'));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }

@@ -2,20 +2,26 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard, AuthModule } from '@relay/auth';
 import { RelayConfigModule } from '@relay/config';
+import { PermissionsModule } from '@relay/permissions';
+import { QueueModule } from '@relay/queue';
 import { RedisModule } from '@relay/redis';
 import { HealthModule, TelemetryModule } from '@relay/telemetry';
+import { ActionsModule } from './actions/actions.module.js';
+import { JobConsumer } from './consumer/job-consumer.service.js';
+import { JobRunner } from './consumer/job-runner.js';
 
 /**
- * The worker process. Over HTTP it serves only health and metrics, on
- * WORKER_PORT; every other route is refused by the deny-by-default guard.
+ * The worker process: the consumer loop, and over HTTP only health and
+ * metrics on WORKER_PORT (every other route is refused by the
+ * deny-by-default guard).
  */
 @Module({})
 export class WorkerModule {
   static forRoot(env?: Record<string, string>): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule],
-      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }],
+      imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, ActionsModule],
+      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, JobRunner, JobConsumer],
     };
   }
 }

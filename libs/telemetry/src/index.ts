@@ -4,3 +4,4 @@ export { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 export { TelemetryModule } from './telemetry.module.js';
 export { HealthModule } from './health.module.js';
 export { RedisHealthIndicator } from './redis.health.js';
+export { relayLogger } from './relay-logger.js';

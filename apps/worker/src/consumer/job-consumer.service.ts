@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { RelayConfig } from '@relay/config';
+import { Redis, isRedisUnavailableError } from '@relay/redis';
+import { WorkQueue, type AttemptOutcome, type ClaimedJob } from '@relay/queue';
+import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
+import { JobRunner } from './job-runner.js';
+
+interface Running {
+  job: ClaimedJob;
+  abort: AbortController;
+  lostLease: boolean;
+  done: Promise<void>;
+}
+
+const BLOCK_SECONDS = 1;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The consumer loop: claims up to WORKER_CONCURRENCY jobs at a time (one
+ * script call for a batch), blocks on the pending list only when it is
+ * empty, renews the leases of running jobs, runs the shared recovery sweep,
+ * and on shutdown drains within the grace period and releases the rest.
+ */
+@Injectable()
+export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobConsumer.name);
+  readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly running = new Map<string, Running>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private blocking?: Redis;
+  private stopping = false;
+  private loopDone?: Promise<void>;
+  private slotFreed?: () => void;
+
+  constructor(
+    private readonly config: RelayConfig,
+    @Inject(Redis) private readonly redis: Redis,
+    private readonly queue: WorkQueue,
+    private readonly runner: JobRunner,
+    private readonly metrics: RelayMetrics,
+    private readonly labels: WorkspaceLabelPolicy,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // A separate connection for the blocking wait, whose timeout must exceed the block time.
+    this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
+    this.blocking.on('error', () => undefined);
+    const lease = this.config.WORKER_LEASE_MS;
+    this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases());
+    this.every(Math.max(50, Math.floor(lease / 2)), () => this.recover());
+    this.every(2000, () => this.reportDepth());
+    this.loopDone = this.loop();
+    this.logger.log(`worker ${this.workerId} consuming with concurrency ${this.config.WORKER_CONCURRENCY}`);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.slotFreed?.();
+    this.blocking?.disconnect();
+    await this.loopDone;
+    const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
+    const drained = await Promise.race([
+      Promise.all([...this.running.values()].map((r) => r.done)).then(() => true),
+      sleep(grace).then(() => false),
+    ]);
+    if (!drained) {
+      const left = [...this.running.values()];
+      for (const r of left) r.abort.abort(new Error('worker shutting down'));
+      const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
+      this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
+    }
+    for (const timer of this.timers) clearInterval(timer);
+  }
+
+  private every(ms: number, task: () => Promise<void>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.stopping) return;
+      busy = true;
+      void task().finally(() => (busy = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 0;
+    while (!this.stopping) {
+      const free = this.config.WORKER_CONCURRENCY - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      try {
+        let claimed = await this.queue.claim(this.claimOptions(free));
+        if (claimed.length === 0 && !this.stopping) {
+          const entry = await this.queue.waitForEntry(this.blocking!, BLOCK_SECONDS);
+          // Even when stopping: lease what the wait took, so it is not left behind (it is then released).
+          if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
+        }
+        for (const job of claimed) this.start(job);
+        backoff = 0;
+      } catch (error) {
+        if (this.stopping) break;
+        backoff = Math.min(1000, Math.max(100, backoff * 2));
+        if (!isRedisUnavailableError(error)) this.logger.error(`claim failed: ${(error as Error).message}`);
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private claimOptions(max: number) {
+    return {
+      max,
+      workerId: this.workerId,
+      leaseMs: this.config.WORKER_LEASE_MS,
+      maxAttempts: this.config.JOB_MAX_ATTEMPTS,
+      retentionSeconds: this.config.JOB_RETENTION_SECONDS,
+    };
+  }
+
+  private start(job: ClaimedJob): void {
+    this.metrics.jobsTotal.inc({ status: 'running', workspace_id: this.labels.label(job.workspaceId) });
+    const abort = new AbortController();
+    const running: Running = { job, abort, lostLease: false, done: Promise.resolve() };
+    running.done = this.runner
+      .run(job, abort.signal)
+      .then((outcome) => this.record(running, outcome))
+      .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
+      .finally(() => {
+        this.running.delete(job.entry);
+        this.slotFreed?.();
+      });
+    this.running.set(job.entry, running);
+  }
+
+  /** Writes the outcome, retrying while Redis is away for up to one lease; after that the job is re-delivered. */
+  private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
+    const { job } = running;
+    if (running.lostLease || (this.stopping && running.abort.signal.aborted)) return;
+    const deadline = Date.now() + this.config.WORKER_LEASE_MS;
+    for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
+      try {
+        const result = await this.queue.finish(job, outcome, this.config.JOB_RETENTION_SECONDS);
+        if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
+        if (result === 'done') this.countOutcome(job, outcome);
+        return;
+      } catch (error) {
+        if (!isRedisUnavailableError(error) || Date.now() > deadline) {
+          this.metrics.statusUpdateFailures.inc({ reason: isRedisUnavailableError(error) ? 'redis_unavailable' : 'error' });
+          this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
+          return;
+        }
+        await sleep(wait);
+      }
+    }
+  }
+
+  private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {
+    const status = outcome.outcome === 'retry' ? 'retrying' : outcome.outcome;
+    const workspace = this.labels.label(job.workspaceId);
+    this.metrics.jobsTotal.inc({ status, workspace_id: workspace });
+    if (outcome.outcome !== 'retry') {
+      const seconds = (Date.now() - Date.parse(job.createdAt)) / 1000;
+      if (Number.isFinite(seconds)) this.metrics.jobLatency.observe({ status, workspace_id: workspace }, Math.max(0, seconds));
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const jobs = [...this.running.values()].filter((r) => !r.lostLease).map((r) => r.job);
+    try {
+      for (const entry of await this.queue.renew(jobs, this.config.WORKER_LEASE_MS)) {
+        const running = this.running.get(entry);
+        if (!running) continue;
+        running.lostLease = true;
+        running.abort.abort(new Error('lease lost'));
+        this.logger.warn(`job ${running.job.jobId}: lease lost; stopped here, it runs elsewhere`);
+      }
+    } catch (error) {
+      if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)));
+      if (result && (result.expired > 0 || result.stalled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
+    } catch (error) {
+      if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async reportDepth(): Promise<void> {
+    try {
+      const depth = await this.queue.depth();
+      for (const [state, value] of Object.entries(depth)) this.metrics.queueDepth.set({ state }, value);
+    } catch {
+      // Redis away: readiness reports it; the gauge keeps its last value.
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { RelayConfig } from '@relay/config';
+import { PermissionsService } from '@relay/permissions';
+import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import { ActionError } from '../actions/action.js';
+import { ActionRegistry } from '../actions/action-registry.js';
+import { retryDelayMs } from './retry-policy.js';
+
+/**
+ * Runs one attempt of a claimed job and says what should be recorded:
+ * permission re-checked first (a decision made after submission wins), then
+ * the action under the per-job timeout. Error messages stored on the job are
+ * safe: an ActionError's own message, or only the error's class name.
+ */
+@Injectable()
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly permissions: PermissionsService,
+    private readonly actions: ActionRegistry,
+  ) {}
+
+  async run(job: ClaimedJob, signal: AbortSignal): Promise<AttemptOutcome> {
+    if (!this.permissions.canExecute(job.action, job.actorId, job.workspaceId).allowed) {
+      return { outcome: 'failed', error: `action ${job.action} is not permitted for this workspace (checked when the job ran)` };
+    }
+    const handler = this.actions.get(job.action);
+    if (!handler) return { outcome: 'failed', error: `no worker action is registered for ${job.action}` };
+    const params = job.params !== null && typeof job.params === 'object' && !Array.isArray(job.params) ? (job.params as Record<string, unknown>) : {};
+
+    const timeout = AbortSignal.timeout(this.config.JOB_TIMEOUT_MS);
+    const attemptSignal = AbortSignal.any([signal, timeout]);
+    try {
+      const result = await Promise.race([
+        handler.run(params, { jobId: job.jobId, workspaceId: job.workspaceId, attempt: job.attempts, signal: attemptSignal }),
+        new Promise<never>((_, reject) => attemptSignal.addEventListener('abort', () => reject(attemptSignal.reason), { once: true })),
+      ]);
+      return { outcome: 'succeeded', result };
+    } catch (error) {
+      const message = timeout.aborted
+        ? `timed out after ${this.config.JOB_TIMEOUT_MS} ms`
+        : error instanceof ActionError
+          ? error.message.slice(0, 500)
+          : `action failed (${error instanceof Error ? error.name : 'error'})`;
+      if (!(error instanceof ActionError) && !timeout.aborted) {
+        // The job id is enough to find it; params and the raw message may hold secrets.
+        this.logger.warn(`job ${job.jobId} (${job.action}) threw ${error instanceof Error ? error.name : typeof error}`);
+      }
+      const retryable = timeout.aborted || !(error instanceof ActionError) || error.retryable;
+      if (retryable && job.attempts < this.config.JOB_MAX_ATTEMPTS) {
+        const delay = retryDelayMs(job.attempts, this.config.JOB_RETRY_BASE_MS, this.config.JOB_RETRY_MAX_MS);
+        return { outcome: 'retry', error: message, dueAtMs: Date.now() + delay };
+      }
+      return { outcome: 'failed', error: message };
+    }
+  }
+}
