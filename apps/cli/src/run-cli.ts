@@ -4,6 +4,7 @@ import { RelayError, ErrorCode } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
 import { InvalidWorkspaceIdError } from '@relay/workspace';
 import { CliContext } from './cli-context.js';
+import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
 
 export interface CliIo {
@@ -22,6 +23,7 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   program.addCommand(keysCommand(context));
+  program.addCommand(deadCommand(context));
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis, RedisKeys, isRedisUnavailableError } from '@relay/redis';
 import { jobScripts, type JobScripts } from './job-scripts.js';
 
@@ -13,13 +13,13 @@ const LEGACY_INDEXED_MARKER = RedisKeys.legacyIndexedMarker;
 /**
  * Records written by the predecessor system have no index entry, so lists
  * would not show them. This sweep (SCAN of `ai:jobs:*`, batches through one
- * Lua script) indexes them once; the API runs it at start-up while the
+ * Lua script) indexes them once; the API starts it at start-up while the
  * marker is absent, and list requests wait for a sweep in progress. The SCAN
  * costs time in proportion to the whole keyspace, which is why it runs once
  * and not per page.
  */
 @Injectable()
-export class LegacyIndexer implements OnApplicationBootstrap {
+export class LegacyIndexer {
   private readonly logger = new Logger(LegacyIndexer.name);
   private readonly scripts: JobScripts;
   private sweep?: Promise<void>;
@@ -27,10 +27,6 @@ export class LegacyIndexer implements OnApplicationBootstrap {
 
   constructor(@Inject(Redis) private readonly redis: Redis) {
     this.scripts = jobScripts(redis);
-  }
-
-  onApplicationBootstrap(): void {
-    void this.ensureIndexed().catch(() => undefined);
   }
 
   /** Resolves once legacy records are indexed (at once when the marker says so). */

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { ErrorCode, RelayError, invalidInput, notFound } from '@relay/errors';
 import { PermissionsService } from '@relay/permissions';
@@ -17,7 +17,7 @@ export interface StepInput {
 
 /** The use-cases behind the job routes: validation that needs settings, permissions, then the store. */
 @Injectable()
-export class JobsService {
+export class JobsService implements OnApplicationBootstrap {
   constructor(
     private readonly config: RelayConfig,
     private readonly store: JobStore,
@@ -26,6 +26,11 @@ export class JobsService {
     private readonly labels: WorkspaceLabelPolicy,
     private readonly legacyIndexer: LegacyIndexer,
   ) {}
+
+  /** Starts indexing predecessor records in the background (a no-op once done; lists wait for it). */
+  onApplicationBootstrap(): void {
+    void this.legacyIndexer.ensureIndexed().catch(() => undefined);
+  }
 
   async submit(principal: Principal, steps: StepInput[], kind: 'job' | 'plan', clientRequestId?: string): Promise<Submitted> {
     if (kind === 'plan' && steps.length > this.config.PLAN_MAX_STEPS) {
