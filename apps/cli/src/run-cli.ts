@@ -18,13 +18,16 @@ export interface CliIo {
  */
 export async function runCli(argv: string[], io: CliIo, env?: Record<string, string>): Promise<number> {
   const context = new CliContext(env, io.out);
-  const program = new Command('relay')
-    .description('Relay operator commands')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const program = new Command('relay').description('Relay operator commands');
   program.addCommand(keysCommand(context));
   program.addCommand(deadCommand(context));
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  // Every level, subcommands included: commander must throw (never exit the
+  // process) and write through io.
+  const configure = (command: Command): void => {
+    command.exitOverride().configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    command.commands.forEach(configure);
+  };
+  configure(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return context.exitCode;

@@ -1,19 +1,22 @@
-import { ConfigError, RelayConfig } from '@relay/config';
+import { configFromProcessEnv, runMain } from '@relay/config';
+import { parsePermissionRules } from '@relay/permissions';
+import { FlagCombinationError, migrationFlags, selectStorageStrategy } from '@relay/queue';
 import { createWorkerApp } from './worker.app.js';
 
-/** Starts the worker: health and metrics on WORKER_PORT; SIGTERM closes it cleanly. */
-async function main(): Promise<void> {
-  const app = await createWorkerApp();
-  const config = app.get(RelayConfig);
-  await app.listen(config.WORKER_PORT);
-  console.log(JSON.stringify({ level: 'log', context: 'worker', message: `Relay worker health and metrics on port ${config.WORKER_PORT}` }));
-}
-
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(2);
-  }
-  console.error('Relay worker failed to start:', error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+/**
+ * Starts the worker: the consumer loop, plus health and metrics on
+ * WORKER_PORT. Settings are checked first (exit 2 naming the variable);
+ * SIGTERM drains running jobs within WORKER_SHUTDOWN_GRACE_MS, then exits.
+ */
+runMain(
+  'worker',
+  async () => {
+    const config = configFromProcessEnv();
+    selectStorageStrategy(migrationFlags(config));
+    parsePermissionRules(config.ACTION_ALLOWLIST, config.ACTION_DENYLIST, config.WORKSPACE_ACTION_RULES);
+    const app = await createWorkerApp();
+    await app.listen(config.WORKER_PORT);
+    console.log(JSON.stringify({ level: 'log', context: 'worker', message: `Relay worker health and metrics on port ${config.WORKER_PORT}` }));
+  },
+  [FlagCombinationError],
+);

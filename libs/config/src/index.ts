@@ -2,3 +2,4 @@ export { RelayConfig, type OnOff, type RelaySettingName } from './relay-config.j
 export { loadConfig, settingNames, ConfigError } from './load-config.js';
 export { configFromProcessEnv } from './process-env.js';
 export { RelayConfigModule } from './relay-config.module.js';
+export { runMain } from './startup-check.js';

@@ -1,4 +1,7 @@
+import { ConfigError } from '@relay/config';
 import { isValidWorkspaceId } from '@relay/workspace';
+
+const invalid = (message: string) => new ConfigError([message]);
 
 export const ACTION_ID_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
 const PATTERN_PATTERN = /^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*|[a-z][a-z0-9_]*\.\*)$/;
@@ -39,12 +42,12 @@ export function decide(rules: PermissionRules, action: string, workspaceId: stri
   return { allowed: true, reason: 'allowlisted' };
 }
 
-/** Parses the settings; throws an Error naming the variable on anything malformed. */
+/** Parses the settings; throws a ConfigError naming the variable on anything malformed. */
 export function parsePermissionRules(allowlist: string, denylist: string, workspaceRules: string): PermissionRules {
   const list = (name: string, raw: string) => {
     const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
     const bad = entries.filter((e) => !PATTERN_PATTERN.test(e));
-    if (bad.length > 0) throw new Error(`${name}: invalid entries ${bad.join(', ')} (use provider.name or provider.*)`);
+    if (bad.length > 0) throw invalid(`${name}: invalid entries ${bad.join(', ')} (use provider.name or provider.*)`);
     return entries;
   };
   const workspaces: Record<string, WorkspaceRule> = {};
@@ -53,18 +56,18 @@ export function parsePermissionRules(allowlist: string, denylist: string, worksp
     try {
       parsed = JSON.parse(workspaceRules);
     } catch {
-      throw new Error('WORKSPACE_ACTION_RULES: not valid JSON');
+      throw invalid('WORKSPACE_ACTION_RULES: not valid JSON');
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new Error('WORKSPACE_ACTION_RULES: expected {"<workspace>": {"allow": [...], "deny": [...]}}');
+      throw invalid('WORKSPACE_ACTION_RULES: expected {"<workspace>": {"allow": [...], "deny": [...]}}');
     }
     for (const [workspace, rule] of Object.entries(parsed as Record<string, unknown>)) {
-      if (!isValidWorkspaceId(workspace)) throw new Error(`WORKSPACE_ACTION_RULES: invalid workspace id ${JSON.stringify(workspace)}`);
+      if (!isValidWorkspaceId(workspace)) throw invalid(`WORKSPACE_ACTION_RULES: invalid workspace id ${JSON.stringify(workspace)}`);
       const r = (rule ?? {}) as Record<string, unknown>;
       const entries = (key: 'allow' | 'deny') => {
         if (r[key] === undefined) return undefined;
         if (!Array.isArray(r[key]) || !r[key].every((e) => typeof e === 'string')) {
-          throw new Error(`WORKSPACE_ACTION_RULES: ${workspace}.${key} must be a list of action patterns`);
+          throw invalid(`WORKSPACE_ACTION_RULES: ${workspace}.${key} must be a list of action patterns`);
         }
         return list(`WORKSPACE_ACTION_RULES ${workspace}.${key}`, (r[key] as string[]).join(','));
       };
