@@ -16,4 +16,7 @@ export const TEST_DB = {
   permissions: 10,
   auth: 11,
   worker: 12,
+  workerBehaviour: 13,
+  migrationCommands: 14,
+  migrationReads: 15,
 } as const;

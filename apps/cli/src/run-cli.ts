@@ -6,6 +6,7 @@ import { InvalidWorkspaceIdError } from '@relay/workspace';
 import { CliContext } from './cli-context.js';
 import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
+import { migrateCommand } from './migrate.command.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -21,6 +22,7 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
   const program = new Command('relay').description('Relay operator commands');
   program.addCommand(keysCommand(context));
   program.addCommand(deadCommand(context));
+  program.addCommand(migrateCommand(context));
   // Every level, subcommands included: commander must throw (never exit the
   // process) and write through io.
   const configure = (command: Command): void => {

@@ -8,3 +8,8 @@ export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
 export { LegacyIndexer, type IndexSweepResult } from './legacy-indexer.js';
 export { WorkQueue, type ClaimedJob, type AttemptOutcome, type QueueDepth, type ClaimOptions } from './work-queue.js';
+export { BackfillService, type BackfillOptions, type BackfillTotals } from './migration/backfill.service.js';
+export { VerifyService, type VerifyReport } from './migration/verify.service.js';
+export { CleanupService, CleanupRefusedError, type CleanupReport } from './migration/cleanup.service.js';
+export { MigrationStatusService, type MigrationStatus } from './migration/migration-status.service.js';
+export { MigrationModule } from './migration/migration.module.js';

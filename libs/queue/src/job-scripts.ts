@@ -14,6 +14,10 @@ const SCRIPT_NAMES = [
   'releaseJobs',
   'recoverStalled',
   'requeueDead',
+  'backfillJobs',
+  'compareJobs',
+  'countScopedOnly',
+  'deleteLegacy',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

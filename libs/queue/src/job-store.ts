@@ -1,4 +1,5 @@
 import type { Job, JobStatus } from './job-record.js';
+import type { StorageStrategy } from './storage-strategy.js';
 
 /** One job to create; the store mints the id and timestamps. */
 export interface NewJob {
@@ -43,6 +44,8 @@ export interface ListPage {
  * workspace and never returns another workspace's job.
  */
 export abstract class JobStore {
+  /** What the migration flags chose: which copies new jobs get and where reads look. */
+  abstract readonly strategy: StorageStrategy;
   /** Creates all jobs atomically, or replays the original for a known client_request_id. */
   abstract create(request: CreateRequest): Promise<CreateOutcome>;
   /** One job, or undefined when absent or in another workspace. */

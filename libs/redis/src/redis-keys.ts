@@ -41,6 +41,10 @@ export const RedisKeys = {
   workspaceApiKeys: (workspaceId: string) => `ai:apikeys:${workspaceId}`,
   /** string: set (to the time) once every legacy record has an index entry; Relay indexes what it writes. */
   legacyIndexedMarker: 'ai:migration:legacy-indexed',
+  /** string: SCAN cursor of an unfinished `relay migrate backfill`, to resume from. */
+  backfillCheckpoint: 'ai:migration:backfill-cursor',
+  /** hash: totals of the current backfill run (scanned, copied, skipped, invalid), kept with the checkpoint. */
+  backfillProgress: 'ai:migration:backfill-progress',
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
 } as const;

@@ -11,24 +11,17 @@
   Writes index keys by computed name (not in KEYS): fine on one Redis
   primary; the Cluster plan adds hash tags.
 ]]
-local function validWorkspace(ws)
-  return ws and #ws <= 32 and string.match(ws, '^[a-z0-9][a-z0-9_%-]*$') ~= nil
-end
-local function validJobId(id)
-  return id and #id <= 128 and string.match(id, '^[A-Za-z0-9._%-]+$') ~= nil
-end
-local function validTime(t)
-  return t and string.match(t, '^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$') ~= nil
-end
+-- @include recordChecks
 local statuses = {pending = true, running = true, succeeded = true, failed = true, cancelled = true}
 
 local indexed, invalid = 0, 0
 for _, key in ipairs(KEYS) do
   if redis.call('TYPE', key)['ok'] == 'hash' then
-    local f = redis.call('HMGET', key, 'job_id', 'workspace_id', 'created_at', 'status')
-    local jobId, ws, createdAt, status = f[1], f[2], f[3], f[4]
-    if validJobId(jobId) and key == 'ai:jobs:' .. jobId and validWorkspace(ws) and validTime(createdAt) then
-      local member = createdAt .. '/' .. jobId
+    local record = toTable(redis.call('HGETALL', key))
+    local jobId, ws = legacyIdentity(key, record)
+    local status = record['status']
+    if jobId then
+      local member = record['created_at'] .. '/' .. jobId
       redis.call('ZADD', 'ai:index:' .. ws, 'NX', 0, member)
       if statuses[status] then redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. status, 'NX', 0, member) end
       indexed = indexed + 1

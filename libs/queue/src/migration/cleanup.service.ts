@@ -1,0 +1,88 @@
+import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis, RedisKeys } from '@relay/redis';
+import { jobScripts, type JobScripts } from '../job-scripts.js';
+import { JobStore } from '../job-store.js';
+import { scanBatches } from './scan-batches.js';
+import { VerifyService, type VerifyReport } from './verify.service.js';
+
+export class CleanupRefusedError extends Error {
+  constructor(
+    message: string,
+    /** 'configuration': the flags do not allow it; 'verify': verify is not clean. */
+    readonly reason: 'configuration' | 'verify',
+    readonly verify?: VerifyReport,
+  ) {
+    super(message);
+    this.name = 'CleanupRefusedError';
+  }
+}
+
+export interface CleanupReport {
+  archive: string | null;
+  archived: number;
+  deleted: number;
+  /** Legacy keys kept because no scoped copy exists (should be none after a clean verify). */
+  kept: string[];
+  dryRun: boolean;
+}
+
+/**
+ * `relay migrate cleanup` (phase 4 only): refuses while legacy writes are on
+ * or verify is not clean; otherwise archives every legacy record to a
+ * JSON-lines file (key, remaining TTL, fields; written and fsynced before
+ * anything is deleted) and deletes the archived records.
+ */
+@Injectable()
+export class CleanupService {
+  private readonly scripts: JobScripts;
+
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    private readonly store: JobStore,
+    private readonly verify: VerifyService,
+  ) {
+    this.scripts = jobScripts(redis);
+  }
+
+  async run(archivePath: string, options: { dryRun?: boolean; batchSize?: number } = {}): Promise<CleanupReport> {
+    if (this.store.strategy.writes !== 'scoped') {
+      throw new CleanupRefusedError('cleanup runs only in phase 4: set AI_JOBS_LEGACY_WRITES=off (and restart the services) first', 'configuration');
+    }
+    if (!options.dryRun && existsSync(archivePath)) {
+      throw new CleanupRefusedError(`archive file ${archivePath} already exists; name a new one with --archive`, 'configuration');
+    }
+    const verify = await this.verify.run();
+    if (!verify.clean) throw new CleanupRefusedError('verify is not clean: run backfill, then verify, before cleanup', 'verify', verify);
+
+    const dryRun = options.dryRun ?? false;
+    const report: CleanupReport = { archive: dryRun ? null : archivePath, archived: 0, deleted: 0, kept: [], dryRun };
+    // 'wx': never overwrite an earlier archive.
+    const fd = dryRun ? undefined : openSync(archivePath, 'wx', 0o600);
+    try {
+      for await (const { keys } of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, '0', options.batchSize ?? 500)) {
+        if (keys.length === 0) continue;
+        const pipeline = this.redis.pipeline();
+        for (const key of keys) pipeline.hgetall(key).pttl(key);
+        const replies = (await pipeline.exec()) ?? [];
+        const lines: string[] = [];
+        keys.forEach((key, i) => {
+          const fields = replies[2 * i]?.[1] as Record<string, string> | undefined;
+          if (fields && Object.keys(fields).length > 0) lines.push(JSON.stringify({ key, ttl_ms: replies[2 * i + 1]?.[1], fields }));
+        });
+        report.archived += lines.length;
+        if (fd === undefined) continue;
+        if (lines.length > 0) {
+          writeSync(fd, `${lines.join('\n')}\n`);
+          fsyncSync(fd);
+        }
+        const [deleted, kept] = (await this.scripts.deleteLegacy(keys, [])) as [number, string[]];
+        report.deleted += deleted;
+        report.kept.push(...kept);
+      }
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,27 @@
+--[[
+  deleteLegacy: deletes archived legacy records (cleanup, phase 4). A record
+  is deleted only when its workspace-scoped copy exists, or when it cannot be
+  migrated at all (invalid workspace or job id); anything else is kept and
+  reported.
+
+  Input:
+    KEYS[1..n] ai:jobs:{job_id} keys that were archived
+  Output:
+    {deleted, {keys kept}}
+]]
+-- @include recordChecks
+local deleted, kept = 0, {}
+for _, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key)['ok']
+  if kind ~= 'none' then
+    local record = kind == 'hash' and toTable(redis.call('HGETALL', key)) or {}
+    local jobId, ws = legacyIdentity(key, record)
+    if not jobId or redis.call('EXISTS', 'ai:job:' .. ws .. ':' .. jobId) == 1 then
+      redis.call('DEL', key)
+      deleted = deleted + 1
+    else
+      kept[#kept + 1] = key
+    end
+  end
+end
+return {deleted, kept}
