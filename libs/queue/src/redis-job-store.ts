@@ -119,7 +119,13 @@ export class RedisJobStore extends JobStore {
     const reply = (await this.scripts.readJob([RedisKeys.scopedJob(ws, jobId), RedisKeys.legacyJob(jobId)], [ws, this.strategy.reads])) as string[];
     const path = reply[0] as 'new' | 'old' | 'miss';
     this.metrics.readPath.inc({ path });
-    return path === 'miss' ? undefined : jobFromHash(pairsToRecord(reply.slice(1)));
+    if (path === 'miss') return undefined;
+    if (reply[1] === '1') {
+      // Status changes reach every copy atomically, so this means a copy was changed outside Relay.
+      this.metrics.copyDivergences.inc({ where: 'read' });
+      this.logger.warn(`job ${jobId}: legacy and scoped copies differ (status, attempts or updated_at); run relay migrate verify`);
+    }
+    return jobFromHash(pairsToRecord(reply.slice(2)));
   }
 
   async list(query: ListQuery): Promise<ListPage> {

@@ -62,6 +62,11 @@ export class RelayMetrics {
     help: 'Status updates that could not be applied to every copy of a job',
     labelNames: ['reason'],
   });
+  readonly copyDivergences = counter({
+    name: 'relay_copy_divergence_total',
+    help: 'Reads that found the legacy and scoped copies of a job different',
+    labelNames: ['where'],
+  });
   readonly httpRequests = counter({
     name: 'http_requests_total',
     help: 'HTTP requests served',
