@@ -2,12 +2,11 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import type { Response } from 'express';
 import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
-import { SubmitJobDto } from './dto/submit-job.dto.js';
+import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
 import { SubmitPlanDto } from './dto/submit-plan.dto.js';
 import { ListJobsQuery } from './dto/list-jobs.query.js';
 import { JobsService, type Submitted } from './jobs.service.js';
 import { jobView, summaryView } from './job.view.js';
-import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './dto/submit-job.dto.js';
 
 @Controller('ai')
 export class JobsController {

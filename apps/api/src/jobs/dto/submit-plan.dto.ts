@@ -1,25 +1,15 @@
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsObject, IsOptional, IsString, Matches, ValidateIf, ValidateNested } from 'class-validator';
-import { ACTION_ID_MESSAGE, CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './submit-job.dto.js';
-
-export class PlanStepDto {
-  @IsString()
-  @Matches(/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, { message: ACTION_ID_MESSAGE })
-  action: string;
-
-  // Absent means {}; null is not an object and is refused.
-  @ValidateIf((_dto, value) => value !== undefined)
-  @IsObject({ message: 'params must be a JSON object' })
-  params?: Record<string, unknown>;
-}
+import { ArrayMinSize, IsArray, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { ActionStepDto } from './action-step.dto.js';
+import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './submit-job.dto.js';
 
 /** POST /ai/plans: several steps enqueued atomically (PLAN_MAX_STEPS at most, checked in JobsService). */
 export class SubmitPlanDto {
   @IsArray()
   @ArrayMinSize(1)
   @ValidateNested({ each: true })
-  @Type(() => PlanStepDto)
-  steps: PlanStepDto[];
+  @Type(() => ActionStepDto)
+  steps: ActionStepDto[];
 
   @IsOptional()
   @IsString()
