@@ -12,8 +12,8 @@ import { JobRunner } from './consumer/job-runner.js';
 
 /**
  * The worker process: the consumer loop, and over HTTP only health and
- * metrics on WORKER_PORT (every other route is refused by the
- * deny-by-default guard).
+ * metrics on WORKER_PORT (no other route exists; the deny-by-default guard
+ * stands in case one is added).
  */
 @Module({})
 export class WorkerModule {

@@ -96,6 +96,12 @@ export class WorkQueue {
     });
   }
 
+  /** Milliseconds until the earliest retry is due (claims promote it), or undefined when none waits. */
+  async msUntilNextRetry(): Promise<number | undefined> {
+    const [, score] = await this.redis.zrange(RedisKeys.retryQueue, '0', '0', 'WITHSCORES');
+    return score === undefined ? undefined : Math.max(0, Number(score) - Date.now());
+  }
+
   /** Waits up to timeoutSeconds for a pending entry, moving it to the active list; on a blocking connection. */
   async waitForEntry(blocking: Redis, timeoutSeconds: number): Promise<string | null> {
     return blocking.blmove(RedisKeys.pendingQueue, RedisKeys.activeQueue, 'RIGHT', 'LEFT', timeoutSeconds);

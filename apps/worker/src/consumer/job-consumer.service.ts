@@ -97,7 +97,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       try {
         let claimed = await this.queue.claim(this.claimOptions(free));
         if (claimed.length === 0 && !this.stopping) {
-          const entry = await this.queue.waitForEntry(this.blocking!, BLOCK_SECONDS);
+          // Block for new work, but no longer than until the next retry is due (claims promote it).
+          const untilRetry = await this.queue.msUntilNextRetry();
+          const block = untilRetry === undefined ? BLOCK_SECONDS : Math.min(BLOCK_SECONDS, Math.max(0.01, untilRetry / 1000));
+          const entry = await this.queue.waitForEntry(this.blocking!, block);
           // Even when stopping: lease what the wait took, so it is not left behind (it is then released).
           if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
         }
