@@ -41,16 +41,18 @@ export class PrivateRedis {
     this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
       stdio: 'ignore',
     });
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     for (let i = 0; i < 100; i++) {
+      // A fresh probe per try: a failed ioredis connection keeps timers of its own.
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+      probe.on('error', () => undefined);
       try {
         await probe.connect();
         await probe.ping();
-        probe.disconnect();
         return;
       } catch {
-        probe.disconnect();
         await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        probe.disconnect();
       }
     }
     throw new Error(`redis-server did not start on port ${this.port}`);

@@ -28,6 +28,7 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   // Body depth bound: params' own limit plus the envelope ({steps: [{params}]}).
   app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES, config.PARAMS_MAX_DEPTH + 3));
   app.use(bodyErrorHandler);
-  app.enableShutdownHooks();
+  // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal, which looks like a crash).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }

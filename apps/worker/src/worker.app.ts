@@ -13,6 +13,7 @@ export async function createWorkerApp(env?: Record<string, string>, logger?: Con
   });
   const config = app.get(RelayConfig);
   if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'worker'));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Exit 0 after a clean drain (Nest would otherwise re-raise the signal, which looks like a crash).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }
