@@ -1,5 +1,7 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { configFromProcessEnv, loadConfig } from '@relay/config';
+import { migrationFlags, selectStorageStrategy } from '@relay/queue';
 import { CliModule } from './cli.module.js';
 
 /**
@@ -16,6 +18,9 @@ export class CliContext {
   ) {}
 
   async get<T>(type: Type<T>): Promise<T> {
+    // Settings and flags are checked before Nest opens a Redis connection, so a
+    // refusal leaves nothing open behind it.
+    if (!this.app) selectStorageStrategy(migrationFlags(this.env ? loadConfig(this.env) : configFromProcessEnv()));
     this.app ??= await NestFactory.createApplicationContext(CliModule.forRoot(this.env), { logger: false, abortOnError: false });
     return this.app.get(type);
   }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { WorkQueue } from '@relay/queue';
 import { assertWorkspaceId } from '@relay/workspace';
 import type { CliContext } from './cli-context.js';
@@ -10,12 +10,14 @@ export function deadCommand(context: CliContext): Command {
   dead
     .command('list')
     .description('dead-lettered jobs, newest first')
-    .option('--limit <n>', 'how many', '100')
+    .option('--limit <n>', 'how many (1-10000)', (value: string) => {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || n < 1 || n > 10000) throw new InvalidArgumentError('must be a whole number from 1 to 10000');
+      return n;
+    }, 100)
     .option('--json', 'print JSON')
-    .action(async (opts: { limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new Command().error('--limit must be 1-10000', { exitCode: 2 });
-      const entries = await (await context.get(WorkQueue)).listDead(limit);
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const entries = await (await context.get(WorkQueue)).listDead(opts.limit);
       const rows = entries.map((e) => ({ workspace_id: e.workspaceId, job_id: e.jobId }));
       if (opts.json) return context.out(JSON.stringify(rows));
       if (rows.length === 0) return context.out('no dead-lettered jobs');

@@ -1,10 +1,11 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { BackfillService, CleanupRefusedError, CleanupService, MigrationStatusService, VerifyService, type BackfillTotals } from '@relay/queue';
 import type { CliContext } from './cli-context.js';
 
-const positiveInt = (name: string, value: string): number => {
+/** Option parser: commander reports the InvalidArgumentError as bad usage (exit 2). */
+const wholeNumber = (min: number) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Command().error(`${name} must be a whole number >= 0`, { exitCode: 2 });
+  if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`must be a whole number >= ${min}`);
   return n;
 };
 
@@ -29,17 +30,17 @@ export function migrateCommand(context: CliContext): Command {
     .command('backfill')
     .description('copy legacy records to the scoped schema (idempotent, resumable, never overwrites a newer copy)')
     .option('--dry-run', 'count what would be copied; write nothing')
-    .option('--rate <n>', 'records per second at most (0: no limit)', '0')
-    .option('--batch <n>', 'keys per SCAN batch', '500')
+    .option('--rate <n>', 'records per second at most (0: no limit)', wholeNumber(0), 0)
+    .option('--batch <n>', 'keys per SCAN batch', wholeNumber(1), 500)
     .option('--restart', 'ignore a saved checkpoint and start from the beginning')
     .option('--json', 'print the totals as JSON')
-    .action(async (opts: { dryRun?: boolean; rate: string; batch: string; restart?: boolean; json?: boolean }) => {
+    .action(async (opts: { dryRun?: boolean; rate: number; batch: number; restart?: boolean; json?: boolean }) => {
       const tty = process.stderr.isTTY && !opts.json;
       const progress = (t: BackfillTotals) => process.stderr.write(`\rbackfill: scanned ${t.scanned}, copied ${t.copied}, skipped ${t.skipped}, invalid ${t.invalid}   `);
       const totals = await (await context.get(BackfillService)).run({
         dryRun: opts.dryRun,
-        rate: positiveInt('--rate', opts.rate),
-        batchSize: Math.max(1, positiveInt('--batch', opts.batch)),
+        rate: opts.rate,
+        batchSize: opts.batch,
         restart: opts.restart,
         onProgress: tty ? progress : undefined,
       });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '@relay/config';
 import { RelayError, ErrorCode } from '@relay/errors';
+import { FlagCombinationError } from '@relay/queue';
 import { isRedisUnavailableError } from '@relay/redis';
 import { InvalidWorkspaceIdError } from '@relay/workspace';
 import { CliContext } from './cli-context.js';
@@ -35,7 +36,7 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
     return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof ConfigError || error instanceof InvalidWorkspaceIdError) {
+    if (error instanceof ConfigError || error instanceof InvalidWorkspaceIdError || error instanceof FlagCombinationError) {
       io.err(error.message);
       return 2;
     }

@@ -51,7 +51,7 @@ export class BackfillService {
       copied: Number(saved.copied ?? 0),
       skipped: Number(saved.skipped ?? 0),
       invalid: Number(saved.invalid ?? 0),
-      invalidSamples: [],
+      invalidSamples: saved.invalid_samples ? (JSON.parse(saved.invalid_samples) as string[]) : [],
       resumedFrom: from,
       dryRun,
     };
@@ -71,7 +71,13 @@ export class BackfillService {
         await this.redis
           .multi()
           .set(RedisKeys.backfillCheckpoint, batch.next)
-          .hset(RedisKeys.backfillProgress, { scanned: totals.scanned, copied: totals.copied, skipped: totals.skipped, invalid: totals.invalid })
+          .hset(RedisKeys.backfillProgress, {
+            scanned: totals.scanned,
+            copied: totals.copied,
+            skipped: totals.skipped,
+            invalid: totals.invalid,
+            invalid_samples: JSON.stringify(totals.invalidSamples),
+          })
           .exec();
       }
       options.onProgress?.(totals);
