@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RelayConfig } from '@relay/config';
 import { relayLogger } from '@relay/telemetry';
 import { ApiModule } from './api.module.js';
+import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { bodyErrorHandler } from './http/body-error.handler.js';
 import { jsonBodyMiddlewares } from './http/json-body.middleware.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
@@ -24,6 +25,7 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'api'));
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(app.get(GracefulHttpShutdown).middleware);
   app.use(requestIdMiddleware);
   // Body depth bound: params' own limit plus the envelope ({steps: [{params}]}).
   app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES, config.PARAMS_MAX_DEPTH + 3));

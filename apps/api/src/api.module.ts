@@ -7,6 +7,7 @@ import { Redis, RedisModule } from '@relay/redis';
 import { HealthModule, HttpMetricsMiddleware, TelemetryModule } from '@relay/telemetry';
 import { SameWorkspaceGuard, WorkspaceModule } from '@relay/workspace';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
+import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
@@ -44,6 +45,7 @@ export class ApiModule implements NestModule {
         JobsModule,
       ],
       providers: [
+        GracefulHttpShutdown,
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
         { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
