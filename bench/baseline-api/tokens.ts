@@ -1,0 +1,1 @@
+export const BASELINE_REDIS = Symbol('BASELINE_REDIS');

@@ -1,0 +1,147 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RedisKeys } from '@relay/redis';
+import type { BenchContext } from '../support/context.js';
+import { usedMemory } from '../support/info.js';
+import { PARAMS_200, PARAMS_200_BYTES } from '../support/payload.js';
+import { sleep } from '../support/processes.js';
+import { relayStore, waitConnected } from '../support/relay-store.js';
+import { result, TARGETS, type ScenarioResult } from '../support/result.js';
+import { round, runPool } from '../support/stats.js';
+
+const WORKSPACE = 'bench-mem';
+const IN_FLIGHT = 50;
+const QUEUE = 'bench-mem';
+
+type Mode = 'legacy' | 'dualWrite' | 'scoped';
+const MODE_NAMES: Record<Mode, string> = { legacy: 'legacy', dualWrite: 'dual-write', scoped: 'scoped' };
+
+async function keyBytes(redis: Redis, key: string): Promise<number | null> {
+  return (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
+}
+
+interface Measured {
+  bytesPerJob: number;
+  keysPerJob: number;
+  breakdown: Record<string, unknown>;
+}
+
+/** used_memory after − before, over N jobs; FLUSHALL and a short settle first (scripts already loaded by a warm-up). */
+async function measure(ctx: BenchContext, jobs: number, warmUp: () => Promise<unknown>, write: () => Promise<void>, breakdown: () => Promise<Record<string, unknown>>): Promise<Measured> {
+  await ctx.flushAll();
+  await warmUp();
+  await ctx.flushAll();
+  await sleep(300);
+  const before = await usedMemory(ctx.admin);
+  await write();
+  await sleep(300);
+  const after = await usedMemory(ctx.admin);
+  const keys = await ctx.admin.dbsize();
+  const out = { bytesPerJob: (after - before) / jobs, keysPerJob: keys / jobs, breakdown: await breakdown() };
+  await ctx.flushAll();
+  return out;
+}
+
+/**
+ * Memory: Redis bytes per pending job (INFO memory used_memory delta over N
+ * jobs, full 20k, quick 5k) with a 200-byte params object, written through
+ * RedisJobStore.create (one job per call, 50 in flight) in legacy,
+ * dual-write and scoped write modes, against BullMQ waiting jobs with the
+ * same data (addBulk of 100). Per-key MEMORY USAGE of sample keys is kept
+ * in the details to show where the bytes go.
+ */
+export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const jobs = ctx.pick(20_000, 5_000);
+  const measured: Partial<Record<Mode, Measured>> = {};
+  for (const mode of ['legacy', 'dualWrite', 'scoped'] as Mode[]) {
+    const { store, redis } = relayStore(ctx.redis.url(), mode);
+    try {
+      await waitConnected(redis);
+      const create = () => store.create({ workspaceId: WORKSPACE, jobs: [{ actorId: 'bench-actor', action: 'debug.echo', params: PARAMS_200 }], kind: 'job' });
+      let sampleId = '';
+      measured[mode] = await measure(
+        ctx,
+        jobs,
+        create,
+        () =>
+          runPool(jobs, IN_FLIGHT, async () => {
+            const outcome = await create();
+            if (outcome.outcome !== 'created') throw new Error(`create answered ${outcome.outcome}`);
+            sampleId = outcome.jobIds[0];
+          }),
+        async () => {
+          const legacyKey = RedisKeys.legacyJob(sampleId);
+          const scopedKey = RedisKeys.scopedJob(WORKSPACE, sampleId);
+          const hashKey = (await ctx.admin.exists(scopedKey)) ? scopedKey : legacyKey;
+          return {
+            legacyRecordBytes: await keyBytes(ctx.admin, legacyKey),
+            scopedRecordBytes: await keyBytes(ctx.admin, scopedKey),
+            recordEncoding: await ctx.admin.object('ENCODING', hashKey),
+            recordFields: await ctx.admin.hlen(hashKey),
+            recordFieldAndValueBytes: Object.entries(await ctx.admin.hgetall(hashKey)).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0),
+            workspaceIndexBytesPerJob: ((await keyBytes(ctx.admin, RedisKeys.workspaceIndex(WORKSPACE))) ?? 0) / jobs,
+            statusIndexBytesPerJob: ((await keyBytes(ctx.admin, RedisKeys.workspaceStatusIndex(WORKSPACE, 'pending'))) ?? 0) / jobs,
+            pendingQueueBytesPerJob: ((await keyBytes(ctx.admin, RedisKeys.pendingQueue)) ?? 0) / jobs,
+          };
+        },
+      );
+      ctx.log(`  relay ${MODE_NAMES[mode]}: ${Math.round(measured[mode]!.bytesPerJob)} bytes/job`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  const queue = new Queue(QUEUE, { connection: { host: '127.0.0.1', port: ctx.redis.port } });
+  let bull: Measured;
+  try {
+    await queue.waitUntilReady();
+    let sampleId = '';
+    bull = await measure(
+      ctx,
+      jobs,
+      () => queue.add('debug.echo', PARAMS_200),
+      () =>
+        runPool(Math.ceil(jobs / 100), 10, async (i) => {
+          const added = await queue.addBulk(Array.from({ length: Math.min(100, jobs - i * 100) }, () => ({ name: 'debug.echo', data: PARAMS_200 })));
+          sampleId = added[0].id ?? sampleId;
+        }),
+      async () => ({
+        jobHashBytes: await keyBytes(ctx.admin, `bull:${QUEUE}:${sampleId}`),
+        jobHashEncoding: await ctx.admin.object('ENCODING', `bull:${QUEUE}:${sampleId}`),
+        jobHashFields: await ctx.admin.hlen(`bull:${QUEUE}:${sampleId}`),
+        waitListBytesPerJob: ((await keyBytes(ctx.admin, `bull:${QUEUE}:wait`)) ?? 0) / jobs,
+        eventsStreamBytes: await keyBytes(ctx.admin, `bull:${QUEUE}:events`),
+        eventsStreamLength: await ctx.admin.xlen(`bull:${QUEUE}:events`),
+      }),
+    );
+    ctx.log(`  bullmq: ${Math.round(bull.bytesPerJob)} bytes/job`);
+  } finally {
+    await queue.close().catch(() => undefined);
+  }
+
+  const row = (mode: Mode, threshold: number | null) => {
+    const m = measured[mode]!;
+    return result({
+      name: `memory per pending job, ${MODE_NAMES[mode]}`,
+      relay: round(m.bytesPerJob),
+      comparison: round(bull.bytesPerJob),
+      ratio: round(m.bytesPerJob / bull.bytesPerJob, 3),
+      ratioDefinition: 'Relay bytes/job ÷ BullMQ bytes/job',
+      units: 'bytes/job',
+      jobs,
+      target: TARGETS.memory,
+      threshold,
+      comparator: '<=',
+      relayLabel: `RedisJobStore.create in ${MODE_NAMES[mode]} mode, 200-byte params`,
+      comparisonLabel: 'BullMQ waiting job (Queue.addBulk), same 200-byte data',
+      details: {
+        relay: { keysPerJob: round(m.keysPerJob, 3), ...m.breakdown },
+        comparison: { keysPerJob: round(bull.keysPerJob, 3), ...bull.breakdown },
+        paramsBytes: PARAMS_200_BYTES,
+        measure: 'INFO memory used_memory after − before writing the jobs (FLUSHALL, scripts loaded, 300 ms settle), ÷ jobs',
+        note: threshold === null ? 'informational: the target names the scoped and dual-write modes only' : undefined,
+      },
+    });
+  };
+  return [row('legacy', null), row('dualWrite', 2.0), row('scoped', 1.0)];
+}

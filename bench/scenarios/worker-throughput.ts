@@ -1,0 +1,87 @@
+import type { BenchContext } from '../support/context.js';
+import { openSession, type DrainRun, type WorkerSession } from '../support/drain.js';
+import { result, TARGETS, type ScenarioResult } from '../support/result.js';
+import { round } from '../support/stats.js';
+
+export const CONCURRENCIES = [1, 10, 100] as const;
+
+export interface DrainRuns {
+  jobs: number;
+  relay: DrainRun[];
+  bullmq: DrainRun[];
+  relayOptions: unknown;
+  bullmqOptions: unknown;
+}
+
+/**
+ * Runs `runs` drains of `jobs` jobs per side at one concurrency, interleaved
+ * Relay, BullMQ, Relay, BullMQ, each side's worker a child process of its
+ * own (started once per concurrency, both idle between their turns).
+ */
+export async function drainBoth(ctx: BenchContext, concurrency: number, jobs: number, runs: number): Promise<DrainRuns> {
+  const sessions: WorkerSession[] = [];
+  try {
+    const [relay, bullmq] = await Promise.all([openSession(ctx, 'relay', concurrency), openSession(ctx, 'bullmq', concurrency)]);
+    sessions.push(relay, bullmq);
+    const out: DrainRuns = { jobs, relay: [], bullmq: [], relayOptions: relay.options, bullmqOptions: bullmq.options };
+    // A short warm-up drain each (JIT, script cache), not counted.
+    await relay.drain(Math.min(1000, jobs));
+    await bullmq.drain(Math.min(1000, jobs));
+    for (let i = 0; i < runs; i++) {
+      const r = await relay.drain(jobs);
+      out.relay.push(r);
+      ctx.log(`  c=${concurrency} relay  run ${i + 1}: ${Math.round(r.jobsPerSec)} jobs/s, Redis CPU ${r.redisCpuUsPerJob.toFixed(1)} µs/job`);
+      const b = await bullmq.drain(jobs);
+      out.bullmq.push(b);
+      ctx.log(`  c=${concurrency} bullmq run ${i + 1}: ${Math.round(b.jobsPerSec)} jobs/s, Redis CPU ${b.redisCpuUsPerJob.toFixed(1)} µs/job`);
+    }
+    return out;
+  } finally {
+    await Promise.all(sessions.map((s) => s.close()));
+  }
+}
+
+const bestRate = (runs: DrainRun[]) => runs.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
+
+/**
+ * Worker throughput with a no-op action: pre-filled jobs drained by the
+ * Relay worker (apps/worker/src/main.ts, WORKER_CONCURRENCY=c, debug.echo
+ * with params {}) and by a BullMQ Worker (concurrency c, async no-op
+ * processor), same job count, at c = 1, 10, 100. See support/drain.ts for
+ * how a drain is timed.
+ */
+export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const jobs = ctx.pick(20_000, 3_000);
+  const runs = ctx.pick(3, 1);
+  const rows: ScenarioResult[] = [];
+  for (const c of CONCURRENCIES) {
+    const drains = await drainBoth(ctx, c, jobs, runs);
+    if (c === 100) ctx.memo.set('drains:100', drains);
+    const r = bestRate(drains.relay);
+    const b = bestRate(drains.bullmq);
+    rows.push(
+      result({
+        name: `worker throughput, concurrency ${c}`,
+        relay: round(r.jobsPerSec),
+        comparison: round(b.jobsPerSec),
+        ratio: round(r.jobsPerSec / b.jobsPerSec, 3),
+        ratioDefinition: 'Relay jobs/s ÷ BullMQ jobs/s',
+        units: 'jobs/s',
+        jobs,
+        target: TARGETS.worker,
+        threshold: 1.2,
+        comparator: '>=',
+        relayLabel: `Relay worker child, WORKER_CONCURRENCY=${c}, debug.echo {}`,
+        comparisonLabel: `BullMQ Worker child, concurrency ${c}, async no-op processor`,
+        details: {
+          runs: { relay: drains.relay, comparison: drains.bullmq },
+          pick: `best of ${runs} run(s) per side, interleaved Relay, BullMQ; a 1000-job warm-up drain each first`,
+          relayOptions: drains.relayOptions,
+          bullmqOptions: drains.bullmqOptions,
+          timing: 'jobs written to db 1 beforehand, SWAPDB 0 1 starts the clock, stops when ZCARD of the finished set reaches the job count (Relay: ai:index:<ws>:status:succeeded; BullMQ: bull:<queue>:completed), polled every 5 ms',
+        },
+      }),
+    );
+  }
+  return rows;
+}

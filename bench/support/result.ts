@@ -1,0 +1,44 @@
+/** One row of the results: a Relay figure against its comparison, and whether the issue's target was met. */
+export interface ScenarioResult {
+  /** Scenario name, e.g. "worker throughput, concurrency 10". */
+  name: string;
+  relay: number;
+  comparison: number;
+  /** The figure the target is checked against; `ratioDefinition` says how it is computed. */
+  ratio: number;
+  ratioDefinition: string;
+  /** Units of `relay` and `comparison`. */
+  units: string;
+  /** Jobs involved per run (or in Redis, for listing). */
+  jobs: number;
+  /** The target as written in the issue. */
+  target: string;
+  /** Whether this row meets its part of the target; null for an informational row that has no target of its own. */
+  met: boolean | null;
+  /** What "Relay" and "comparison" are here. */
+  relayLabel: string;
+  comparisonLabel: string;
+  /** Every run, options used, breakdowns: whatever helps explain the figure. */
+  details: Record<string, unknown>;
+}
+
+export type Comparator = '>=' | '<=';
+
+/** Builds a row; `met` compares ratio with threshold (null threshold: informational row). */
+export function result(row: Omit<ScenarioResult, 'met'> & { threshold: number | null; comparator: Comparator }): ScenarioResult {
+  const { threshold, comparator, ...rest } = row;
+  const met = threshold === null || !Number.isFinite(row.ratio) ? (threshold === null ? null : false) : comparator === '>=' ? row.ratio >= threshold : row.ratio <= threshold;
+  return { ...rest, met };
+}
+
+/** The issue's targets, verbatim. */
+export const TARGETS = {
+  apiSubmit: '≥ 0.8× its req/s',
+  apiBatch: '≥ 1.5×',
+  enqueue: '≥ 1.0×',
+  worker: '≥ 1.2× at every concurrency',
+  redisCpu: '≤ 0.7×',
+  list: 'growth ≤ 1.5×; ≥ 50× faster than SCAN at 1M',
+  backfill: '≥ 0.8×',
+  memory: 'scoped ≤ 1.0×, dual-write ≤ 2.0×',
+} as const;

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { ApiKeyStore } from '@relay/auth';
+import { ROOT, spawnChild, waitHttpReady, waitMessage, type Child } from './processes.js';
+import { freePort } from './redis-server.js';
+
+/**
+ * The servers the benchmark runs as child processes, each through the swc
+ * hook from source (no build needed), in an empty working directory, with an
+ * explicit environment (nothing of the caller's shell or `.env` leaks in).
+ */
+
+/** Relay settings common to the API and worker children: the defaults of `.env.example`, quiet logs. */
+const RELAY_ENV = {
+  ACTION_ALLOWLIST: 'debug.*,http.post',
+  LOG_LEVEL: 'warn',
+};
+
+export interface HttpServer {
+  child: Child;
+  port: number;
+  url: string;
+}
+
+/** apps/api/src/main.ts with rate limiting off (RATE_LIMIT_MAX=0) and default migration flags (phase 0). */
+export async function startRelayApi(redisUrl: string, env: Record<string, string> = {}): Promise<HttpServer> {
+  const port = await freePort();
+  const child = spawnChild('relay-api', join(ROOT, 'apps/api/src/main.ts'), {
+    env: { ...RELAY_ENV, RATE_LIMIT_MAX: '0', ...env, PORT: String(port), REDIS_URL: redisUrl },
+  });
+  await waitHttpReady(child, port, '/health/ready');
+  return { child, port, url: `http://127.0.0.1:${port}` };
+}
+
+/** bench/baseline-api/main.ts: the minimal Nest + Express app of the API submit scenario. */
+export async function startBaselineApi(redisUrl: string): Promise<HttpServer> {
+  const port = await freePort();
+  const child = spawnChild('baseline-api', join(ROOT, 'bench/baseline-api/main.ts'), { env: { PORT: String(port), REDIS_URL: redisUrl } });
+  await waitHttpReady(child, port, '/health');
+  return { child, port, url: `http://127.0.0.1:${port}` };
+}
+
+export const WORKER_WORKSPACE = 'bench-worker';
+
+/** apps/worker/src/main.ts at WORKER_CONCURRENCY=concurrency, on logical database `db`; resolves once ready (consuming). */
+export async function startRelayWorker(redisUrl: string, concurrency: number): Promise<{ child: Child; env: Record<string, string> }> {
+  const port = await freePort();
+  const env = { ...RELAY_ENV, WORKER_CONCURRENCY: String(concurrency) };
+  const child = spawnChild('relay-worker', join(ROOT, 'apps/worker/src/main.ts'), { env: { ...env, WORKER_PORT: String(port), REDIS_URL: redisUrl } });
+  await waitHttpReady(child, port, '/health/ready');
+  return { child, env };
+}
+
+export const BULLMQ_QUEUE = 'bench';
+
+/** bench/workers/bullmq-worker.ts at the given concurrency; resolves with the options it reports once connected. */
+export async function startBullmqWorker(port: number, db: number, concurrency: number): Promise<{ child: Child; options: unknown }> {
+  const child = spawnChild('bullmq-worker', join(ROOT, 'bench/workers/bullmq-worker.ts'), {
+    env: { BENCH_REDIS_PORT: String(port), BENCH_REDIS_DB: String(db), BENCH_QUEUE: BULLMQ_QUEUE, BENCH_CONCURRENCY: String(concurrency) },
+  });
+  const ready = await waitMessage(child, (m): m is { ready: true; options: unknown } => typeof m === 'object' && m !== null && (m as { ready?: unknown }).ready === true);
+  return { child, options: ready.options };
+}
+
+/** A fresh API key (after a FLUSHALL the previous one is gone), created the way `relay keys create` does. */
+export async function createApiKey(redis: Redis, workspaceId: string): Promise<string> {
+  const store = new ApiKeyStore(redis);
+  return (await store.create({ workspaceId, scopes: ['actions:execute', 'actions:preview'], actorId: 'bench-actor' })).key;
+}
