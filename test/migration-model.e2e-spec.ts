@@ -368,7 +368,8 @@ class RunCmd implements Cmd {
       if (this.whileRunning === 'backfill') await runBackfill(m, r);
       await checkInvariant(m, r);
       const result = await r.queue.finish(c, this.outcome === 'succeeded' ? { outcome: 'succeeded', result: {} } : { outcome: 'failed', error: 'x' }, RETENTION);
-      expect(result).toBe('done');
+      expect(result.result).toBe('done');
+      expect(result.claimed).toEqual([]);
       next.status = this.outcome;
     }
     await checkInvariant(m, r);
@@ -556,7 +557,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
       const [claimed] = await queue.claim(CLAIM);
       expect(claimed.jobId).toBe(id);
       await expectBoth(id, 'running', '1');
-      expect(await queue.finish(claimed, outcome, RETENTION)).toBe('done');
+      expect((await queue.finish(claimed, outcome, RETENTION)).result).toBe('done');
       await expectBoth(id, outcome.outcome, '1');
     }
     expect(await redis.hget(RedisKeys.scopedJob('dual', old), 'result')).toBe('{"ok":1}');

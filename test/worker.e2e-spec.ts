@@ -450,13 +450,13 @@ describe('worker (in-process, real Redis)', () => {
       expect(asW2.token).not.toBe(asW1.token);
 
       const before = await redis.hgetall(`ai:jobs:${created.job_id}`);
-      expect(await queue.finish(asW1, { outcome: 'succeeded', result: { from: 'w1' } }, 3600)).toBe('lost');
-      expect(await queue.finish(asW1, { outcome: 'failed', error: 'w1 says no' }, 3600)).toBe('lost');
+      expect((await queue.finish(asW1, { outcome: 'succeeded', result: { from: 'w1' } }, 3600)).result).toBe('lost');
+      expect((await queue.finish(asW1, { outcome: 'failed', error: 'w1 says no' }, 3600)).result).toBe('lost');
       expect(await redis.hgetall(`ai:jobs:${created.job_id}`)).toEqual(before);
       expect(await queue.renew([asW1], 5000)).toEqual([entry(created.job_id)]);
       expect(await queue.renew([asW2], 5000)).toEqual([]);
 
-      expect(await queue.finish(asW2, { outcome: 'succeeded', result: { from: 'w2' } }, 3600)).toBe('done');
+      expect((await queue.finish(asW2, { outcome: 'succeeded', result: { from: 'w2' } }, 3600)).result).toBe('done');
       expect(await getJob(created.job_id)).toMatchObject({ status: 'succeeded', attempts: 2, result: { from: 'w2' } });
       expect(await redis.zcard('ai:queue:leases')).toBe(0);
     });

@@ -85,11 +85,6 @@ export function jobFromHash(hash: Partial<Record<string, string>>): Job {
   };
 }
 
-/** Flat field/value pairs for HSET, in JOB_FIELDS order. */
-export function hashToPairs(hash: JobHash): string[] {
-  return JOB_FIELDS.flatMap((f) => [f, hash[f]]);
-}
-
 /** Pairs [k1, v1, k2, v2, ...] as returned by HGETALL-like Lua replies, to a record. */
 export function pairsToRecord(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};

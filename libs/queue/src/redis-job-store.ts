@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@relay/redis';
 import { assertWorkspaceId } from '@relay/workspace';
 import type { RelayMetrics } from '@relay/telemetry';
-import { JOB_FIELDS, jobFromHash, hashToPairs, isJobStatus, pairsToRecord, type Job, type JobHash } from './job-record.js';
+import { JOB_FIELDS, jobFromHash, isJobStatus, pairsToRecord, type Job, type JobHash } from './job-record.js';
 import { indexMember } from './index-member.js';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
 import { jobScripts, type JobScripts } from './job-scripts.js';
@@ -49,7 +49,8 @@ export class RedisJobStore extends JobStore {
     const now = new Date().toISOString();
     const base = randomUUID();
     const jobIds = request.kind === 'plan' ? request.jobs.map((_, i) => `${base}_${i}`) : [base];
-    const requestHash = requestFingerprint(request.kind, request.jobs);
+    // The fingerprint only matters for a replay check, so only requests that can be replayed pay for it.
+    const requestHash = request.clientRequestId ? requestFingerprint(request.kind, request.jobs) : '';
     const keys = [
       RedisKeys.pendingQueue,
       RedisKeys.workspaceIndex(workspaceId),
@@ -86,15 +87,16 @@ export class RedisJobStore extends JobStore {
         `${copies.legacy ? 'L' : ''}${copies.scoped ? 'S' : ''}`,
         indexMember(now, jobId),
         `${workspaceId}:${jobId}`,
-        ...hashToPairs(hash),
       );
+      for (const field of JOB_FIELDS) perJobArgs.push(hash[field]);
     });
     const reply = (await this.countDualWrite(this.scripts.createJobs(keys, [
       workspaceId,
       request.clientRequestId ? '1' : '0',
       IDEMPOTENCY_TTL_SECONDS,
       requestHash,
-      JOB_FIELDS.length * 2,
+      JOB_FIELDS.length,
+      ...JOB_FIELDS,
       ...perJobArgs,
     ]))) as string[];
 

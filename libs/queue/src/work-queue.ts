@@ -28,6 +28,7 @@ export interface QueueDepth {
 }
 
 export interface ClaimOptions {
+  /** How many jobs to claim (0: none). */
   max: number;
   workerId: string;
   leaseMs: number;
@@ -37,7 +38,8 @@ export interface ClaimOptions {
   blockedEntry?: string;
 }
 
-const CLAIM_KEYS = [
+/** The keys of claimJobs and finishJob, in their documented order. */
+const QUEUE_KEYS = [
   RedisKeys.pendingQueue,
   RedisKeys.activeQueue,
   RedisKeys.leases,
@@ -55,6 +57,21 @@ function parseParams(text: string): unknown {
   }
 }
 
+function toClaimedJob([entry, token, attempts, provider, name, params, actorId, createdAt]: string[]): ClaimedJob {
+  const sep = entry.indexOf(':');
+  return {
+    entry,
+    token,
+    workspaceId: entry.slice(0, sep),
+    jobId: entry.slice(sep + 1),
+    attempts: Number(attempts),
+    action: `${provider}.${name}`,
+    params: parseParams(params),
+    actorId,
+    createdAt,
+  };
+}
+
 /**
  * The worker's side of the queue: claim with a lease, renew, finish (fenced
  * by the lease token), release on shutdown, recover what dead workers held,
@@ -70,7 +87,7 @@ export class WorkQueue {
 
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
     const now = new Date();
-    const rows = (await this.scripts.claimJobs(CLAIM_KEYS, [
+    const rows = (await this.scripts.claimJobs(QUEUE_KEYS, [
       now.getTime(),
       now.toISOString(),
       options.leaseMs,
@@ -80,20 +97,7 @@ export class WorkQueue {
       options.maxAttempts,
       options.retentionSeconds,
     ])) as string[][];
-    return rows.map(([entry, token, attempts, provider, name, params, actorId, createdAt]) => {
-      const sep = entry.indexOf(':');
-      return {
-        entry,
-        token,
-        workspaceId: entry.slice(0, sep),
-        jobId: entry.slice(sep + 1),
-        attempts: Number(attempts),
-        action: `${provider}.${name}`,
-        params: parseParams(params),
-        actorId,
-        createdAt,
-      };
-    });
+    return rows.map(toClaimedJob);
   }
 
   /** Milliseconds until the earliest retry is due (claims promote it), or undefined when none waits. */
@@ -107,12 +111,18 @@ export class WorkQueue {
     return blocking.blmove(RedisKeys.pendingQueue, RedisKeys.activeQueue, 'RIGHT', 'LEFT', timeoutSeconds);
   }
 
-  /** Records an attempt's outcome; 'lost' when the lease is no longer this worker's. */
-  async finish(job: ClaimedJob, outcome: AttemptOutcome, retentionSeconds: number): Promise<'done' | 'lost' | 'gone'> {
+  /**
+   * Records an attempt's outcome ('lost' when the lease is no longer this
+   * worker's) and, in the same round trip, claims up to `next.max` jobs.
+   */
+  async finish(
+    job: ClaimedJob,
+    outcome: AttemptOutcome,
+    retentionSeconds: number,
+    next?: Omit<ClaimOptions, 'retentionSeconds' | 'blockedEntry'>,
+  ): Promise<{ result: 'done' | 'lost' | 'gone'; claimed: ClaimedJob[] }> {
     const now = new Date();
-    const reply = (await this.scripts.finishJob(
-      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention],
-      [
+    const [result, , rows] = (await this.scripts.finishJob(QUEUE_KEYS, [
         job.entry,
         job.token,
         outcome.outcome,
@@ -122,9 +132,12 @@ export class WorkQueue {
         outcome.outcome === 'succeeded' ? '' : outcome.error,
         retentionSeconds,
         outcome.outcome === 'retry' ? outcome.dueAtMs : 0,
-      ],
-    )) as string[];
-    return reply[0] as 'done' | 'lost' | 'gone';
+        next?.max ?? 0,
+        next?.workerId ?? '',
+        next?.leaseMs ?? 0,
+        next?.maxAttempts ?? 0,
+      ])) as [string, string, string[][]];
+    return { result: result as 'done' | 'lost' | 'gone', claimed: rows.map(toClaimedJob) };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

@@ -130,7 +130,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     const abort = new AbortController();
     const running: Running = { job, abort, lostLease: false, done: Promise.resolve() };
     running.done = this.runner
-      .run(job, abort.signal)
+      .run(job, abort)
       .then((outcome) => this.record(running, outcome))
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => {
@@ -140,16 +140,22 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     this.running.set(job.entry, running);
   }
 
-  /** Writes the outcome, retrying while Redis is away for up to one lease; after that the job is re-delivered. */
+  /**
+   * Writes the outcome and claims the next job for the freed slot in the same
+   * round trip; retries while Redis is away for up to one lease, after which
+   * the job is re-delivered.
+   */
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
     if (running.lostLease || (this.stopping && running.abort.signal.aborted)) return;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const result = await this.queue.finish(job, outcome, this.config.JOB_RETENTION_SECONDS);
+        const next = this.stopping ? undefined : { ...this.claimOptions(1) };
+        const { result, claimed } = await this.queue.finish(job, outcome, this.config.JOB_RETENTION_SECONDS, next);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
+        for (const nextJob of claimed) this.start(nextJob);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {

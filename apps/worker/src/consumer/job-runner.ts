@@ -22,7 +22,8 @@ export class JobRunner {
     private readonly actions: ActionRegistry,
   ) {}
 
-  async run(job: ClaimedJob, signal: AbortSignal): Promise<AttemptOutcome> {
+  /** `abort` is the job's own controller: the timeout aborts it too, so the action sees one signal. */
+  async run(job: ClaimedJob, abort: AbortController): Promise<AttemptOutcome> {
     if (!this.permissions.canExecute(job.action, job.actorId, job.workspaceId).allowed) {
       return { outcome: 'failed', error: `action ${job.action} is not permitted for this workspace (checked when the job ran)` };
     }
@@ -30,30 +31,38 @@ export class JobRunner {
     if (!handler) return { outcome: 'failed', error: `no worker action is registered for ${job.action}` };
     const params = job.params !== null && typeof job.params === 'object' && !Array.isArray(job.params) ? (job.params as Record<string, unknown>) : {};
 
-    const timeout = AbortSignal.timeout(this.config.JOB_TIMEOUT_MS);
-    const attemptSignal = AbortSignal.any([signal, timeout]);
+    // One timer per attempt (cheaper than AbortSignal.timeout/any on the hot path).
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort(new Error('timed out'));
+    }, this.config.JOB_TIMEOUT_MS);
+    const signal = abort.signal;
     try {
       const result = await Promise.race([
-        handler.run(params, { jobId: job.jobId, workspaceId: job.workspaceId, attempt: job.attempts, signal: attemptSignal }),
-        new Promise<never>((_, reject) => attemptSignal.addEventListener('abort', () => reject(attemptSignal.reason), { once: true })),
+        handler.run(params, { jobId: job.jobId, workspaceId: job.workspaceId, attempt: job.attempts, signal }),
+        // Bounds actions that ignore the signal.
+        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
       ]);
       return { outcome: 'succeeded', result };
     } catch (error) {
-      const message = timeout.aborted
+      const message = timedOut
         ? `timed out after ${this.config.JOB_TIMEOUT_MS} ms`
         : error instanceof ActionError
           ? error.message.slice(0, 500)
           : `action failed (${error instanceof Error ? error.name : 'error'})`;
-      if (!(error instanceof ActionError) && !timeout.aborted) {
+      if (!(error instanceof ActionError) && !timedOut) {
         // The job id is enough to find it; params and the raw message may hold secrets.
         this.logger.warn(`job ${job.jobId} (${job.action}) threw ${error instanceof Error ? error.name : typeof error}`);
       }
-      const retryable = timeout.aborted || !(error instanceof ActionError) || error.retryable;
+      const retryable = timedOut || !(error instanceof ActionError) || error.retryable;
       if (retryable && job.attempts < this.config.JOB_MAX_ATTEMPTS) {
         const delay = retryDelayMs(job.attempts, this.config.JOB_RETRY_BASE_MS, this.config.JOB_RETRY_MAX_MS);
         return { outcome: 'retry', error: message, dueAtMs: Date.now() + delay };
       }
       return { outcome: 'failed', error: message };
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

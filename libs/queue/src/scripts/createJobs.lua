@@ -15,9 +15,10 @@
     ARGV[2]  '1' when the request carries a client_request_id
     ARGV[3]  idempotency TTL, seconds
     ARGV[4]  request hash (payload fingerprint)
-    ARGV[5]  number of field/value strings per job (2 x fields)
-    ARGV[6..] per job: copies ('L', 'S' or 'LS'), index member, queue entry,
-              then the field/value strings
+    ARGV[5]  number of job fields F
+    ARGV[6..5+F] the field names
+    then per job: copies ('L', 'S' or 'LS'), index member, queue entry, then
+              the F values in field-name order (names are sent once per call)
 
   Output:
     {'created'}
@@ -31,7 +32,9 @@
 local ws = ARGV[1]
 local hasIdem = ARGV[2] == '1'
 local requestHash = ARGV[4]
-local perJob = tonumber(ARGV[5])
+local fieldCount = tonumber(ARGV[5])
+local firstJobArg = 6 + fieldCount
+local perJob = 3 + fieldCount
 local jobCount = (#KEYS - 4) / 2
 
 local function holdsOnly(key, wanted)
@@ -67,7 +70,7 @@ if not holdsOnly(KEYS[1], 'list') then return {'refused', 'queue key holds anoth
 if not holdsOnly(KEYS[2], 'zset') then return {'refused', 'workspace index holds another type'} end
 if not holdsOnly(KEYS[3], 'zset') then return {'refused', 'status index holds another type'} end
 for i = 0, jobCount - 1 do
-  local copies = ARGV[6 + i * (3 + perJob)]
+  local copies = ARGV[firstJobArg + i * perJob]
   if string.find(copies, 'L', 1, true) and redis.call('EXISTS', KEYS[5 + 2 * i]) == 1 then
     return {'refused', 'job id already exists'}
   end
@@ -79,9 +82,13 @@ end
 -- 3. Writes.
 local firstJobId
 for i = 0, jobCount - 1 do
-  local base = 6 + i * (3 + perJob)
+  local base = firstJobArg + i * perJob
   local copies, member, entry = ARGV[base], ARGV[base + 1], ARGV[base + 2]
-  local fields = {unpack(ARGV, base + 3, base + 2 + perJob)}
+  local fields = {}
+  for f = 1, fieldCount do
+    fields[2 * f - 1] = ARGV[5 + f]
+    fields[2 * f] = ARGV[base + 2 + f]
+  end
   if string.find(copies, 'L', 1, true) then redis.call('HSET', KEYS[5 + 2 * i], unpack(fields)) end
   if string.find(copies, 'S', 1, true) then redis.call('HSET', KEYS[6 + 2 * i], unpack(fields)) end
   redis.call('ZADD', KEYS[2], 0, member)

@@ -2,14 +2,14 @@
 
 -- Every existing copy of a job of workspace ws: the scoped record, and the
 -- legacy record when its workspace_id is ws. Status changes go to each.
+-- pcall: a key of another type in the way is not a copy (and must not abort
+-- the script half-way); HGET/HEXISTS answer for hashes only.
 local function jobCopies(ws, jobId)
   local copies = {}
   local scoped = 'ai:job:' .. ws .. ':' .. jobId
-  if redis.call('TYPE', scoped)['ok'] == 'hash' then copies[#copies + 1] = scoped end
+  if redis.pcall('HEXISTS', scoped, 'job_id') == 1 then copies[#copies + 1] = scoped end
   local legacy = 'ai:jobs:' .. jobId
-  if redis.call('TYPE', legacy)['ok'] == 'hash' and redis.call('HGET', legacy, 'workspace_id') == ws then
-    copies[#copies + 1] = legacy
-  end
+  if redis.pcall('HGET', legacy, 'workspace_id') == ws then copies[#copies + 1] = legacy end
   return copies
 end
 
