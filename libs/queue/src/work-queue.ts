@@ -136,6 +136,7 @@ export class WorkQueue {
         next?.workerId ?? '',
         next?.leaseMs ?? 0,
         next?.maxAttempts ?? 0,
+        job.createdAt,
       ])) as [string, string, string[][]];
     return { result: result as 'done' | 'lost' | 'gone', claimed: rows.map(toClaimedJob) };
   }

@@ -14,6 +14,7 @@
     ARGV[4] now (ISO)  ARGV[5] now (ms)  ARGV[6] result (JSON text, for succeeded)
     ARGV[7] error (safe message, for failed/retry)  ARGV[8] retention (s)  ARGV[9] retry due (ms)
     ARGV[10] jobs to claim next (0 for none)  ARGV[11] worker id  ARGV[12] lease (ms)  ARGV[13] max attempts
+    ARGV[14] the job's created_at (from its claim; it never changes)
 
   Output: {'done' | 'lost' (lease not held) | 'gone' (record expired), created_at or '', {claims as in claimJobs}}
 ]]
@@ -29,7 +30,7 @@ local function record()
   local ws, jobId = splitEntry(entry)
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone', '' end
-  local createdAt = redis.call('HGET', copies[1], 'created_at')
+  local createdAt = ARGV[14]
   local member = createdAt .. '/' .. jobId
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', ARGV[7], 'updated_at', nowIso)
