@@ -35,7 +35,7 @@ export class RedisJobStore extends JobStore {
   private createdWithScopedCopy = 0;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     readonly strategy: StorageStrategy,
     private readonly metrics: RelayMetrics,
     private readonly retentionSeconds: number,
