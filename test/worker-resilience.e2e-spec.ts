@@ -326,17 +326,16 @@ describe('worker resilience (worker child processes, real Redis)', () => {
 
     /** Nothing queued, leased, blocked-on, retrying or dead. */
     async function queueState() {
-      const [pending, leases, owners, active, retry, dead] = await Promise.all([
+      const [pending, leases, active, retry, dead] = await Promise.all([
         redis.llen('ai:queue:pending'),
         redis.zcard('ai:queue:leases'),
-        redis.hlen('ai:queue:lease-owners'),
         redis.llen('ai:queue:active'),
         redis.zcard('ai:queue:retry'),
         redis.llen('ai:queue:dead'),
       ]);
-      return { pending, leases, owners, active, retry, dead };
+      return { pending, leases, active, retry, dead };
     }
-    const EMPTY = { pending: 0, leases: 0, owners: 0, active: 0, retry: 0, dead: 0 };
+    const EMPTY = { pending: 0, leases: 0, active: 0, retry: 0, dead: 0 };
 
     beforeAll(async () => {
       redis = await freshDatabase(TEST_DB.worker);
@@ -371,9 +370,12 @@ describe('worker resilience (worker child processes, real Redis)', () => {
 
       // ~30 % answered: kill the worker holding the most leases right now, so it surely dies mid-job.
       await expectEventually(() => expect(recorder.done.size).toBeGreaterThanOrEqual(36), SETTLE_MS, 5);
-      const owners = await redis.hgetall('ai:queue:lease-owners');
+      // Lease members are '<entry>|<token>'; the token names the worker's pid.
+      const leases = await redis.zrange('ai:queue:leases', '0', '-1');
       const heldBy = new Map<number, string[]>();
-      for (const [entry, token] of Object.entries(owners)) {
+      for (const lease of leases) {
+        const entry = lease.slice(0, lease.lastIndexOf('|'));
+        const token = lease.slice(lease.lastIndexOf('|') + 1);
         const pid = Number(ENTRY_PID.exec(token)?.[1]);
         heldBy.set(pid, [...(heldBy.get(pid) ?? []), entry]);
       }

@@ -169,7 +169,6 @@ describe('worker (in-process, real Redis)', () => {
       expect(ttl).toBeLessThanOrEqual(3600);
       // The worker's bookkeeping is clean afterwards.
       expect(await redis.zcard('ai:queue:leases')).toBe(0);
-      expect(await redis.hlen('ai:queue:lease-owners')).toBe(0);
       expect(await redis.llen('ai:queue:pending')).toBe(0);
       expect(await redis.zrange(`ai:index:${WS}:status:succeeded`, '0', '-1')).toEqual([`${created.created_at}/${created.job_id}`]);
       expect(await redis.zcard(`ai:index:${WS}:status:pending`)).toBe(0);

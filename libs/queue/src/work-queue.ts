@@ -43,7 +43,6 @@ const QUEUE_KEYS = [
   RedisKeys.pendingQueue,
   RedisKeys.activeQueue,
   RedisKeys.leases,
-  RedisKeys.leaseOwners,
   RedisKeys.retryQueue,
   RedisKeys.deadLetters,
   RedisKeys.retention,
@@ -145,7 +144,7 @@ export class WorkQueue {
   async renew(jobs: ClaimedJob[], leaseMs: number): Promise<string[]> {
     if (jobs.length === 0) return [];
     return (await this.scripts.renewLeases(
-      [RedisKeys.leases, RedisKeys.leaseOwners],
+      [RedisKeys.leases],
       [Date.now() + leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])],
     )) as string[];
   }
@@ -154,7 +153,7 @@ export class WorkQueue {
   async release(jobs: ClaimedJob[]): Promise<number> {
     if (jobs.length === 0) return 0;
     return (await this.scripts.releaseJobs(
-      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.pendingQueue],
+      [RedisKeys.leases, RedisKeys.pendingQueue],
       [new Date().toISOString(), ...jobs.flatMap((j) => [j.entry, j.token])],
     )) as number;
   }
@@ -163,7 +162,7 @@ export class WorkQueue {
   async recover(lockMs: number): Promise<{ expired: number; stalled: number; dropped: number } | undefined> {
     const now = new Date();
     const reply = (await this.scripts.recoverStalled(
-      [RedisKeys.leases, RedisKeys.leaseOwners, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention],
+      [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention],
       [now.getTime(), now.toISOString(), lockMs],
     )) as number[];
     if (reply[0] === -1) return undefined;

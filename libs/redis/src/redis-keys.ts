@@ -15,10 +15,12 @@ export const RedisKeys = {
   pendingQueue: 'ai:queue:pending',
   /** list: entries moved here by a worker's blocking wait (BLMOVE) until its claim script leases them. */
   activeQueue: 'ai:queue:active',
-  /** sorted set: entries being run, scored by lease deadline (ms); an expired lease means re-delivery. */
+  /**
+   * sorted set: leases of jobs being run, members `<entry>|<token>` scored by
+   * deadline (ms). Only the token's holder can renew or end a lease (fencing);
+   * an expired lease means re-delivery.
+   */
   leases: 'ai:queue:leases',
-  /** hash: entry → lease token of the worker holding it (fencing: only the holder may finish the job). */
-  leaseOwners: 'ai:queue:lease-owners',
   /** sorted set: entries waiting for a retry, scored by due time (ms). */
   retryQueue: 'ai:queue:retry',
   /** list: entries of jobs that failed their last attempt (dead letters). */

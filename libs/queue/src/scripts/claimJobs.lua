@@ -1,15 +1,14 @@
 --[[
   claimJobs: promotes due retries, then takes up to ARGV[4] entries off the
   pending list and starts them: every copy of each job goes to `running`
-  with attempts + 1, and the entry gets a lease (deadline + owner token).
+  with attempts + 1, and the entry gets a lease ('<entry>|<token>' scored by its deadline).
   Entries whose job is gone, cancelled or no longer pending are dropped.
   A job past its attempt budget (its workers kept dying) fails here.
 
   Input:
     KEYS[1] ai:queue:pending    KEYS[2] ai:queue:active
-    KEYS[3] ai:queue:leases     KEYS[4] ai:queue:lease-owners
-    KEYS[5] ai:queue:retry      KEYS[6] ai:queue:dead
-    KEYS[7] ai:queue:retention
+    KEYS[3] ai:queue:leases     KEYS[4] ai:queue:retry
+    KEYS[5] ai:queue:dead       KEYS[6] ai:queue:retention
     ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lease (ms)
     ARGV[4] max jobs  ARGV[5] worker id  ARGV[6] entry a blocking wait moved to the active list, or ''
     ARGV[7] max attempts  ARGV[8] retention (s)

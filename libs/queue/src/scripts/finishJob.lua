@@ -7,9 +7,8 @@
 
   Input:
     KEYS[1] ai:queue:pending    KEYS[2] ai:queue:active
-    KEYS[3] ai:queue:leases     KEYS[4] ai:queue:lease-owners
-    KEYS[5] ai:queue:retry      KEYS[6] ai:queue:dead
-    KEYS[7] ai:queue:retention
+    KEYS[3] ai:queue:leases     KEYS[4] ai:queue:retry
+    KEYS[5] ai:queue:dead       KEYS[6] ai:queue:retention
     ARGV[1] entry  ARGV[2] lease token  ARGV[3] outcome: succeeded | failed | retry
     ARGV[4] now (ISO)  ARGV[5] now (ms)  ARGV[6] result (JSON text, for succeeded)
     ARGV[7] error (safe message, for failed/retry)  ARGV[8] retention (s)  ARGV[9] retry due (ms)
@@ -24,9 +23,7 @@ local entry, token, outcome, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
 local retention = tonumber(ARGV[8])
 
 local function record()
-  if redis.call('HGET', KEYS[4], entry) ~= token then return 'lost', '' end
-  redis.call('ZREM', KEYS[3], entry)
-  redis.call('HDEL', KEYS[4], entry)
+  if redis.call('ZREM', KEYS[3], entry .. '|' .. token) == 0 then return 'lost', '' end
   local ws, jobId = splitEntry(entry)
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone', '' end
@@ -35,18 +32,18 @@ local function record()
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', ARGV[7], 'updated_at', nowIso)
     moveStatus(ws, member, 'running', 'pending')
-    redis.call('ZADD', KEYS[5], tonumber(ARGV[9]), entry)
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[9]), entry)
     return 'done', createdAt
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', ARGV[6], 'error', '', 'updated_at', nowIso, 'finished_at', nowIso)
   else
     setAll(copies, 'status', 'failed', 'error', ARGV[7], 'updated_at', nowIso, 'finished_at', nowIso)
-    redis.call('LPUSH', KEYS[6], entry)
+    redis.call('LPUSH', KEYS[5], entry)
   end
   for _, key in ipairs(copies) do redis.call('EXPIRE', key, retention) end
   moveStatus(ws, member, 'running', outcome)
-  redis.call('ZADD', KEYS[7], nowMs + retention * 1000, ws .. '|' .. outcome .. '|' .. member)
+  redis.call('ZADD', KEYS[6], nowMs + retention * 1000, ws .. '|' .. outcome .. '|' .. member)
   return 'done', createdAt
 end
 

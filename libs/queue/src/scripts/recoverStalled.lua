@@ -9,21 +9,21 @@
   3. index entries of finished jobs whose retention has passed are removed.
 
   Input:
-    KEYS[1] ai:queue:leases  KEYS[2] ai:queue:lease-owners  KEYS[3] ai:queue:pending
-    KEYS[4] ai:queue:active  KEYS[5] ai:queue:stalled-check  KEYS[6] ai:queue:recovery-lock
-    KEYS[7] ai:queue:retention
+    KEYS[1] ai:queue:leases (members '<entry>|<token>')  KEYS[2] ai:queue:pending
+    KEYS[3] ai:queue:active  KEYS[4] ai:queue:stalled-check  KEYS[5] ai:queue:recovery-lock
+    KEYS[6] ai:queue:retention
     ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lock time (ms)
 
   Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
 ]]
 -- @include jobCopies
 local nowMs, nowIso = tonumber(ARGV[1]), ARGV[2]
-if not redis.call('SET', KEYS[6], nowIso, 'NX', 'PX', tonumber(ARGV[3])) then return {-1} end
+if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[3])) then return {-1} end
 
 local expired = 0
-for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-  redis.call('ZREM', KEYS[1], entry)
-  redis.call('HDEL', KEYS[2], entry)
+for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', KEYS[1], lease)
+  local entry = string.match(lease, '^(.*)|[^|]*$') or lease
   local ws, jobId = splitEntry(entry)
   local copies = jobCopies(ws, jobId)
   if #copies > 0 then
@@ -32,33 +32,33 @@ for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMI
       setAll(copies, 'status', 'pending', 'updated_at', nowIso)
       moveStatus(ws, f[2] .. '/' .. jobId, 'running', 'pending')
     end
-    redis.call('RPUSH', KEYS[3], entry)
+    redis.call('RPUSH', KEYS[2], entry)
     expired = expired + 1
   end
 end
 
 local stalled = 0
-local seen = redis.call('LRANGE', KEYS[4], 0, -1)
+local seen = redis.call('LRANGE', KEYS[3], 0, -1)
 local keep = {}
 for _, entry in ipairs(seen) do
-  if redis.call('SISMEMBER', KEYS[5], entry) == 1 then
-    redis.call('LREM', KEYS[4], 1, entry)
-    redis.call('RPUSH', KEYS[3], entry)
+  if redis.call('SISMEMBER', KEYS[4], entry) == 1 then
+    redis.call('LREM', KEYS[3], 1, entry)
+    redis.call('RPUSH', KEYS[2], entry)
     stalled = stalled + 1
   else
     keep[#keep + 1] = entry
   end
 end
-redis.call('DEL', KEYS[5])
-if #keep > 0 then redis.call('SADD', KEYS[5], unpack(keep)) end
+redis.call('DEL', KEYS[4])
+if #keep > 0 then redis.call('SADD', KEYS[4], unpack(keep)) end
 
 local dropped = 0
-for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', nowMs, 'LIMIT', 0, 1000)) do
   local ws, rest = string.match(item, '^([^|]+)|(.+)$')
   local status, member = string.match(rest, '^([^|]+)|(.+)$')
   redis.call('ZREM', 'ai:index:' .. ws, member)
   redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. status, member)
-  redis.call('ZREM', KEYS[7], item)
+  redis.call('ZREM', KEYS[6], item)
   dropped = dropped + 1
 end
 return {expired, stalled, dropped}

@@ -1,13 +1,14 @@
 -- Claiming, shared by claimJobs and finishJob (which claims the next job in
 -- the same call). Expects jobCopies to be included first, and KEYS laid out as:
 --   KEYS[1] ai:queue:pending  KEYS[2] ai:queue:active  KEYS[3] ai:queue:leases
---   KEYS[4] ai:queue:lease-owners  KEYS[5] ai:queue:retry  KEYS[6] ai:queue:dead
---   KEYS[7] ai:queue:retention
+--   KEYS[4] ai:queue:retry  KEYS[5] ai:queue:dead  KEYS[6] ai:queue:retention
+-- A lease is the member '<entry>|<token>' of the leases set, scored by its
+-- deadline: only the holder of the token can remove or renew it (fencing).
 
 -- Moves retries that are due to the consuming end of the pending list.
 local function promoteDueRetries(nowMs)
-  for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-    redis.call('ZREM', KEYS[5], entry)
+  for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+    redis.call('ZREM', KEYS[4], entry)
     redis.call('RPUSH', KEYS[1], entry)
   end
 end
@@ -28,15 +29,14 @@ local function startEntry(entry, c, claims)
     setAll(copies, 'status', 'failed', 'error', 'gave up: the job was interrupted on every attempt', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     for _, key in ipairs(copies) do redis.call('EXPIRE', key, c.retention) end
     moveStatus(ws, member, 'pending', 'failed')
-    redis.call('LPUSH', KEYS[6], entry)
-    redis.call('ZADD', KEYS[7], c.nowMs + c.retention * 1000, ws .. '|failed|' .. member)
+    redis.call('LPUSH', KEYS[5], entry)
+    redis.call('ZADD', KEYS[6], c.nowMs + c.retention * 1000, ws .. '|failed|' .. member)
     return
   end
   setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
   moveStatus(ws, member, 'pending', 'running')
   local token = c.workerId .. ':' .. attempts
-  redis.call('ZADD', KEYS[3], c.nowMs + c.leaseMs, entry)
-  redis.call('HSET', KEYS[4], entry, token)
+  redis.call('ZADD', KEYS[3], c.nowMs + c.leaseMs, entry .. '|' .. token)
   claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7]}
 end
 
