@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configFromProcessEnv, ConfigError } from '@relay/config';
+import { configFromProcessEnv, ConfigError, maskCredentials } from '@relay/config';
 import { createRedisClient, waitUntilReady } from '@relay/redis';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,7 +15,7 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function say(line: string): void {
-  process.stdout.write(`[relay] ${line}\n`);
+  process.stdout.write(`[relay] ${maskCredentials(line)}\n`);
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
@@ -42,7 +42,11 @@ async function startPrivateRedis(url: string): Promise<void> {
     stdio: 'ignore',
   });
   children.push(redis);
-  for (let i = 0; i < 20 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 250));
+  for (let i = 0; i < 20; i++) {
+    if (await redisAnswers(url)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the private redis-server on port ${port || 6379} did not answer (is the port taken?)`);
 }
 
 function run(name: string, script: string): void {
@@ -83,6 +87,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[relay] ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`[relay] ${maskCredentials(error instanceof Error ? error.message : String(error))}\n`);
   void stop(error instanceof ConfigError ? 2 : 1);
 });

@@ -472,17 +472,18 @@ describe('worker resilience (worker child processes, real Redis)', () => {
       expect(exit).not.toBeNull(); // quickly: nowhere near the 5 s the jobs would take
       expect(GRACEFUL_EXITS).toContainEqual({ code: exit!.code, signal: exit!.signal }); // not a crash
 
-      // Released: pending again (the attempt counted), back on the pending list, no lease, not retried or dead.
-      expect(await states(ids)).toEqual(ids.map((id) => ({ id, status: 'pending', attempts: 1 })));
+      // Released: pending again with the interrupted attempt given back (a shutdown must not use up
+      // the retry budget), back on the pending list, no lease, not retried or dead.
+      expect(await states(ids)).toEqual(ids.map((id) => ({ id, status: 'pending', attempts: 0 })));
       expect((await redis.lrange('ai:queue:pending', 0, -1)).sort()).toEqual(ids.map((id) => `acme:${id}`).sort());
       expect(await queueState()).toEqual({ ...EMPTY, pending: 3 });
 
       await startWorker(workerEnv());
       const final = await allSucceeded(ids);
-      expect(final.map((s) => s.attempts)).toEqual([2, 2, 2]);
+      expect(final.map((s) => s.attempts)).toEqual([1, 1, 1]);
       for (const id of ids) {
         const res = await api.http.get(`/ai/jobs/${id}`).set(auth());
-        expect(res.body).toMatchObject({ status: 'succeeded', attempts: 2, result: { slept_ms: 5000 }, error: null });
+        expect(res.body).toMatchObject({ status: 'succeeded', attempts: 1, result: { slept_ms: 5000 }, error: null });
       }
       await expectEventually(async () => expect(await queueState()).toEqual(EMPTY), SETTLE_MS, 100);
     });

@@ -39,6 +39,8 @@ export class ApiModule implements NestModule {
               config.RATE_LIMIT_MAX === 0 || reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]) === true,
             // Limit per API key; unauthenticated requests are refused before this guard runs.
             getTracker: (req: AuthenticatedRequest & { ip?: string }) => req.principal?.keyId ?? `ip:${req.ip}`,
+            // One budget per key across all routes (the default keys by route too).
+            generateKey: (_context, tracker) => tracker,
             errorMessage: 'rate limit exceeded; retry after the Retry-After delay',
           }),
         }),

@@ -8,6 +8,11 @@ describe('loadConfig', () => {
     expect(config.AI_JOBS_NEW_SCHEMA).toBe('off');
   });
 
+  it('never repeats a password from a URL in its message', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@ho st:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://user:hunter2@ho st:6379' })).not.toThrow(/hunter2/);
+  });
+
   it('refuses an out-of-range canary with a message naming the variable', () => {
     expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(ConfigError);
     expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(/PHASE_1_CANARY_PCT/);

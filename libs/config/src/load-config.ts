@@ -13,6 +13,11 @@ export class ConfigError extends Error {
 
 const SETTING_NAMES = new Set(Object.keys(new RelayConfig()));
 
+/** A URL's password never reaches a message: `redis://user:secret@host` → `redis://user:***@host`. */
+export function maskCredentials(text: string): string {
+  return text.replace(/(\/\/[^:/@\s]*):[^@/\s]*@/g, '$1:***@');
+}
+
 /**
  * Builds a validated RelayConfig from an environment-like record. Unset or
  * empty variables keep their defaults; anything else must validate.
@@ -26,7 +31,7 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) {
     throw new ConfigError(
-      errors.map((e) => `${e.property}=${JSON.stringify(given[e.property])}: ${Object.values(e.constraints ?? {}).join(', ')}`),
+      errors.map((e) => `${e.property}=${maskCredentials(JSON.stringify(given[e.property]))}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
   return Object.freeze(config);

@@ -24,6 +24,7 @@ export class LegacyIndexer {
   private readonly scripts: JobScripts;
   private sweep?: Promise<void>;
   private done = false;
+  private failedAt = 0;
 
   constructor(@Inject(Redis) private readonly redis: Redis) {
     this.scripts = jobScripts(redis);
@@ -34,6 +35,21 @@ export class LegacyIndexer {
     if (this.done) return;
     this.sweep ??= this.runOnce().finally(() => (this.sweep = undefined));
     return this.sweep;
+  }
+
+  /**
+   * For list requests: waits for the sweep at most `ms`, never throws, and
+   * after a failed sweep does not start another for 30 s. A list served
+   * before the sweep ends may lack predecessor records, never Relay's own.
+   */
+  async waitBriefly(ms: number): Promise<void> {
+    if (this.done || Date.now() - this.failedAt < 30000) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.ensureIndexed().catch(() => (this.failedAt = Date.now())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
   }
 
   private async runOnce(): Promise<void> {

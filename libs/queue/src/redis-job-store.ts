@@ -171,7 +171,9 @@ export class RedisJobStore extends JobStore {
     if (this.strategy.writes !== 'dual-write') return write;
     try {
       const reply = await write;
-      this.metrics.dualWriteAttempts.inc({ result: 'succeeded' });
+      const outcome = (reply as string[])[0];
+      if (outcome === 'created') this.metrics.dualWriteAttempts.inc({ result: 'succeeded' });
+      else if (outcome === 'refused') this.metrics.dualWriteAttempts.inc({ result: 'failed' });
       return reply;
     } catch (error) {
       this.metrics.dualWriteAttempts.inc({ result: 'failed' });

@@ -162,7 +162,7 @@ export class WorkQueue {
   async recover(lockMs: number): Promise<{ expired: number; stalled: number; dropped: number } | undefined> {
     const now = new Date();
     const reply = (await this.scripts.recoverStalled(
-      [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention],
+      [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention, RedisKeys.deadLetters],
       [now.getTime(), now.toISOString(), lockMs],
     )) as number[];
     if (reply[0] === -1) return undefined;

@@ -1,9 +1,10 @@
-import { redactSecrets } from '@relay/permissions';
+import { REDACTED, redactSecrets } from '@relay/permissions';
 import type { Job, JobSummary } from '@relay/queue';
 
 /** The API's shape of a job: snake_case, params (and results, which may echo them) redacted at any depth. */
 export function jobView(job: Job) {
-  return { ...summaryView(job), params: redactSecrets(job.params) };
+  // Params that are not JSON (a predecessor's record) cannot be redacted field by field: hide them.
+  return { ...summaryView(job), params: typeof job.params === 'string' ? REDACTED : redactSecrets(job.params) };
 }
 
 /** A list item: no params. */

@@ -67,8 +67,8 @@ export class JobsService implements OnApplicationBootstrap {
   async list(principal: Principal, limit: number, cursor?: string, status?: JobStatus): Promise<ListPage> {
     const label = { workspace_id: this.labels.label(principal.workspaceId) };
     const stop = this.metrics.listDuration.startTimer(label);
-    // Predecessor records are listed once indexed; a no-op after the first sweep.
-    await this.legacyIndexer.ensureIndexed();
+    // Predecessor records are listed once indexed; a no-op after the first sweep, bounded before.
+    await this.legacyIndexer.waitBriefly(2000);
     const page = await this.store.list({ workspaceId: principal.workspaceId, limit, cursor, status });
     stop();
     this.metrics.listQueries.inc(label);

@@ -45,11 +45,18 @@ export class HttpPostAction implements ActionHandler {
 
   private send(url: URL, payload: string, jobSignal: AbortSignal): Promise<{ status: number; body: unknown }> {
     const signal = AbortSignal.any([jobSignal, AbortSignal.timeout(this.config.HTTP_ACTION_TIMEOUT_MS)]);
+    // Every address the socket may connect to is checked (Node 20 asks for
+    // all of them when it tries IPv4 and IPv6 in turn).
     const lookup: LookupFunction = (hostname, options, callback) =>
-      dnsLookup(hostname, { ...options, all: false }, (error, address, family) => {
-        const refused = error ? undefined : this.policy.refuseAddress(hostname, address as string);
-        if (refused) callback(Object.assign(new Error(refused), { code: 'RELAY_REFUSED' }), '', 0);
-        else callback(error, address as string, family as number);
+      dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+        if (error) return callback(error, '', 0);
+        const list = addresses as { address: string; family: number }[];
+        const refused = list.map((a) => this.policy.refuseAddress(hostname, a.address)).find(Boolean);
+        if (refused || list.length === 0) {
+          return callback(Object.assign(new Error(refused ?? `no address for ${hostname}`), { code: 'RELAY_REFUSED' }), '', 0);
+        }
+        if (options.all) (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+        else callback(null, list[0].address, list[0].family);
       });
     const cap = this.config.HTTP_ACTION_MAX_RESPONSE_BYTES;
     return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { ConfigError } from '@relay/config';
 
 /** Loopback, private, link-local, CGNAT, multicast and unspecified ranges. */
 const PRIVATE = new BlockList();
@@ -36,7 +37,7 @@ export class OutboundPolicy {
       .filter(Boolean)
       .map((entry) => {
         const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
-        if (!m) throw new Error(`HTTP_ACTION_ALLOWED_HOSTS: invalid entry ${entry}`);
+        if (!m) throw new ConfigError([`HTTP_ACTION_ALLOWED_HOSTS: invalid entry ${entry}`]);
         return { host: m[1].replace(/^\[|\]$/g, ''), port: m[2] ? Number(m[2]) : undefined };
       });
   }

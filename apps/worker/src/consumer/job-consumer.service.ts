@@ -11,6 +11,8 @@ interface Running {
   job: ClaimedJob;
   abort: AbortController;
   lostLease: boolean;
+  /** When the lease was last known held (claim or successful renewal), by this process's clock. */
+  leaseHeldAt: number;
   done: Promise<void>;
 }
 
@@ -128,7 +130,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private start(job: ClaimedJob): void {
     this.metrics.jobsTotal.inc({ status: 'running', workspace_id: this.labels.label(job.workspaceId) });
     const abort = new AbortController();
-    const running: Running = { job, abort, lostLease: false, done: Promise.resolve() };
+    const running: Running = { job, abort, lostLease: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
     running.done = this.runner
       .run(job, abort)
       .then((outcome) => this.record(running, outcome))
@@ -179,18 +181,28 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async renewLeases(): Promise<void> {
-    const jobs = [...this.running.values()].filter((r) => !r.lostLease).map((r) => r.job);
+    const held = [...this.running.values()].filter((r) => !r.lostLease);
+    const attemptedAt = Date.now();
     try {
-      for (const entry of await this.queue.renew(jobs, this.config.WORKER_LEASE_MS)) {
-        const running = this.running.get(entry);
-        if (!running) continue;
-        running.lostLease = true;
-        running.abort.abort(new Error('lease lost'));
-        this.logger.warn(`job ${running.job.jobId}: lease lost; stopped here, it runs elsewhere`);
+      const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));
+      for (const running of held) {
+        if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere');
+        else running.leaseHeldAt = attemptedAt;
       }
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
     }
+    // Unable to renew (Redis away): once a lease may have expired, another
+    // worker may run the job, so this one stops it rather than run it twice.
+    for (const running of held) {
+      if (!running.lostLease && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time');
+    }
+  }
+
+  private stop(running: Running, why: string): void {
+    running.lostLease = true;
+    running.abort.abort(new Error(why));
+    this.logger.warn(`job ${running.job.jobId}: ${why}; stopped here`);
   }
 
   private async recover(): Promise<void> {

@@ -42,6 +42,7 @@ for _, key in ipairs(KEYS) do
           local member = record['created_at'] .. '/' .. jobId
           redis.call('ZADD', 'ai:index:' .. ws, 'NX', 0, member)
           if statuses[record['status']] then redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. record['status'], 'NX', 0, member) end
+          trackExpiry(key, ws, record['status'], member)
         end
       end
     end

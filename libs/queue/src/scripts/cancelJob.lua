@@ -21,6 +21,8 @@ local copies = jobCopies(ws, jobId)
 if #copies == 0 then return {'missing'} end
 local f = redis.call('HMGET', copies[1], 'status', 'created_at')
 if f[1] ~= 'pending' then return {'conflict', f[1] or ''} end
+-- Checked before the first write: without created_at the index entry cannot be named.
+if not f[2] then return {'conflict', 'unindexed (no created_at)'} end
 
 setAll(copies, 'status', 'cancelled', 'updated_at', nowIso, 'finished_at', nowIso)
 for _, key in ipairs(copies) do redis.call('EXPIRE', key, retention) end

@@ -12,9 +12,9 @@
 -- @include recordChecks
 local deleted, kept = 0, {}
 for _, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key)['ok']
-  if kind ~= 'none' then
-    local record = kind == 'hash' and toTable(redis.call('HGETALL', key)) or {}
+  -- Only hashes: those are what the archive holds.
+  if redis.call('TYPE', key)['ok'] == 'hash' then
+    local record = toTable(redis.call('HGETALL', key))
     local jobId, ws = legacyIdentity(key, record)
     if not jobId or redis.call('EXISTS', 'ai:job:' .. ws .. ':' .. jobId) == 1 then
       redis.call('DEL', key)

@@ -24,6 +24,7 @@ for _, key in ipairs(KEYS) do
       local member = record['created_at'] .. '/' .. jobId
       redis.call('ZADD', 'ai:index:' .. ws, 'NX', 0, member)
       if statuses[status] then redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. status, 'NX', 0, member) end
+      trackExpiry(key, ws, status, member)
       indexed = indexed + 1
     else
       invalid = invalid + 1

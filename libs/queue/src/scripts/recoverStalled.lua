@@ -11,7 +11,7 @@
   Input:
     KEYS[1] ai:queue:leases (members '<entry>|<token>')  KEYS[2] ai:queue:pending
     KEYS[3] ai:queue:active  KEYS[4] ai:queue:stalled-check  KEYS[5] ai:queue:recovery-lock
-    KEYS[6] ai:queue:retention
+    KEYS[6] ai:queue:retention  KEYS[7] ai:queue:dead
     ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lock time (ms)
 
   Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
@@ -30,7 +30,7 @@ for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMI
     local f = redis.call('HMGET', copies[1], 'status', 'created_at')
     if f[1] == 'running' then
       setAll(copies, 'status', 'pending', 'updated_at', nowIso)
-      moveStatus(ws, f[2] .. '/' .. jobId, 'running', 'pending')
+      moveStatus(ws, (f[2] or '') .. '/' .. jobId, 'running', 'pending')
     end
     redis.call('RPUSH', KEYS[2], entry)
     expired = expired + 1
@@ -58,6 +58,8 @@ for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', nowMs, 'LIMIT
   local status, member = string.match(rest, '^([^|]+)|(.+)$')
   redis.call('ZREM', 'ai:index:' .. ws, member)
   redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. status, member)
+  -- A dead letter leaves the list with its record.
+  if status == 'failed' then redis.call('LREM', KEYS[7], 1, ws .. ':' .. string.match(member, '/(.+)$')) end
   redis.call('ZREM', KEYS[6], item)
   dropped = dropped + 1
 end

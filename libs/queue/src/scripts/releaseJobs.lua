@@ -1,7 +1,7 @@
 --[[
   releaseJobs: gives back jobs a stopping worker did not finish, for
-  immediate re-delivery: lease dropped, every copy back to `pending`, entry
-  at the consuming end of the pending list.
+  immediate re-delivery: lease dropped, every copy back to `pending` with the
+  interrupted attempt given back, entry at the consuming end of the pending list.
 
   Input:
     KEYS[1] ai:queue:leases (members '<entry>|<token>')  KEYS[2] ai:queue:pending
@@ -16,9 +16,10 @@ for i = 2, #ARGV, 2 do
     local ws, jobId = splitEntry(entry)
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
-      local createdAt = redis.call('HGET', copies[1], 'created_at')
-      setAll(copies, 'status', 'pending', 'updated_at', ARGV[1])
-      moveStatus(ws, createdAt .. '/' .. jobId, 'running', 'pending')
+      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
+      local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
+      setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', ARGV[1])
+      moveStatus(ws, (f[1] or '') .. '/' .. jobId, 'running', 'pending')
       redis.call('RPUSH', KEYS[2], entry)
       released = released + 1
     end

@@ -8,11 +8,12 @@
 ]]
 -- @include jobCopies
 local entry = ARGV[1]
-if redis.call('LREM', KEYS[1], 1, entry) == 0 then return 'missing' end
 local ws, jobId = splitEntry(entry)
+if not ws then return 'missing' end
 local copies = jobCopies(ws, jobId)
-if #copies == 0 then return 'gone' end
-local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+local f = #copies > 0 and redis.call('HMGET', copies[1], 'status', 'created_at') or {}
+if redis.call('LREM', KEYS[1], 1, entry) == 0 then return 'missing' end
+if #copies == 0 or not f[1] or not f[2] then return 'gone' end
 local member = f[2] .. '/' .. jobId
 setAll(copies, 'status', 'pending', 'attempts', 0, 'updated_at', ARGV[2], 'started_at', '', 'finished_at', '')
 for _, key in ipairs(copies) do redis.call('PERSIST', key) end

@@ -22,7 +22,7 @@ local function startEntry(entry, c, claims)
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return end
   local f = redis.call('HMGET', copies[1], 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at')
-  if f[1] ~= 'pending' then return end
+  if f[1] ~= 'pending' or not f[7] then return end
   local member = f[7] .. '/' .. jobId
   local attempts = (tonumber(f[2]) or 0) + 1
   if attempts > c.maxAttempts then

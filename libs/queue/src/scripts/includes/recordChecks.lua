@@ -21,3 +21,14 @@ local function legacyIdentity(key, record)
   if not validWorkspace(ws) or not validTime(record['created_at']) then return nil end
   return jobId, ws
 end
+
+-- A record that already expires gets a retention entry too, so that its index
+-- entries are dropped when it does (the recovery sweep reads ai:queue:retention).
+local function trackExpiry(key, ws, status, member)
+  local ttl = redis.call('PTTL', key)
+  if ttl > 0 then
+    local t = redis.call('TIME')
+    local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('ZADD', 'ai:queue:retention', nowMs + ttl, ws .. '|' .. (status or '') .. '|' .. member)
+  end
+end

@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+import { startApi, type ApiHarness } from './support/api-harness.js';
+import { TEST_DB } from './support/databases.js';
+import { freshDatabase } from './support/redis.js';
+
+/** Records of the predecessor system that do not look like Relay's own. */
+describe('odd predecessor records', () => {
+  let redis: Redis;
+  let api: ApiHarness;
+  let auth: Record<string, string>;
+
+  beforeAll(async () => {
+    redis = await freshDatabase(TEST_DB.legacyRecords);
+    const base = { workspace_id: 'acme', action_provider: 'gmail', action_name: 'send', status: 'pending', attempts: '0' };
+    await redis.hset('ai:jobs:plain-text', { ...base, job_id: 'plain-text', params: 'password=hunter2', created_at: '2025-10-17T10:15:00.000Z' });
+    await redis.hset('ai:jobs:no-created', { ...base, job_id: 'no-created', params: '{}' });
+    await redis.hset('ai:jobs:expiring', { ...base, job_id: 'expiring', status: 'succeeded', params: '{}', created_at: '2025-10-17T10:16:00.000Z' });
+    await redis.pexpire('ai:jobs:expiring', 600000);
+    api = await startApi(TEST_DB.legacyRecords);
+    auth = { Authorization: `Bearer ${await api.key('acme')}` };
+  });
+  afterAll(async () => {
+    await api.close();
+    await redis.flushdb();
+    redis.disconnect();
+  });
+
+  it('never shows params that are not JSON (they cannot be redacted field by field)', async () => {
+    const res = await api.http.get('/ai/jobs/plain-text').set(auth);
+    expect(res.status).toBe(200);
+    expect(res.body.params).toBe('[REDACTED]');
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+  });
+
+  it('refuses to cancel a record without created_at, and changes nothing', async () => {
+    const res = await api.http.post('/ai/jobs/no-created/cancel').set(auth);
+    expect(res.status).toBe(409);
+    expect(await redis.hget('ai:jobs:no-created', 'status')).toBe('pending');
+    expect(await redis.ttl('ai:jobs:no-created')).toBe(-1);
+  });
+
+  it('gives an expiring predecessor record a retention entry when it indexes it, so its index entry goes with it', async () => {
+    expect((await api.http.get('/ai/jobs').set(auth)).status).toBe(200);
+    const retention = await redis.zrange('ai:queue:retention', '0', '-1', 'WITHSCORES');
+    expect(retention[0]).toBe('acme|succeeded|2025-10-17T10:16:00.000Z/expiring');
+    const dueIn = Number(retention[1]) - Date.now();
+    expect(dueIn).toBeGreaterThan(500000);
+    expect(dueIn).toBeLessThanOrEqual(600000);
+  });
+});
