@@ -18,7 +18,7 @@ export interface ClaimedJob {
 export type AttemptOutcome =
   | { outcome: 'succeeded'; result: unknown }
   | { outcome: 'failed'; error: string }
-  | { outcome: 'retry'; error: string; dueAtMs: number };
+  | { outcome: 'retry'; error: string; delayMs: number };
 
 export interface QueueDepth {
   pending: number;
@@ -130,7 +130,7 @@ export class WorkQueue {
         outcome.outcome === 'succeeded' ? JSON.stringify(outcome.result ?? null) : '',
         outcome.outcome === 'succeeded' ? '' : outcome.error,
         retentionSeconds,
-        outcome.outcome === 'retry' ? outcome.dueAtMs : 0,
+        outcome.outcome === 'retry' ? outcome.delayMs : 0,
         next?.max ?? 0,
         next?.workerId ?? '',
         next?.leaseMs ?? 0,
@@ -145,7 +145,7 @@ export class WorkQueue {
     if (jobs.length === 0) return [];
     return (await this.scripts.renewLeases(
       [RedisKeys.leases],
-      [Date.now() + leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])],
+      [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])],
     )) as string[];
   }
 

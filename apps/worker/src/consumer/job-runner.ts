@@ -58,7 +58,7 @@ export class JobRunner {
       const retryable = timedOut || !(error instanceof ActionError) || error.retryable;
       if (retryable && job.attempts < this.config.JOB_MAX_ATTEMPTS) {
         const delay = retryDelayMs(job.attempts, this.config.JOB_RETRY_BASE_MS, this.config.JOB_RETRY_MAX_MS);
-        return { outcome: 'retry', error: message, dueAtMs: Date.now() + delay };
+        return { outcome: 'retry', error: message, delayMs: delay };
       }
       return { outcome: 'failed', error: message };
     } finally {

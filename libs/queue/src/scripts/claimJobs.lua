@@ -9,7 +9,7 @@
     KEYS[1] ai:queue:pending    KEYS[2] ai:queue:active
     KEYS[3] ai:queue:leases     KEYS[4] ai:queue:retry
     KEYS[5] ai:queue:dead       KEYS[6] ai:queue:retention
-    ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lease (ms)
+    ARGV[1] unused (the clock is Redis TIME)  ARGV[2] now (ISO, for the records)  ARGV[3] lease (ms)
     ARGV[4] max jobs  ARGV[5] worker id  ARGV[6] entry a blocking wait moved to the active list, or ''
     ARGV[7] max attempts  ARGV[8] retention (s)
 
@@ -18,7 +18,7 @@
 -- @include jobCopies
 -- @include claimCore
 local c = {
-  nowMs = tonumber(ARGV[1]), nowIso = ARGV[2], leaseMs = tonumber(ARGV[3]), maxJobs = tonumber(ARGV[4]),
+  nowMs = redisNowMs(), nowIso = ARGV[2], leaseMs = tonumber(ARGV[3]), maxJobs = tonumber(ARGV[4]),
   workerId = ARGV[5], maxAttempts = tonumber(ARGV[7]), retention = tonumber(ARGV[8]),
 }
 promoteDueRetries(c.nowMs)

@@ -10,8 +10,8 @@
     KEYS[3] ai:queue:leases     KEYS[4] ai:queue:retry
     KEYS[5] ai:queue:dead       KEYS[6] ai:queue:retention
     ARGV[1] entry  ARGV[2] lease token  ARGV[3] outcome: succeeded | failed | retry
-    ARGV[4] now (ISO)  ARGV[5] now (ms)  ARGV[6] result (JSON text, for succeeded)
-    ARGV[7] error (safe message, for failed/retry)  ARGV[8] retention (s)  ARGV[9] retry due (ms)
+    ARGV[4] now (ISO, for the records)  ARGV[5] unused (the clock is Redis TIME)  ARGV[6] result (JSON text, for succeeded)
+    ARGV[7] error (safe message, for failed/retry)  ARGV[8] retention (s)  ARGV[9] retry delay (ms)
     ARGV[10] jobs to claim next (0 for none)  ARGV[11] worker id  ARGV[12] lease (ms)  ARGV[13] max attempts
     ARGV[14] the job's created_at (from its claim; it never changes)
 
@@ -19,7 +19,7 @@
 ]]
 -- @include jobCopies
 -- @include claimCore
-local entry, token, outcome, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local entry, token, outcome, nowIso, nowMs = ARGV[1], ARGV[2], ARGV[3], ARGV[4], redisNowMs()
 local retention = tonumber(ARGV[8])
 
 local function record()
@@ -32,7 +32,7 @@ local function record()
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', ARGV[7], 'updated_at', nowIso)
     moveStatus(ws, member, 'running', 'pending')
-    redis.call('ZADD', KEYS[4], tonumber(ARGV[9]), entry)
+    redis.call('ZADD', KEYS[4], nowMs + tonumber(ARGV[9]), entry)
     return 'done', createdAt
   end
   if outcome == 'succeeded' then

@@ -12,12 +12,12 @@
     KEYS[1] ai:queue:leases (members '<entry>|<token>')  KEYS[2] ai:queue:pending
     KEYS[3] ai:queue:active  KEYS[4] ai:queue:stalled-check  KEYS[5] ai:queue:recovery-lock
     KEYS[6] ai:queue:retention  KEYS[7] ai:queue:dead
-    ARGV[1] now (ms)  ARGV[2] now (ISO)  ARGV[3] lock time (ms)
+    ARGV[1] unused (the clock is Redis TIME)  ARGV[2] now (ISO, for the records)  ARGV[3] lock time (ms)
 
   Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
 ]]
 -- @include jobCopies
-local nowMs, nowIso = tonumber(ARGV[1]), ARGV[2]
+local nowMs, nowIso = redisNowMs(), ARGV[2]
 if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[3])) then return {-1} end
 
 local expired = 0

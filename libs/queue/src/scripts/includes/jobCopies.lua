@@ -1,5 +1,12 @@
 -- Shared helpers, inlined where a script says `-- @include jobCopies`.
 
+-- Redis's clock in ms: every worker compares lease deadlines and due times on
+-- one clock, so skew between worker machines cannot expire a lease early.
+local function redisNowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 -- Every existing copy of a job of workspace ws: the scoped record, and the
 -- legacy record when its workspace_id is ws. Status changes go to each.
 -- pcall: a key of another type in the way is not a copy (and must not abort
