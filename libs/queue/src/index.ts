@@ -7,7 +7,7 @@ export { encodeCursor, decodeCursor } from './list-cursor.js';
 export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
 export { LegacyIndexer, type IndexSweepResult } from './legacy-indexer.js';
-export { WorkQueue, type ClaimedJob, type AttemptOutcome, type QueueDepth, type ClaimOptions } from './work-queue.js';
+export { WorkQueue, type ClaimedJob, type AttemptOutcome, type FinishResult, type QueueDepth, type ClaimOptions } from './work-queue.js';
 export { BackfillService, type BackfillOptions, type BackfillTotals } from './migration/backfill.service.js';
 export { VerifyService, type VerifyReport } from './migration/verify.service.js';
 export { CleanupService, CleanupRefusedError, type CleanupReport } from './migration/cleanup.service.js';

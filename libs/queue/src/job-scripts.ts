@@ -9,7 +9,7 @@ const SCRIPT_NAMES = [
   'cancelJob',
   'indexLegacyJobs',
   'claimJobs',
-  'finishJob',
+  'finishJobs',
   'renewLeases',
   'releaseJobs',
   'recoverStalled',

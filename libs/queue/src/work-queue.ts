@@ -20,6 +20,8 @@ export type AttemptOutcome =
   | { outcome: 'failed'; error: string }
   | { outcome: 'retry'; error: string; delayMs: number };
 
+export type FinishResult = 'done' | 'lost' | 'gone';
+
 export interface QueueDepth {
   pending: number;
   running: number;
@@ -38,7 +40,7 @@ export interface ClaimOptions {
   blockedEntry?: string;
 }
 
-/** The keys of claimJobs and finishJob, in their documented order. */
+/** The keys of claimJobs and finishJobs, in their documented order. */
 const QUEUE_KEYS = [
   RedisKeys.pendingQueue,
   RedisKeys.activeQueue,
@@ -119,25 +121,38 @@ export class WorkQueue {
     outcome: AttemptOutcome,
     retentionSeconds: number,
     next?: Omit<ClaimOptions, 'retentionSeconds' | 'blockedEntry'>,
-  ): Promise<{ result: 'done' | 'lost' | 'gone'; claimed: ClaimedJob[] }> {
-    const now = new Date();
-    const [result, , rows] = (await this.scripts.finishJob(QUEUE_KEYS, [
+  ): Promise<{ result: FinishResult; claimed: ClaimedJob[] }> {
+    const { results, claimed } = await this.finishMany([{ job, outcome }], retentionSeconds, next);
+    return { result: results[0], claimed };
+  }
+
+  /** finish for several jobs in one script call (a busy worker batches what finished in the same tick). */
+  async finishMany(
+    items: { job: ClaimedJob; outcome: AttemptOutcome }[],
+    retentionSeconds: number,
+    next?: Omit<ClaimOptions, 'retentionSeconds' | 'blockedEntry'>,
+  ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
+    const args: (string | number)[] = [
+      new Date().toISOString(),
+      retentionSeconds,
+      next?.max ?? 0,
+      next?.workerId ?? '',
+      next?.leaseMs ?? 0,
+      next?.maxAttempts ?? 0,
+    ];
+    for (const { job, outcome } of items) {
+      args.push(
         job.entry,
         job.token,
         outcome.outcome,
-        now.toISOString(),
-        now.getTime(),
         outcome.outcome === 'succeeded' ? JSON.stringify(outcome.result ?? null) : '',
         outcome.outcome === 'succeeded' ? '' : outcome.error,
-        retentionSeconds,
         outcome.outcome === 'retry' ? outcome.delayMs : 0,
-        next?.max ?? 0,
-        next?.workerId ?? '',
-        next?.leaseMs ?? 0,
-        next?.maxAttempts ?? 0,
         job.createdAt,
-      ])) as [string, string, string[][]];
-    return { result: result as 'done' | 'lost' | 'gone', claimed: rows.map(toClaimedJob) };
+      );
+    }
+    const [results, rows] = (await this.scripts.finishJobs(QUEUE_KEYS, args)) as [FinishResult[], string[][]];
+    return { results, claimed: rows.map(toClaimedJob) };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

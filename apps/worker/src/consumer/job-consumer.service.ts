@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError } from '@relay/redis';
-import { WorkQueue, type AttemptOutcome, type ClaimedJob } from '@relay/queue';
+import { WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { JobRunner } from './job-runner.js';
 
@@ -17,6 +17,15 @@ interface Running {
 }
 
 const BLOCK_SECONDS = 1;
+/** Most outcomes written by one finish call. */
+const MAX_FINISH_BATCH = 200;
+
+interface QueuedFinish {
+  job: ClaimedJob;
+  outcome: AttemptOutcome;
+  resolve: (result: FinishResult) => void;
+  reject: (error: unknown) => void;
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -35,6 +44,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private stopping = false;
   private loopDone?: Promise<void>;
   private slotFreed?: () => void;
+  private readonly finishQueue: QueuedFinish[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly config: RelayConfig,
@@ -153,11 +164,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const next = this.stopping ? undefined : { ...this.claimOptions(1) };
-        const { result, claimed } = await this.queue.finish(job, outcome, this.config.JOB_RETENTION_SECONDS, next);
+        const result = await this.finishSoon(job, outcome);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
-        for (const nextJob of claimed) this.start(nextJob);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {
@@ -167,6 +176,35 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         }
         await sleep(wait);
       }
+    }
+  }
+
+  /** Queues an outcome for the next finish call; outcomes of one tick share a call. */
+  private finishSoon(job: ClaimedJob, outcome: AttemptOutcome): Promise<FinishResult> {
+    return new Promise((resolve, reject) => {
+      this.finishQueue.push({ job, outcome, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushFinishes());
+      }
+    });
+  }
+
+  /** One script call: the queued outcomes, and as many next jobs claimed for the freed slots. */
+  private async flushFinishes(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.finishQueue.splice(0, MAX_FINISH_BATCH);
+    if (this.finishQueue.length > 0) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flushFinishes());
+    }
+    try {
+      const next = this.stopping ? undefined : this.claimOptions(batch.length);
+      const { results, claimed } = await this.queue.finishMany(batch, this.config.JOB_RETENTION_SECONDS, next);
+      batch.forEach((item, i) => item.resolve(results[i]));
+      for (const job of claimed) this.start(job);
+    } catch (error) {
+      for (const item of batch) item.reject(error);
     }
   }
 

@@ -1,4 +1,4 @@
--- Claiming, shared by claimJobs and finishJob (which claims the next job in
+-- Claiming, shared by claimJobs and finishJobs (which claims the next jobs in
 -- the same call). Expects jobCopies to be included first, and KEYS laid out as:
 --   KEYS[1] ai:queue:pending  KEYS[2] ai:queue:active  KEYS[3] ai:queue:leases
 --   KEYS[4] ai:queue:retry  KEYS[5] ai:queue:dead  KEYS[6] ai:queue:retention
