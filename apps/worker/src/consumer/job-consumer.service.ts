@@ -5,6 +5,7 @@ import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError } from '@relay/redis';
 import { WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
+import type { Counter, Histogram } from 'prom-client';
 import { JobRunner } from './job-runner.js';
 
 interface Running {
@@ -45,6 +46,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private loopDone?: Promise<void>;
   private slotFreed?: () => void;
   private readonly finishQueue: QueuedFinish[] = [];
+  /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
+  private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
   private flushScheduled = false;
 
   constructor(
@@ -139,7 +142,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private start(job: ClaimedJob): void {
-    this.metrics.jobsTotal.inc({ status: 'running', workspace_id: this.labels.label(job.workspaceId) });
+    this.metricsFor('running', job.workspaceId).total.inc();
     const abort = new AbortController();
     const running: Running = { job, abort, lostLease: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
     running.done = this.runner
@@ -185,7 +188,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       this.finishQueue.push({ job, outcome, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => void this.flushFinishes());
+        queueMicrotask(() => void this.flushFinishes());
       }
     });
   }
@@ -209,13 +212,23 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {
-    const status = outcome.outcome === 'retry' ? 'retrying' : outcome.outcome;
-    const workspace = this.labels.label(job.workspaceId);
-    this.metrics.jobsTotal.inc({ status, workspace_id: workspace });
+    const metrics = this.metricsFor(outcome.outcome === 'retry' ? 'retrying' : outcome.outcome, job.workspaceId);
+    metrics.total.inc();
     if (outcome.outcome !== 'retry') {
       const seconds = (Date.now() - Date.parse(job.createdAt)) / 1000;
-      if (Number.isFinite(seconds)) this.metrics.jobLatency.observe({ status, workspace_id: workspace }, Math.max(0, seconds));
+      if (Number.isFinite(seconds)) metrics.latency.observe(Math.max(0, seconds));
     }
+  }
+
+  private metricsFor(status: string, workspaceId: string) {
+    const labels = { status, workspace_id: this.labels.label(workspaceId) };
+    const key = `${labels.status}|${labels.workspace_id}`;
+    let children = this.counted.get(key);
+    if (!children) {
+      children = { total: this.metrics.jobsTotal.labels(labels), latency: this.metrics.jobLatency.labels(labels) };
+      this.counted.set(key, children);
+    }
+    return children;
   }
 
   private async renewLeases(): Promise<void> {
