@@ -39,6 +39,25 @@ describe('odd predecessor records', () => {
     expect(await redis.ttl('ai:jobs:no-created')).toBe(-1);
   });
 
+  it('answers cancel exactly like a read: a job the phase cannot read is 404 and stays untouched', async () => {
+    // Phase 3 reads the scoped schema only; this legacy-only job is invisible there (backfill has not run).
+    await redis.hset('ai:jobs:legacy-only', {
+      job_id: 'legacy-only', workspace_id: 'acme', action_provider: 'debug', action_name: 'echo', params: '{}',
+      status: 'pending', attempts: '0', created_at: '2025-10-17T10:17:00.000Z',
+    });
+    const phase3 = await startApi(TEST_DB.legacyRecords, { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on', READ_FALLBACK_OLD: 'off' });
+    try {
+      const key = { Authorization: `Bearer ${await phase3.key('acme')}` };
+      expect((await phase3.http.get('/ai/jobs/legacy-only').set(key)).status).toBe(404);
+      expect((await phase3.http.post('/ai/jobs/legacy-only/cancel').set(key)).status).toBe(404);
+      expect(await redis.hget('ai:jobs:legacy-only', 'status')).toBe('pending');
+      // The phase that reads it can cancel it.
+      expect((await api.http.post('/ai/jobs/legacy-only/cancel').set(auth)).status).toBe(200);
+    } finally {
+      await phase3.close();
+    }
+  });
+
   it('gives an expiring predecessor record a retention entry when it indexes it, so its index entry goes with it', async () => {
     expect((await api.http.get('/ai/jobs').set(auth)).status).toBe(200);
     const retention = await redis.zrange('ai:queue:retention', '0', '-1', 'WITHSCORES');

@@ -5,6 +5,8 @@
     KEYS[1] ai:queue:retention
     ARGV[1] workspace id  ARGV[2] job id  ARGV[3] now (ISO)  ARGV[4] now (ms)
     ARGV[5] retention (s): finished jobs expire
+    ARGV[6] read routing: 'legacy' | 'scoped' | 'scoped-then-legacy' (a job the
+            reads cannot see is missing here too, exactly as for GET)
 
   Output:
     {'cancelled'}
@@ -18,7 +20,12 @@
 -- @include jobCopies
 local ws, jobId, nowIso, nowMs, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local copies = jobCopies(ws, jobId)
-if #copies == 0 then return {'missing'} end
+local scopedKey = 'ai:job:' .. ws .. ':' .. jobId
+local visible = false
+for _, key in ipairs(copies) do
+  if ARGV[6] == 'scoped-then-legacy' or (ARGV[6] == 'scoped') == (key == scopedKey) then visible = true end
+end
+if not visible then return {'missing'} end
 local f = redis.call('HMGET', copies[1], 'status', 'created_at')
 if f[1] ~= 'pending' then return {'conflict', f[1] or ''} end
 -- Checked before the first write: without created_at the index entry cannot be named.
