@@ -6,11 +6,12 @@ import { Redis, isRedisUnavailableError } from '@relay/redis';
 import { WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
+import { AttemptControl } from './attempt-control.js';
 import { JobRunner } from './job-runner.js';
 
 interface Running {
   job: ClaimedJob;
-  abort: AbortController;
+  control: AttemptControl;
   lostLease: boolean;
   /** When the lease was last known held (claim or successful renewal), by this process's clock. */
   leaseHeldAt: number;
@@ -84,7 +85,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     ]);
     if (!drained) {
       const left = [...this.running.values()];
-      for (const r of left) r.abort.abort(new Error('worker shutting down'));
+      for (const r of left) r.control.stop(new Error('worker shutting down'));
       const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
     }
@@ -143,10 +144,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private start(job: ClaimedJob): void {
     this.metricsFor('running', job.workspaceId).total.inc();
-    const abort = new AbortController();
-    const running: Running = { job, abort, lostLease: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
+    const control = new AttemptControl();
+    const running: Running = { job, control, lostLease: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
     running.done = this.runner
-      .run(job, abort)
+      .run(job, control)
       .then((outcome) => this.record(running, outcome))
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => {
@@ -163,7 +164,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
-    if (running.lostLease || (this.stopping && running.abort.signal.aborted)) return;
+    if (running.lostLease || (this.stopping && running.control.stopped)) return;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
@@ -252,7 +253,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private stop(running: Running, why: string): void {
     running.lostLease = true;
-    running.abort.abort(new Error(why));
+    running.control.stop(new Error(why));
     this.logger.warn(`job ${running.job.jobId}: ${why}; stopped here`);
   }
 

@@ -4,6 +4,7 @@ import { PermissionsService } from '@relay/permissions';
 import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
 import { ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
+import type { AttemptControl } from './attempt-control.js';
 import { retryDelayMs } from './retry-policy.js';
 
 /**
@@ -22,8 +23,8 @@ export class JobRunner {
     private readonly actions: ActionRegistry,
   ) {}
 
-  /** `abort` is the job's own controller: the timeout aborts it too, so the action sees one signal. */
-  async run(job: ClaimedJob, abort: AbortController): Promise<AttemptOutcome> {
+  /** `control` is the attempt's stop handle: the timeout stops it too, so the action sees one signal. */
+  async run(job: ClaimedJob, control: AttemptControl): Promise<AttemptOutcome> {
     if (!this.permissions.canExecute(job.action, job.actorId, job.workspaceId).allowed) {
       return { outcome: 'failed', error: `action ${job.action} is not permitted for this workspace (checked when the job ran)` };
     }
@@ -35,15 +36,19 @@ export class JobRunner {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      abort.abort(new Error('timed out'));
+      control.stop(new Error('timed out'));
     }, this.config.JOB_TIMEOUT_MS);
-    const signal = abort.signal;
+    const context = {
+      jobId: job.jobId,
+      workspaceId: job.workspaceId,
+      attempt: job.attempts,
+      get signal() {
+        return control.signal;
+      },
+    };
     try {
-      const result = await Promise.race([
-        handler.run(params, { jobId: job.jobId, workspaceId: job.workspaceId, attempt: job.attempts, signal }),
-        // Bounds actions that ignore the signal.
-        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
-      ]);
+      // bound() also ends an action that ignores the signal.
+      const result = await control.bound(handler.run(params, context));
       return { outcome: 'succeeded', result };
     } catch (error) {
       const message = timedOut

@@ -1,0 +1,41 @@
+/**
+ * How an attempt is stopped (timeout, lost lease, shutdown). The
+ * AbortController behind `signal` is created only when an action asks for
+ * the signal, and stopping rejects the attempt directly instead of through
+ * an abort listener: EventTarget and AbortController cost more than a no-op
+ * action, and most actions never look at the signal.
+ */
+export class AttemptControl {
+  private controller?: AbortController;
+  private rejectAttempt?: (reason: unknown) => void;
+  private stopReason?: Error;
+
+  get stopped(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  /** The signal actions honour; aborted already if the attempt was stopped. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopReason) this.controller.abort(this.stopReason);
+    }
+    return this.controller.signal;
+  }
+
+  stop(reason: Error): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.controller?.abort(reason);
+    this.rejectAttempt?.(reason);
+  }
+
+  /** Settles with `work`, or rejects with the stop reason as soon as the attempt is stopped. */
+  bound<T>(work: Promise<T>): Promise<T> {
+    if (this.stopReason) return Promise.reject(this.stopReason);
+    return new Promise<T>((resolve, reject) => {
+      this.rejectAttempt = reject;
+      work.then(resolve, reject);
+    });
+  }
+}
