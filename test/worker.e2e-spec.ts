@@ -474,6 +474,19 @@ describe('worker (in-process, real Redis)', () => {
       expect(await redis.zcard('ai:queue:leases')).toBe(0);
       expect(await redis.llen('ai:queue:pending')).toBe(0);
     });
+
+    it('a job draining during a shutdown grace longer than the lease keeps its lease: it is not re-delivered to another worker', async () => {
+      const env = { WORKER_LEASE_MS: '400', JOB_TIMEOUT_MS: '5000', WORKER_SHUTDOWN_GRACE_MS: '4000' };
+      const stopping = await startWorker(env);
+      const job = await submit('debug.sleep', { ms: 1500 });
+      await untilStatus(job.job_id, 'running');
+      await startWorker(env); // a live peer that would take the job if its lease lapsed
+      await stopping.app.close(); // drains: returns once the job has finished
+      workers.splice(workers.indexOf(stopping), 1);
+      const done = await getJob(job.job_id);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 1, result: { slept_ms: 1500 } });
+      expect(Date.parse(done.finished_at) - Date.parse(done.started_at)).toBeGreaterThanOrEqual(1400);
+    });
   });
 
   describe('8. retention', () => {

@@ -65,7 +65,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
     const lease = this.config.WORKER_LEASE_MS;
-    this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases());
+    // Leases are renewed during the shutdown grace period too: a job still draining must not be re-delivered.
+    this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases(), true);
     this.every(Math.max(50, Math.floor(lease / 2)), () => this.recover());
     this.every(2000, () => this.reportDepth());
     this.loopDone = this.loop();
@@ -92,10 +93,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     for (const timer of this.timers) clearInterval(timer);
   }
 
-  private every(ms: number, task: () => Promise<void>): void {
+  private every(ms: number, task: () => Promise<void>, duringShutdown = false): void {
     let busy = false;
     const timer = setInterval(() => {
-      if (busy || this.stopping) return;
+      if (busy || (this.stopping && !duringShutdown)) return;
       busy = true;
       void task().finally(() => (busy = false));
     }, ms);
@@ -118,7 +119,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           const untilRetry = await this.queue.msUntilNextRetry();
           const block = untilRetry === undefined ? BLOCK_SECONDS : Math.min(BLOCK_SECONDS, Math.max(0.01, untilRetry / 1000));
           const entry = await this.queue.waitForEntry(this.blocking!, block);
-          // Even when stopping: lease what the wait took, so it is not left behind (it is then released).
+          // Even when stopping: lease what the wait took, so it is not left unleased (it then drains or is released).
           if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
         }
         for (const job of claimed) this.start(job);
