@@ -19,8 +19,13 @@ interface Running {
 }
 
 const BLOCK_SECONDS = 1;
-/** Most outcomes written by one finish call. */
-const MAX_FINISH_BATCH = 200;
+/**
+ * Outcomes per finish call: half the concurrency (at least 1). Jobs claimed
+ * together finish together; splitting their outcomes over two or more
+ * calls keeps several in flight, so Redis works on one group while the
+ * worker runs the next instead of both waiting in lockstep.
+ */
+const finishBatchSize = (concurrency: number) => Math.max(1, Math.ceil(concurrency / 2));
 
 interface QueuedFinish {
   job: ClaimedJob;
@@ -198,7 +203,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   /** One script call: the queued outcomes, and as many next jobs claimed for the freed slots. */
   private async flushFinishes(): Promise<void> {
     this.flushScheduled = false;
-    const batch = this.finishQueue.splice(0, MAX_FINISH_BATCH);
+    const batch = this.finishQueue.splice(0, finishBatchSize(this.config.WORKER_CONCURRENCY));
     if (this.finishQueue.length > 0) {
       this.flushScheduled = true;
       setImmediate(() => void this.flushFinishes());
