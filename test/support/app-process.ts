@@ -1,10 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { expectEventually } from './expect-eventually.js';
-import { httpStatus } from './worker-process.js';
+import { httpStatus, removeChildDirs, spawnMain, type ChildExit } from './child-main.js';
 
 /**
  * The real entry points (apps/api/src/main.ts, apps/worker/src/main.ts) as
@@ -13,28 +9,13 @@ import { httpStatus } from './worker-process.js';
  *
  * Unlike worker-process.ts (which hands the worker the parent's environment),
  * a child here gets exactly `env` plus what node and the TypeScript hook
- * need (PATH, HOME, TMPDIR, SWC_NODE_PROJECT): no setting of the test
- * process, NODE_OPTIONS included, leaks in. It runs in an empty temporary
- * working directory (the product loads `.env` from its cwd); the hook is
- * registered from the checkout, as in startup.e2e-spec.ts.
+ * need (PATH, HOME, TMPDIR): no setting of the test process, NODE_OPTIONS
+ * included, leaks in. child-main.ts says how it is run.
  */
 
 export type AppName = 'api' | 'worker';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN: Record<AppName, string> = {
-  api: join(ROOT, 'apps/api/src/main.ts'),
-  worker: join(ROOT, 'apps/worker/src/main.ts'),
-};
-const REGISTER_HOOK =
-  'data:text/javascript,' +
-  encodeURIComponent(`import { register } from 'node:module'; register('@swc-node/register/esm', ${JSON.stringify(pathToFileURL(ROOT).href)});`);
-const OUTPUT_CAP = 64 * 1024;
-
-export interface AppExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type AppExit = ChildExit;
 
 export interface AppProcess {
   readonly name: AppName;
@@ -50,7 +31,6 @@ export interface AppProcess {
 }
 
 const children = new Set<AppProcess>();
-const dirs: string[] = [];
 
 /**
  * Spawns `apps/<name>/src/main.ts` with exactly `env` (which must carry
@@ -60,32 +40,11 @@ export function spawnApp(name: AppName, env: Record<string, string>): AppProcess
   const portVar = name === 'api' ? 'PORT' : 'WORKER_PORT';
   const port = Number(env[portVar]);
   if (!Number.isInteger(port) || port <= 0) throw new Error(`spawnApp(${name}): env.${portVar} must be set`);
-  const cwd = mkdtempSync(join(tmpdir(), `relay-${name}-`));
-  dirs.push(cwd);
-  const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') };
+  const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   if (process.env.HOME) base.HOME = process.env.HOME;
   if (process.env.TMPDIR) base.TMPDIR = process.env.TMPDIR;
-  const child = spawn(process.execPath, ['--import', REGISTER_HOOK, MAIN[name]], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const keep = (d: Buffer) => {
-    output += d.toString();
-    if (output.length > OUTPUT_CAP) output = output.slice(-OUTPUT_CAP);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<AppExit>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: null, signal: null }));
-  });
-  const app: AppProcess = {
-    name,
-    child,
-    pid: child.pid!,
-    port,
-    exited,
-    output: () => output,
-    alive: () => child.exitCode === null && child.signalCode === null,
-  };
+  const { child, pid, exited, output, alive } = spawnMain(name, { ...base, ...env });
+  const app: AppProcess = { name, child, pid, port, exited, output, alive };
   children.add(app);
   void exited.then(() => children.delete(app));
   return app;
@@ -130,5 +89,5 @@ export async function killAllApps(): Promise<void> {
   const left = [...children];
   for (const app of left) if (app.alive()) app.child.kill('SIGKILL');
   await Promise.all(left.map((a) => a.exited));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeChildDirs();
 }
