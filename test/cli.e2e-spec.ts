@@ -1,37 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { runCli } from '../apps/cli/src/run-cli.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
+import { runRelay, type CliRun } from './support/cli-runner.js';
 import { TEST_DB } from './support/databases.js';
 import { freshDatabase, testRedisUrl } from './support/redis.js';
 
 /** `relay keys …` (SPEC section 8) through runCli, against the file's own Redis database. */
 
-interface CliRun {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-/**
- * Runs `relay <argv>` in-process. runCli must return its exit code, never end
- * the process: a process.exit() from inside it would kill the test runner, so
- * it is turned into an error for the duration of the call, which runCli then
- * reports (and the assertions on code and err show).
- */
+/** `relay <argv>` in-process against this file's database. */
 async function relay(...argv: string[]): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const realExit = process.exit;
-  process.exit = ((code?: number | string | null) => {
-    throw new Error(`runCli called process.exit(${code}) instead of returning an exit code`);
-  }) as typeof process.exit;
-  try {
-    const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, { REDIS_URL: testRedisUrl(TEST_DB.cli) });
-    return { code, out, err };
-  } finally {
-    process.exit = realExit;
-  }
+  return runRelay({ REDIS_URL: testRedisUrl(TEST_DB.cli) }, argv);
 }
 
 interface CreatedKey {

@@ -8,7 +8,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { BackfillService, type BackfillTotals } from '@relay/queue';
 import { CliModule } from '../apps/cli/src/cli.module.js';
-import { runCli } from '../apps/cli/src/run-cli.js';
+import { runRelay, type CliRun } from './support/cli-runner.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { TEST_DB } from './support/databases.js';
 import { expectEventually } from './support/expect-eventually.js';
@@ -43,26 +43,9 @@ const CHECKPOINT = 'ai:migration:backfill-cursor';
 const PROGRESS = 'ai:migration:backfill-progress';
 const LEGACY_INDEXED = 'ai:migration:legacy-indexed';
 
-interface CliRun {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-/** `relay <argv>` in-process with the phase's flags; process.exit is turned into an error for the call. */
+/** `relay <argv>` in-process with the phase's flags. */
 async function relay(env: Env, ...argv: string[]): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const realExit = process.exit;
-  process.exit = ((code?: number | string | null) => {
-    throw new Error(`runCli called process.exit(${code}) instead of returning an exit code`);
-  }) as typeof process.exit;
-  try {
-    const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, { REDIS_URL: testRedisUrl(DB), ...env });
-    return { code, out, err };
-  } finally {
-    process.exit = realExit;
-  }
+  return runRelay({ REDIS_URL: testRedisUrl(DB), ...env }, argv);
 }
 
 /** Runs a --json command expecting `code`, and parses its single line of output. */

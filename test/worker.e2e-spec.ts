@@ -4,9 +4,9 @@ import type { INestApplication } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { register, type Gauge } from 'prom-client';
 import { WorkQueue } from '@relay/queue';
-import { runCli } from '../apps/cli/src/run-cli.js';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
+import { runRelay, type CliRun } from './support/cli-runner.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { freePort } from './support/redis-server.js';
 import { freshDatabase, testRedisUrl } from './support/redis.js';
@@ -38,18 +38,9 @@ interface Worker {
   queue: WorkQueue;
 }
 
-interface CliRun {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
 /** `relay <argv>` in-process against this file's database. */
 async function relay(...argv: string[]): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, { REDIS_URL: testRedisUrl(DB) });
-  return { code, out, err };
+  return runRelay({ REDIS_URL: testRedisUrl(DB) }, argv);
 }
 
 /** Start and end of each interval; the largest number that were open at one instant ([start, end): an end at t closes before a start at t). */
