@@ -330,7 +330,7 @@ class CancelCmd implements Cmd {
     if (!job || job.ws !== this.ws) {
       expect(out).toEqual({ outcome: 'missing' });
     } else if (job.status === 'pending') {
-      expect(out).toEqual({ outcome: 'cancelled' });
+      expect(out).toMatchObject({ outcome: 'cancelled', job: { jobId: job.id, workspaceId: this.ws, status: 'cancelled' } });
       job.status = 'cancelled';
     } else {
       expect(out).toEqual({ outcome: 'conflict', status: job.status });
@@ -565,7 +565,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
     expect(await redis.hget(RedisKeys.scopedJob('dual', a), 'error')).toBe('x');
     expect(await redis.hget(RedisKeys.legacyJob(a), 'error')).toBe('x');
 
-    expect(await both.cancel('dual', b)).toEqual({ outcome: 'cancelled' });
+    expect(await both.cancel('dual', b)).toMatchObject({ outcome: 'cancelled', job: { jobId: b, workspaceId: 'dual', status: 'cancelled' } });
     await expectBoth(b, 'cancelled', '0');
     // The cancelled entry is dropped by the next claim, which takes c.
     const [next] = await queue.claim(CLAIM);

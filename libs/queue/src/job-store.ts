@@ -51,6 +51,6 @@ export abstract class JobStore {
   /** One job, or undefined when absent or in another workspace. */
   abstract get(workspaceId: string, jobId: string): Promise<Job | undefined>;
   abstract list(query: ListQuery): Promise<ListPage>;
-  /** Cancels a pending job; 'missing' when absent, 'conflict' when it already started or finished. */
-  abstract cancel(workspaceId: string, jobId: string): Promise<{ outcome: 'cancelled' } | { outcome: 'missing' } | { outcome: 'conflict'; status: string }>;
+  /** Cancels a pending job and returns it; 'missing' when absent (or not readable in this phase), 'conflict' when it already started or finished. */
+  abstract cancel(workspaceId: string, jobId: string): Promise<{ outcome: 'cancelled'; job: Job } | { outcome: 'missing' } | { outcome: 'conflict'; status: string }>;
 }

@@ -155,7 +155,7 @@ export class RedisJobStore extends JobStore {
     const ws = assertWorkspaceId(workspaceId);
     const now = new Date();
     const reply = (await this.scripts.cancelJob([RedisKeys.retention], [ws, jobId, now.toISOString(), now.getTime(), this.retentionSeconds, this.strategy.reads])) as string[];
-    if (reply[0] === 'cancelled') return { outcome: 'cancelled' as const };
+    if (reply[0] === 'cancelled') return { outcome: 'cancelled' as const, job: jobFromHash(pairsToRecord(reply.slice(1))) };
     if (reply[0] === 'missing') return { outcome: 'missing' as const };
     return { outcome: 'conflict' as const, status: reply[1] };
   }

@@ -82,7 +82,7 @@ export class JobsService implements OnApplicationBootstrap {
     if (result.outcome === 'missing') throw notFound('job');
     if (result.outcome === 'conflict') throw new RelayError(ErrorCode.Conflict, `job is ${result.status}; only pending jobs can be cancelled`);
     this.metrics.jobsTotal.inc({ status: 'cancelled', workspace_id: this.labels.label(principal.workspaceId) });
-    return this.get(principal, jobId);
+    return result.job;
   }
 }
 

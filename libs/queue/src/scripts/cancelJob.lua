@@ -9,7 +9,7 @@
             reads cannot see is missing here too, exactly as for GET)
 
   Output:
-    {'cancelled'}
+    {'cancelled', field, value, ...}   the job as the reads would serve it now
     {'missing'}             no copy of this job in this workspace
     {'conflict', status}    the job is no longer pending
 
@@ -21,11 +21,12 @@
 local ws, jobId, nowIso, nowMs, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local copies = jobCopies(ws, jobId)
 local scopedKey = 'ai:job:' .. ws .. ':' .. jobId
-local visible = false
+-- The copy the reads would serve (jobCopies lists the scoped copy first).
+local served
 for _, key in ipairs(copies) do
-  if ARGV[6] == 'scoped-then-legacy' or (ARGV[6] == 'scoped') == (key == scopedKey) then visible = true end
+  if not served and (ARGV[6] == 'scoped-then-legacy' or (ARGV[6] == 'scoped') == (key == scopedKey)) then served = key end
 end
-if not visible then return {'missing'} end
+if not served then return {'missing'} end
 local f = redis.call('HMGET', copies[1], 'status', 'created_at')
 if f[1] ~= 'pending' then return {'conflict', f[1] or ''} end
 -- Checked before the first write: without created_at the index entry cannot be named.
@@ -36,4 +37,6 @@ for _, key in ipairs(copies) do redis.call('EXPIRE', key, retention) end
 local member = f[2] .. '/' .. jobId
 moveStatus(ws, member, 'pending', 'cancelled')
 redis.call('ZADD', KEYS[1], nowMs + retention * 1000, ws .. '|cancelled|' .. member)
-return {'cancelled'}
+local job = redis.call('HGETALL', served)
+table.insert(job, 1, 'cancelled')
+return job

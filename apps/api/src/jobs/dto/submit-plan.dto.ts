@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
 import { ActionStepDto } from './action-step.dto.js';
-import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN } from './submit-job.dto.js';
+import { ClaimedWorkspaceField, ClientRequestIdField } from './submit-job.dto.js';
 
 /** POST /ai/plans: several steps enqueued atomically (PLAN_MAX_STEPS at most, checked in JobsService). */
 export class SubmitPlanDto {
@@ -11,12 +11,9 @@ export class SubmitPlanDto {
   @Type(() => ActionStepDto)
   steps: ActionStepDto[];
 
-  @IsOptional()
-  @IsString()
-  @Matches(CLIENT_REQUEST_ID_PATTERN, { message: CLIENT_REQUEST_ID_MESSAGE })
+  @ClientRequestIdField()
   client_request_id?: string;
 
-  @IsOptional()
-  @IsString()
+  @ClaimedWorkspaceField()
   workspace_id?: string;
 }
