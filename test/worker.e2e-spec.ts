@@ -452,6 +452,54 @@ describe('worker (in-process, real Redis)', () => {
     });
   });
 
+  describe('7a. one finish call for several jobs', () => {
+    // finishJobs/claimJobs gather their sorted-set writes and send them per key at the end of a phase.
+    it('one finish call records several outcomes and claims the freed slots, a job retried in that call included: indexes, leases and retention match the records', async () => {
+      const queue = api.app.get(WorkQueue);
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await submit('debug.echo', { n: i })).job_id);
+      const options = { leaseMs: 5000, maxAttempts: 3, retentionSeconds: 3600, workerId: 'w1' };
+      const first = await queue.claim({ ...options, max: 3 });
+      expect(first).toHaveLength(3);
+      const [ok, bad, again] = first;
+      const fourth = ids.find((id) => !first.some((j) => j.jobId === id))!;
+
+      const { results, claimed } = await queue.finishMany(
+        [
+          { job: ok, outcome: { outcome: 'succeeded', result: { fine: true } } },
+          { job: bad, outcome: { outcome: 'failed', error: 'no' } },
+          { job: again, outcome: { outcome: 'retry', error: 'later', delayMs: 0 } },
+        ],
+        3600,
+        { ...options, max: 3 },
+      );
+      expect(results).toEqual(['done', 'done', 'done']);
+      // The retry is due at once: promoted and claimed again in the same call, with the fourth job.
+      expect(claimed.map((j) => j.jobId).sort()).toEqual([again.jobId, fourth].sort());
+      expect(claimed.find((j) => j.jobId === again.jobId)?.attempts).toBe(2);
+
+      const indexed = async (status: string) => (await redis.zrange(`ai:index:${WS}:status:${status}`, '0', '-1')).map((m) => m.slice(m.indexOf('/') + 1)).sort();
+      expect(await indexed('succeeded')).toEqual([ok.jobId]);
+      expect(await indexed('failed')).toEqual([bad.jobId]);
+      expect(await indexed('running')).toEqual([again.jobId, fourth].sort());
+      expect(await indexed('pending')).toEqual([]);
+      expect(await redis.zcard(`ai:index:${WS}`)).toBe(4);
+      const leased = (await redis.zrange('ai:queue:leases', '0', '-1')).map((m) => m.slice(0, m.lastIndexOf('|'))).sort();
+      expect(leased).toEqual([entry(again.jobId), entry(fourth)].sort());
+      const retained = (await redis.zrange('ai:queue:retention', '0', '-1')).map((m) => m.split('|').slice(0, 2).join('|') + '|' + m.slice(m.indexOf('/') + 1)).sort();
+      expect(retained).toEqual([`${WS}|failed|${bad.jobId}`, `${WS}|succeeded|${ok.jobId}`].sort());
+      for (const [id, status] of [[ok.jobId, 'succeeded'], [bad.jobId, 'failed'], [again.jobId, 'running'], [fourth, 'running']]) {
+        expect((await getJob(id)).status).toBe(status);
+      }
+
+      const last = await queue.finishMany(claimed.map((job) => ({ job, outcome: { outcome: 'succeeded' as const, result: null } })), 3600);
+      expect(last.results).toEqual(['done', 'done']);
+      expect(await indexed('running')).toEqual([]);
+      expect(await indexed('succeeded')).toEqual([ok.jobId, again.jobId, fourth].sort());
+      expect(await redis.zcard('ai:queue:leases')).toBe(0);
+    });
+  });
+
   describe('7b. lease renewal', () => {
     it('a job running longer than the lease on a live worker keeps its lease: it runs once, with two workers consuming', async () => {
       const env = { WORKER_LEASE_MS: '400', JOB_TIMEOUT_MS: '5000' };

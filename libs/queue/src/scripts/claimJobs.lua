@@ -17,10 +17,7 @@
 ]]
 -- @include jobCopies
 -- @include claimCore
-local c = {
-  nowMs = redisNowMs(), nowIso = ARGV[2], leaseMs = tonumber(ARGV[3]), maxJobs = tonumber(ARGV[4]),
-  workerId = ARGV[5], maxAttempts = tonumber(ARGV[7]), retention = tonumber(ARGV[8]),
-}
+local c = claimContext(redisNowMs(), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8]))
 promoteDueRetries(c.nowMs)
 local claims = {}
 if ARGV[6] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[6]) == 1 then startEntry(ARGV[6], c, claims) end

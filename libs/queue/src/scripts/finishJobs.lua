@@ -20,6 +20,8 @@
 -- @include jobCopies
 -- @include claimCore
 local nowIso, retention, nowMs = ARGV[1], tonumber(ARGV[2]), redisNowMs()
+-- Scores formatted once per call (every job of the call shares them).
+local expiresAt = string.format('%d', nowMs + retention * 1000)
 
 local function record(entry, token, outcome, result, err, retryDelay, createdAt)
   if redis.call('ZREM', KEYS[3], entry .. '|' .. token) == 0 then return 'lost' end
@@ -29,7 +31,7 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt)
   local member = createdAt .. '/' .. jobId
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', nowIso)
-    moveStatus(ws, member, 'running', 'pending')
+    queueMoveStatus(ws, member, 'running', 'pending')
     redis.call('ZADD', KEYS[4], nowMs + tonumber(retryDelay), entry)
     return 'done'
   end
@@ -39,9 +41,9 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt)
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', nowIso, 'finished_at', nowIso)
     redis.call('LPUSH', KEYS[5], entry)
   end
-  for _, key in ipairs(copies) do redis.call('EXPIRE', key, retention) end
-  moveStatus(ws, member, 'running', outcome)
-  redis.call('ZADD', KEYS[6], nowMs + retention * 1000, ws .. '|' .. outcome .. '|' .. member)
+  for _, key in ipairs(copies) do redis.call('EXPIRE', key, ARGV[2]) end
+  queueMoveStatus(ws, member, 'running', outcome)
+  queueZsetWrite('ZADD', KEYS[6], expiresAt, ws .. '|' .. outcome .. '|' .. member)
   return 'done'
 end
 
@@ -49,14 +51,13 @@ local results = {}
 for i = 7, #ARGV, 7 do
   results[#results + 1] = record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6])
 end
+-- Before claiming: a retried job may be claimed again in this same call.
+flushZsetWrites()
 
 local claims = {}
 local claimMax = tonumber(ARGV[3])
 if claimMax > 0 then
-  local c = {
-    nowMs = nowMs, nowIso = nowIso, leaseMs = tonumber(ARGV[5]), maxJobs = claimMax,
-    workerId = ARGV[4], maxAttempts = tonumber(ARGV[6]), retention = retention,
-  }
+  local c = claimContext(nowMs, nowIso, tonumber(ARGV[5]), claimMax, ARGV[4], tonumber(ARGV[6]), retention)
   promoteDueRetries(nowMs)
   claimUpTo(c, claims)
 end

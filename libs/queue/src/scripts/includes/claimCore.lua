@@ -4,6 +4,17 @@
 --   KEYS[4] ai:queue:retry  KEYS[5] ai:queue:dead  KEYS[6] ai:queue:retention
 -- A lease is the member '<entry>|<token>' of the leases set, scored by its
 -- deadline: only the holder of the token can remove or renew it (fencing).
+-- `c` (the claim context) carries the lease deadline and retention expiry,
+-- formatted once per call: every job of one call shares them. Sorted-set
+-- writes are gathered (queueZsetWrite): claimUpTo flushes them.
+
+local function claimContext(nowMs, nowIso, leaseMs, maxJobs, workerId, maxAttempts, retention)
+  return {
+    nowMs = nowMs, nowIso = nowIso, maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
+    retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
+    expiresAt = string.format('%d', nowMs + retention * 1000),
+  }
+end
 
 -- Moves retries that are due to the consuming end of the pending list.
 local function promoteDueRetries(nowMs)
@@ -19,35 +30,37 @@ end
 local function startEntry(entry, c, claims)
   local ws, jobId = splitEntry(entry)
   if not ws then return end
-  local copies = jobCopies(ws, jobId)
-  if #copies == 0 then return end
-  local f = redis.call('HMGET', copies[1], 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at')
+  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at')
   if f[1] ~= 'pending' or not f[7] then return end
   local member = f[7] .. '/' .. jobId
   local attempts = (tonumber(f[2]) or 0) + 1
   if attempts > c.maxAttempts then
     setAll(copies, 'status', 'failed', 'error', 'gave up: the job was interrupted on every attempt', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     for _, key in ipairs(copies) do redis.call('EXPIRE', key, c.retention) end
-    moveStatus(ws, member, 'pending', 'failed')
+    queueMoveStatus(ws, member, 'pending', 'failed')
     redis.call('LPUSH', KEYS[5], entry)
-    redis.call('ZADD', KEYS[6], c.nowMs + c.retention * 1000, ws .. '|failed|' .. member)
+    queueZsetWrite('ZADD', KEYS[6], c.expiresAt, ws .. '|failed|' .. member)
     return
   end
   setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
-  moveStatus(ws, member, 'pending', 'running')
+  queueMoveStatus(ws, member, 'pending', 'running')
   local token = c.workerId .. ':' .. attempts
-  redis.call('ZADD', KEYS[3], c.nowMs + c.leaseMs, entry .. '|' .. token)
+  queueZsetWrite('ZADD', KEYS[3], c.leaseDeadline, entry .. '|' .. token)
   claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7]}
 end
 
--- Claims up to c.maxJobs pending entries. Bounded, so a long run of
--- cancelled entries cannot make one call slow.
+-- Claims up to c.maxJobs pending entries, popping as many as are still
+-- wanted per RPOP. Bounded, so a long run of cancelled entries cannot make
+-- one call slow.
 local function claimUpTo(c, claims)
   local budget = c.maxJobs * 4 + 100
   while #claims < c.maxJobs and budget > 0 do
-    local entry = redis.call('RPOP', KEYS[1])
-    if not entry then break end
-    startEntry(entry, c, claims)
-    budget = budget - 1
+    local want = math.min(c.maxJobs - #claims, budget)
+    local entries = redis.call('RPOP', KEYS[1], want)
+    if not entries then break end
+    for _, entry in ipairs(entries) do startEntry(entry, c, claims) end
+    budget = budget - #entries
+    if #entries < want then break end
   end
+  flushZsetWrites()
 end
