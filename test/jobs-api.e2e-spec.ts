@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
+import { JOB_FIELDS } from '@relay/queue';
 import { TEST_DB } from './support/databases.js';
 import { freshDatabase } from './support/redis.js';
 
@@ -36,8 +37,9 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     expect(res.body).toEqual({ job_id: expect.any(String), status: 'pending', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
     expect(res.headers.location).toBe(`/ai/jobs/${res.body.job_id}`);
 
+    // Every field of JOB_FIELDS, and nothing else (the create script writes the initial values itself).
     const record = await redis.hgetall(`ai:jobs:${res.body.job_id}`);
-    expect(record).toMatchObject({
+    expect(record).toEqual({
       job_id: res.body.job_id,
       workspace_id: 'acme',
       actor_id: 'agent-7',
@@ -46,8 +48,16 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
       params: '{"text":"hi"}',
       status: 'pending',
       attempts: '0',
+      result: '',
+      error: '',
+      client_request_id: '',
       created_at: res.body.created_at,
+      updated_at: res.body.created_at,
+      started_at: '',
+      finished_at: '',
+      request_hash: '',
     });
+    expect(Object.keys(record).sort()).toEqual([...JOB_FIELDS].sort());
     expect(await redis.exists(`ai:job:acme:${res.body.job_id}`)).toBe(0);
     expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${res.body.job_id}`);
     expect(await redis.zrange('ai:index:acme', '0', '-1')).toContain(`${res.body.created_at}/${res.body.job_id}`);

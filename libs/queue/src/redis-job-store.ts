@@ -4,8 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys } from '@relay/redis';
 import { assertWorkspaceId } from '@relay/workspace';
 import type { RelayMetrics } from '@relay/telemetry';
-import { JOB_FIELDS, jobFromHash, isJobStatus, pairsToRecord, type Job, type JobHash } from './job-record.js';
-import { indexMember } from './index-member.js';
+import { JOB_FIELDS, jobFromHash, isJobStatus, pairsToRecord, type Job } from './job-record.js';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
 import { jobScripts, type JobScripts } from './job-scripts.js';
 import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
@@ -63,42 +62,29 @@ export class RedisJobStore extends JobStore {
       const jobId = jobIds[i];
       const copies = copiesFor(this.strategy, jobId);
       if (copies.scoped) scopedCopies++;
-      const [provider, name] = job.action.split('.');
-      const hash: JobHash = {
-        job_id: jobId,
-        workspace_id: workspaceId,
-        actor_id: job.actorId,
-        action_provider: provider,
-        action_name: name,
-        params: JSON.stringify(job.params),
-        status: 'pending',
-        attempts: '0',
-        result: '',
-        error: '',
-        client_request_id: request.clientRequestId ?? '',
-        created_at: now,
-        updated_at: now,
-        started_at: '',
-        finished_at: '',
-        request_hash: requestHash,
-      };
+      const dot = job.action.indexOf('.');
       keys.push(RedisKeys.legacyJob(jobId), RedisKeys.scopedJob(workspaceId, jobId));
+      // The script writes the fields every new job starts with (see createJobs.lua).
       perJobArgs.push(
-        `${copies.legacy ? 'L' : ''}${copies.scoped ? 'S' : ''}`,
-        indexMember(now, jobId),
-        `${workspaceId}:${jobId}`,
+        copies.legacy ? (copies.scoped ? 'LS' : 'L') : 'S',
+        jobId,
+        job.actorId,
+        job.action.slice(0, dot),
+        job.action.slice(dot + 1),
+        JSON.stringify(job.params),
       );
-      for (const field of JOB_FIELDS) perJobArgs.push(hash[field]);
     });
-    const reply = (await this.countDualWrite(this.scripts.createJobs(keys, [
-      workspaceId,
-      request.clientRequestId ? '1' : '0',
-      IDEMPOTENCY_TTL_SECONDS,
-      requestHash,
-      JOB_FIELDS.length,
-      ...JOB_FIELDS,
-      ...perJobArgs,
-    ]))) as string[];
+    const reply = (await this.countDualWrite(
+      this.scripts.createJobs(keys, [
+        workspaceId,
+        request.clientRequestId ? '1' : '0',
+        IDEMPOTENCY_TTL_SECONDS,
+        requestHash,
+        request.clientRequestId ?? '',
+        now,
+        ...perJobArgs,
+      ]),
+    )) as string[];
 
     switch (reply[0]) {
       case 'created':

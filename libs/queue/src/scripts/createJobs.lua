@@ -14,11 +14,15 @@
     ARGV[1]  workspace id
     ARGV[2]  '1' when the request carries a client_request_id
     ARGV[3]  idempotency TTL, seconds
-    ARGV[4]  request hash (payload fingerprint)
-    ARGV[5]  number of job fields F
-    ARGV[6..5+F] the field names
-    then per job: copies ('L', 'S' or 'LS'), index member, queue entry, then
-              the F values in field-name order (names are sent once per call)
+    ARGV[4]  request hash (payload fingerprint; '' without a client_request_id)
+    ARGV[5]  client_request_id ('' when none)
+    ARGV[6]  created_at (ISO 8601, shared by the jobs of one call)
+    then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
+              action provider, action name, params (JSON text)
+
+  The fields a new job starts with are written here (status pending,
+  attempts 0, empty result, error and times), so a call carries only what
+  varies; job-record.ts JOB_FIELDS lists the same fields.
 
   Output:
     {'created'}
@@ -31,10 +35,8 @@
 ]]
 local ws = ARGV[1]
 local hasIdem = ARGV[2] == '1'
-local requestHash = ARGV[4]
-local fieldCount = tonumber(ARGV[5])
-local firstJobArg = 6 + fieldCount
-local perJob = 3 + fieldCount
+local requestHash, clientRequestId, createdAt = ARGV[4], ARGV[5], ARGV[6]
+local PER_JOB = 6
 local jobCount = (#KEYS - 4) / 2
 
 local function holdsOnly(key, wanted)
@@ -48,6 +50,13 @@ local function existingCopy(jobId)
   local legacy = 'ai:jobs:' .. jobId
   if redis.call('HGET', legacy, 'workspace_id') == ws then return legacy end
   return nil
+end
+
+-- Variadic commands in chunks that stay well inside Lua's stack limit.
+local function callChunked(command, key, args)
+  for first = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, first, math.min(first + 999, #args)))
+  end
 end
 
 -- 1. Idempotency: a live key that points at an existing job answers the request.
@@ -65,36 +74,43 @@ if hasIdem then
   end
 end
 
--- 2. Every other precondition, before any write.
+-- 2. Every other precondition, before any write: the keys hold the right
+-- types, and no record of these job ids exists (one EXISTS for all of them).
 if not holdsOnly(KEYS[1], 'list') then return {'refused', 'queue key holds another type'} end
 if not holdsOnly(KEYS[2], 'zset') then return {'refused', 'workspace index holds another type'} end
 if not holdsOnly(KEYS[3], 'zset') then return {'refused', 'status index holds another type'} end
+local recordKeys, members, entries = {}, {}, {}
 for i = 0, jobCount - 1 do
-  local copies = ARGV[firstJobArg + i * perJob]
-  if string.find(copies, 'L', 1, true) and redis.call('EXISTS', KEYS[5 + 2 * i]) == 1 then
-    return {'refused', 'job id already exists'}
-  end
-  if string.find(copies, 'S', 1, true) and redis.call('EXISTS', KEYS[6 + 2 * i]) == 1 then
+  local copies, jobId = ARGV[7 + i * PER_JOB], ARGV[8 + i * PER_JOB]
+  if copies ~= 'S' then recordKeys[#recordKeys + 1] = KEYS[5 + 2 * i] end
+  if copies ~= 'L' then recordKeys[#recordKeys + 1] = KEYS[6 + 2 * i] end
+  members[#members + 1] = 0
+  members[#members + 1] = createdAt .. '/' .. jobId
+  entries[#entries + 1] = ws .. ':' .. jobId
+end
+for first = 1, #recordKeys, 1000 do
+  if redis.call('EXISTS', unpack(recordKeys, first, math.min(first + 999, #recordKeys))) > 0 then
     return {'refused', 'job id already exists'}
   end
 end
 
 -- 3. Writes.
-local firstJobId
-for i = 0, jobCount - 1 do
-  local base = firstJobArg + i * perJob
-  local copies, member, entry = ARGV[base], ARGV[base + 1], ARGV[base + 2]
-  local fields = {}
-  for f = 1, fieldCount do
-    fields[2 * f - 1] = ARGV[5 + f]
-    fields[2 * f] = ARGV[base + 2 + f]
-  end
-  if string.find(copies, 'L', 1, true) then redis.call('HSET', KEYS[5 + 2 * i], unpack(fields)) end
-  if string.find(copies, 'S', 1, true) then redis.call('HSET', KEYS[6 + 2 * i], unpack(fields)) end
-  redis.call('ZADD', KEYS[2], 0, member)
-  redis.call('ZADD', KEYS[3], 0, member)
-  redis.call('LPUSH', KEYS[1], entry)
-  firstJobId = firstJobId or string.sub(member, 26)
+local function writeRecord(key, base)
+  redis.call('HSET', key,
+    'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
+    'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
+    'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
+    'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
+    'started_at', '', 'finished_at', '', 'request_hash', requestHash)
 end
-if hasIdem then redis.call('SET', KEYS[4], firstJobId, 'EX', tonumber(ARGV[3])) end
+for i = 0, jobCount - 1 do
+  local base = 7 + i * PER_JOB
+  local copies = ARGV[base]
+  if copies ~= 'S' then writeRecord(KEYS[5 + 2 * i], base) end
+  if copies ~= 'L' then writeRecord(KEYS[6 + 2 * i], base) end
+end
+callChunked('ZADD', KEYS[2], members)
+callChunked('ZADD', KEYS[3], members)
+callChunked('LPUSH', KEYS[1], entries)
+if hasIdem then redis.call('SET', KEYS[4], ARGV[8], 'EX', tonumber(ARGV[3])) end
 return {'created'}
