@@ -164,6 +164,43 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
     });
   });
 
+  // Plans are validated by PlanBodyPipe (shallow, steps checked by IsPlanSteps), not the global pipe.
+  describe('POST /ai/plans body fields', () => {
+    const plan = (body: unknown) => api.http.post('/ai/plans').set(auth()).send(body as object);
+    const ok = { action: 'debug.echo', params: { a: 1 } };
+
+    it('names the step and the field of every bad step, and writes nothing', async () => {
+      const before = await redis.llen('ai:queue:pending');
+      const res = await plan({ steps: [ok, { action: 'Nope' }, { action: 'debug.echo', params: [1] }, { action: 'debug.echo', extra: 1 }, 'debug.echo'] });
+      expect400Naming(res, 'steps.1.action must be');
+      const text = JSON.stringify(res.body.message);
+      for (const part of ['steps.2.params must be a JSON object', 'steps.3.property extra should not exist', 'steps.4 must be either object or array']) {
+        expect(text).toContain(part);
+      }
+      expect(text).not.toContain('steps.0');
+      expect(await redis.llen('ai:queue:pending')).toBe(before);
+    });
+
+    it('refuses steps that are missing, empty or not an array, and unknown or ill-typed top-level fields', async () => {
+      expect400Naming(await plan({}), 'steps');
+      expect400Naming(await plan({ steps: [] }), 'steps');
+      expect400Naming(await plan({ steps: ok }), 'steps');
+      expect400Naming(await plan({ steps: [ok], foo: 1 }), 'property foo should not exist');
+      expect400Naming(await plan({ steps: [ok], client_request_id: 'bad key!' }), 'client_request_id');
+      expect400Naming(await api.http.post('/ai/plans').set(auth()).set('Content-Type', 'application/json').send('[]'), 'JSON object');
+      expect400Naming(await api.http.post('/ai/plans').set(auth()), 'steps');
+    });
+
+    it('refuses step params over PARAMS_MAX_BYTES naming the step, and accepts a valid plan', async () => {
+      const big = { action: 'debug.echo', params: { blob: 'x'.repeat(PARAMS_MAX_BYTES) } };
+      const res = await small.http.post('/ai/plans').set(smallAuth()).send({ steps: [{ action: 'debug.echo' }, big] });
+      expect400Naming(res, 'steps[1].params must be at most');
+      const accepted = await plan({ steps: [ok, { action: 'debug.echo' }] });
+      expect(accepted.status).toBe(202);
+      expect(accepted.body.job_ids).toHaveLength(2);
+    });
+  });
+
   describe('GET /ai/jobs query', () => {
     const list = (query: string) => api.http.get(`/ai/jobs?${query}`).set(auth());
 

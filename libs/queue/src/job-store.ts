@@ -6,6 +6,8 @@ export interface NewJob {
   actorId: string;
   action: string; // provider.name, already validated and permitted
   params: Record<string, unknown>;
+  /** params as JSON text, when the caller already has it (the API, from its size check); else the store serializes params. */
+  paramsJson?: string;
 }
 
 export interface CreateRequest {

@@ -71,7 +71,7 @@ export class RedisJobStore extends JobStore {
         job.actorId,
         job.action.slice(0, dot),
         job.action.slice(dot + 1),
-        JSON.stringify(job.params),
+        job.paramsJson ?? JSON.stringify(job.params),
       );
     });
     const reply = (await this.countDualWrite(

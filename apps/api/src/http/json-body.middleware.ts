@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { jsonDepth } from '../jobs/params-limits.js';
+import { nestedDeeperThan } from '../jobs/params-limits.js';
 
 const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
 
@@ -25,7 +25,7 @@ export function jsonBodyMiddlewares(limitBytes: number, maxDepth: number) {
   const checkShape = (req: Request, _res: Response, next: NextFunction) => {
     const body: unknown = req.body;
     if (body !== null && typeof body === 'object') {
-      if (jsonDepth(body) > maxDepth) {
+      if (nestedDeeperThan(body, maxDepth)) {
         next(Object.assign(new Error(`request body is nested more than ${maxDepth} levels deep`), { status: 400, type: 'relay.too.deep' }));
         return;
       }

@@ -3,7 +3,8 @@ import type { Response } from 'express';
 import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
 import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
-import { SubmitPlanDto } from './dto/submit-plan.dto.js';
+import type { PlanBody } from './dto/submit-plan.dto.js';
+import { PlanBodyPipe } from './plan-body.pipe.js';
 import { ListJobsQuery } from './dto/list-jobs.query.js';
 import { JobsService, type Submitted } from './jobs.service.js';
 import { jobView, summaryView } from './job.view.js';
@@ -34,7 +35,8 @@ export class JobsController {
   @HttpCode(202)
   async submitPlan(
     @CurrentPrincipal() principal: Principal,
-    @Body() body: SubmitPlanDto,
+    // PlanBody is an interface: the global ValidationPipe passes it on, PlanBodyPipe validates it.
+    @Body(PlanBodyPipe) body: PlanBody,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {

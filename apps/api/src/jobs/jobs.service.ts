@@ -38,8 +38,8 @@ export class JobsService implements OnApplicationBootstrap {
     }
     const jobs: NewJob[] = steps.map((step, i) => {
       const params = step.params ?? {};
-      checkParamsLimits(kind === 'plan' ? `steps[${i}].params` : 'params', params, this.config.PARAMS_MAX_BYTES, this.config.PARAMS_MAX_DEPTH);
-      return { actorId: principal.actorId, action: step.action, params };
+      const paramsJson = checkParamsLimits(kind === 'plan' ? `steps[${i}].params` : 'params', params, this.config.PARAMS_MAX_BYTES, this.config.PARAMS_MAX_DEPTH);
+      return { actorId: principal.actorId, action: step.action, params, paramsJson };
     });
     // Every step is checked before anything is written: one forbidden step rejects the plan.
     const denied = jobs.filter((job) => !this.permissions.canExecute(job.action, principal.actorId, principal.workspaceId).allowed);

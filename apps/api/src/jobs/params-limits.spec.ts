@@ -1,5 +1,6 @@
 import { RelayError } from '@relay/errors';
-import { checkParamsLimits, jsonDepth } from './params-limits.js';
+import fc from 'fast-check';
+import { checkParamsLimits, jsonDepth, nestedDeeperThan } from './params-limits.js';
 
 describe('params limits', () => {
   it('measures depth', () => {
@@ -12,6 +13,29 @@ describe('params limits', () => {
     let deep: unknown = {};
     for (let i = 0; i < 100000; i++) deep = { a: deep };
     expect(jsonDepth(deep)).toBe(100001);
+  });
+
+  it('nestedDeeperThan agrees with jsonDepth on any JSON value and limit', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 8 }), (value, max) => {
+        expect(nestedDeeperThan(value, max)).toBe(jsonDepth(value) > max);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('nestedDeeperThan stops early on a very deep value (no stack overflow)', () => {
+    let deep: unknown = {};
+    for (let i = 0; i < 100000; i++) deep = { a: deep };
+    expect(nestedDeeperThan(deep, 8)).toBe(true);
+    expect(nestedDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
+  });
+
+  it('returns the params as JSON text and counts multi-byte characters as UTF-8 bytes', () => {
+    expect(checkParamsLimits('params', { a: [1, 'x'] }, 1000, 8)).toBe('{"a":[1,"x"]}');
+    // 12 characters of JSON text, 20 bytes of UTF-8: "€" is 3 bytes.
+    expect(() => checkParamsLimits('params', { e: '€€€€' }, 19, 8)).toThrow(/at most 19 bytes of JSON \(got 20\)/);
+    expect(checkParamsLimits('params', { e: '€€€€' }, 20, 8)).toBe('{"e":"€€€€"}');
   });
 
   it('refuses params over the size or depth limit, naming the field', () => {

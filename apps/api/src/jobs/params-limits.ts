@@ -15,11 +15,37 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
-/** Throws a 400 naming the field when params exceed the configured size or depth. */
-export function checkParamsLimits(field: string, params: unknown, maxBytes: number, maxDepth: number): void {
+/**
+ * Whether a JSON value nests deeper than `max` (jsonDepth(value) > max),
+ * without allocating: the hot-path check. Recursion stops one level past
+ * `max`, so no input can overflow the stack.
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (max <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestedDeeperThan(item, max - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && nestedDeeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * Throws a 400 naming the field when params exceed the configured size or
+ * depth; returns the params as JSON text (what the store writes, so it is
+ * serialized once).
+ */
+export function checkParamsLimits(field: string, params: unknown, maxBytes: number, maxDepth: number): string {
   // Depth first: JSON.stringify recurses, so it only ever sees bounded input.
-  const depth = jsonDepth(params);
-  if (depth > maxDepth) throw invalidInput(`${field} must be nested at most ${maxDepth} levels deep (got ${depth})`);
-  const bytes = Buffer.byteLength(JSON.stringify(params), 'utf8');
+  if (nestedDeeperThan(params, maxDepth)) {
+    throw invalidInput(`${field} must be nested at most ${maxDepth} levels deep (got ${jsonDepth(params)})`);
+  }
+  const json = JSON.stringify(params);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: short text needs no count.
+  const bytes = json.length * 3 <= maxBytes ? json.length : Buffer.byteLength(json, 'utf8');
   if (bytes > maxBytes) throw invalidInput(`${field} must be at most ${maxBytes} bytes of JSON (got ${bytes})`);
+  return json;
 }

@@ -1,7 +1,7 @@
 import { IsObject, IsString, Matches, ValidateIf } from 'class-validator';
 import { ACTION_ID_PATTERN } from '@relay/permissions';
 
-const ACTION_ID_MESSAGE = 'action must be "provider.name": lowercase letters, digits and _, each part starting with a letter';
+export const ACTION_ID_MESSAGE = 'action must be "provider.name": lowercase letters, digits and _, each part starting with a letter';
 
 /** One action to run: the shape of POST /ai/jobs and of each plan step. */
 export class ActionStepDto {

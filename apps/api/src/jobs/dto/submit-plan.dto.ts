@@ -1,19 +1,30 @@
-import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
-import { ActionStepDto } from './action-step.dto.js';
+import { ArrayMinSize, IsArray } from 'class-validator';
+import type { ActionStepDto } from './action-step.dto.js';
+import { IsPlanSteps } from './plan-steps.validator.js';
 import { ClaimedWorkspaceField, ClientRequestIdField } from './submit-job.dto.js';
 
-/** POST /ai/plans: several steps enqueued atomically (PLAN_MAX_STEPS at most, checked in JobsService). */
+/**
+ * POST /ai/plans: several steps enqueued atomically (PLAN_MAX_STEPS at
+ * most, checked in JobsService). Validated by PlanBodyPipe (shallowly: the
+ * steps by IsPlanSteps, under ActionStepDto's rules), not by the global
+ * ValidationPipe.
+ */
 export class SubmitPlanDto {
   @IsArray()
   @ArrayMinSize(1)
-  @ValidateNested({ each: true })
-  @Type(() => ActionStepDto)
+  @IsPlanSteps()
   steps: ActionStepDto[];
 
   @ClientRequestIdField()
   client_request_id?: string;
 
   @ClaimedWorkspaceField()
+  workspace_id?: string;
+}
+
+/** What the plan route receives: an interface, so the global ValidationPipe passes it through to PlanBodyPipe. */
+export interface PlanBody {
+  steps: ActionStepDto[];
+  client_request_id?: string;
   workspace_id?: string;
 }
