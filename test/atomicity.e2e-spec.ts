@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { jobScripts } from '../libs/queue/src/job-scripts.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { TEST_DB } from './support/databases.js';
 import { freshDatabase } from './support/redis.js';
@@ -255,6 +256,39 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       expect(res.status).toBe(403);
       expect(await snapshot()).toEqual(before);
       await expectNoJobWritten();
+    });
+  });
+
+  // Relay's UUIDs never collide; the create script's own guard is exercised by calling it directly.
+  describe.each([
+    { copies: 'L', recordKeys: (id: string) => [`ai:jobs:${id}`], existing: (id: string) => `ai:jobs:${id}` },
+    { copies: 'S', recordKeys: (id: string) => [`ai:job:acme:${id}`], existing: (id: string) => `ai:job:acme:${id}` },
+    { copies: 'LS', recordKeys: (id: string) => [`ai:jobs:${id}`, `ai:job:acme:${id}`], existing: (id: string) => `ai:job:acme:${id}` },
+  ])('createJobs with copies $copies', ({ copies, recordKeys, existing }) => {
+    it('refuses a plan whose second job id already has a record, before any write; without it the same call writes both', async () => {
+      const scripts = jobScripts(redis);
+      const now = new Date().toISOString();
+      const job = (id: string) => [copies, id, 'agent-1', 'debug', 'echo', '{"n":1}'];
+      const call = () =>
+        scripts.createJobs(
+          ['ai:queue:pending', 'ai:index:acme', 'ai:index:acme:status:pending', 'ai:idempotency:acme:', ...recordKeys('fresh'), ...recordKeys('taken')],
+          ['acme', '0', 86400, '', '', now, ...job('fresh'), ...job('taken')],
+        );
+      await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
+      const before = await snapshot();
+
+      expect(await call()).toEqual(['refused', 'job id already exists']);
+      expect(await snapshot()).toEqual(before);
+
+      await redis.del(existing('taken'));
+      expect(await call()).toEqual(['created']);
+      expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
+      expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['acme:taken', 'acme:fresh']);
+      for (const id of ['fresh', 'taken']) {
+        for (const k of recordKeys(id)) expect(await redis.hmget(k, 'job_id', 'status', 'params', 'created_at')).toEqual([id, 'pending', '{"n":1}', now]);
+      }
+      expect(await scanKeys('ai:job*')).toEqual([...recordKeys('fresh'), ...recordKeys('taken')].sort());
     });
   });
 });

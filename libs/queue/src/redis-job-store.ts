@@ -63,7 +63,8 @@ export class RedisJobStore extends JobStore {
       const copies = copiesFor(this.strategy, jobId);
       if (copies.scoped) scopedCopies++;
       const dot = job.action.indexOf('.');
-      keys.push(RedisKeys.legacyJob(jobId), RedisKeys.scopedJob(workspaceId, jobId));
+      if (copies.legacy) keys.push(RedisKeys.legacyJob(jobId));
+      if (copies.scoped) keys.push(RedisKeys.scopedJob(workspaceId, jobId));
       // The script writes the fields every new job starts with (see createJobs.lua).
       perJobArgs.push(
         copies.legacy ? (copies.scoped ? 'LS' : 'L') : 'S',

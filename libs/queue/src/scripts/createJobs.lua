@@ -9,7 +9,8 @@
     KEYS[2]  ai:index:{ws}
     KEYS[3]  ai:index:{ws}:status:pending
     KEYS[4]  ai:idempotency:{ws}:{client_request_id}   (used only when ARGV[2] == '1')
-    KEYS[5..] two per job, in job order: ai:jobs:{id}, ai:job:{ws}:{id}
+    KEYS[5..] the record keys each job gets, in job order: ai:jobs:{id} when
+              its copies include L, then ai:job:{ws}:{id} when they include S
 
     ARGV[1]  workspace id
     ARGV[2]  '1' when the request carries a client_request_id
@@ -37,7 +38,7 @@ local ws = ARGV[1]
 local hasIdem = ARGV[2] == '1'
 local requestHash, clientRequestId, createdAt = ARGV[4], ARGV[5], ARGV[6]
 local PER_JOB = 6
-local jobCount = (#KEYS - 4) / 2
+local jobCount = (#ARGV - 6) / PER_JOB
 
 local function holdsOnly(key, wanted)
   local t = redis.call('TYPE', key)['ok']
@@ -75,21 +76,19 @@ if hasIdem then
 end
 
 -- 2. Every other precondition, before any write: the keys hold the right
--- types, and no record of these job ids exists (one EXISTS for all of them).
+-- types, and no record key of these jobs exists (one EXISTS for all of them).
 if not holdsOnly(KEYS[1], 'list') then return {'refused', 'queue key holds another type'} end
 if not holdsOnly(KEYS[2], 'zset') then return {'refused', 'workspace index holds another type'} end
 if not holdsOnly(KEYS[3], 'zset') then return {'refused', 'status index holds another type'} end
-local recordKeys, members, entries = {}, {}, {}
+local members, entries = {}, {}
 for i = 0, jobCount - 1 do
-  local copies, jobId = ARGV[7 + i * PER_JOB], ARGV[8 + i * PER_JOB]
-  if copies ~= 'S' then recordKeys[#recordKeys + 1] = KEYS[5 + 2 * i] end
-  if copies ~= 'L' then recordKeys[#recordKeys + 1] = KEYS[6 + 2 * i] end
-  members[#members + 1] = 0
+  local jobId = ARGV[8 + i * PER_JOB]
+  members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
   members[#members + 1] = createdAt .. '/' .. jobId
   entries[#entries + 1] = ws .. ':' .. jobId
 end
-for first = 1, #recordKeys, 1000 do
-  if redis.call('EXISTS', unpack(recordKeys, first, math.min(first + 999, #recordKeys))) > 0 then
+for first = 5, #KEYS, 1000 do
+  if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, #KEYS))) > 0 then
     return {'refused', 'job id already exists'}
   end
 end
@@ -103,11 +102,12 @@ local function writeRecord(key, base)
     'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
     'started_at', '', 'finished_at', '', 'request_hash', requestHash)
 end
+local nextKey = 5
 for i = 0, jobCount - 1 do
   local base = 7 + i * PER_JOB
   local copies = ARGV[base]
-  if copies ~= 'S' then writeRecord(KEYS[5 + 2 * i], base) end
-  if copies ~= 'L' then writeRecord(KEYS[6 + 2 * i], base) end
+  if copies ~= 'S' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
+  if copies ~= 'L' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
 end
 callChunked('ZADD', KEYS[2], members)
 callChunked('ZADD', KEYS[3], members)

@@ -50,7 +50,7 @@ end
 -- Moves an index member from one status index to another.
 local function moveStatus(ws, member, from, to)
   redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. from, member)
-  redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. to, 0, member)
+  redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. to, '0', member)
 end
 
 -- Sorted-set writes of a hot-path call, gathered and sent as one variadic
@@ -85,7 +85,7 @@ end
 local function queueMoveStatus(ws, member, from, to)
   local prefix = 'ai:index:' .. ws .. ':status:'
   queueZsetWrite('ZREM', prefix .. from, nil, member)
-  queueZsetWrite('ZADD', prefix .. to, 0, member)
+  queueZsetWrite('ZADD', prefix .. to, '0', member)
 end
 
 -- Sets fields on every copy.
