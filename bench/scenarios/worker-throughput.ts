@@ -52,7 +52,8 @@ const bestRate = (runs: DrainRun[]) => runs.reduce((a, b) => (b.jobsPerSec > a.j
  */
 export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResult[]> {
   const jobs = ctx.pick(20_000, 3_000);
-  const runs = ctx.pick(3, 1);
+  // Five in a full run: drains are the noisiest figures here (best of each side counts).
+  const runs = ctx.pick(5, 1);
   const rows: ScenarioResult[] = [];
   for (const c of CONCURRENCIES) {
     const drains = await drainBoth(ctx, c, jobs, runs);
