@@ -360,6 +360,18 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
       }
     });
 
+    it('refuses keys naming a prototype anywhere in params, on both routes, with 400 naming the key; nothing is stored', async () => {
+      const before = await redis.llen('ai:queue:pending');
+      for (const key of ['__proto__', 'constructor', 'prototype']) {
+        const params = `{"a":{"b":[{${JSON.stringify(key)}:{"polluted":"yes"}}]}}`;
+        const job = await api.http.post('/ai/jobs').set(auth()).set('Content-Type', 'application/json').send(`{"action":"debug.echo","params":${params}}`);
+        expect400Naming(job, `property ${key} should not exist`);
+        const plan = await api.http.post('/ai/plans').set(auth()).set('Content-Type', 'application/json').send(`{"steps":[{"action":"debug.echo"},{"action":"debug.echo","params":${params}}]}`);
+        expect400Naming(plan, `property ${key} should not exist`);
+      }
+      expect(await redis.llen('ai:queue:pending')).toBe(before);
+    });
+
     it.each([['__proto__'], ['constructor']])('refuses the unknown body field %s with 400 naming it (unknown fields are rejected)', async (field) => {
       const res = await api.http
         .post('/ai/jobs')

@@ -4,6 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { register, type Gauge } from 'prom-client';
 import { WorkQueue } from '@relay/queue';
+import { RelayMetrics } from '@relay/telemetry';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
 import { runRelay, type CliRun } from './support/cli-runner.js';
@@ -497,6 +498,53 @@ describe('worker (in-process, real Redis)', () => {
       expect(await indexed('running')).toEqual([]);
       expect(await indexed('succeeded')).toEqual([ok.jobId, again.jobId, fourth].sort());
       expect(await redis.zcard('ai:queue:leases')).toBe(0);
+    });
+
+    // Keys of another type stand for corruption; the point is what they cannot do to other jobs.
+    it("a broken status index of one workspace strands none of the call's jobs: every job is leased and finishes, the failed index writes are counted", async () => {
+      const queue = api.app.get(WorkQueue);
+      const failures = async () => (await api.app.get(RelayMetrics).statusUpdateFailures.get()).values.find((v) => v.labels.reason === 'index_write')?.value ?? 0;
+      const otherKey = await api.key('beta', ['actions:execute', 'actions:preview'], 'agent-b');
+      const other = async () => (await api.http.post('/ai/jobs').set({ Authorization: `Bearer ${otherKey}` }).send({ action: 'debug.echo', params: {} })).body.job_id as string;
+      const mine = (await submit('debug.echo', { n: 1 })).job_id;
+      const theirs = [await other(), await other()];
+      await redis.set(`ai:index:${WS}:status:running`, 'not-a-sorted-set');
+      const before = await failures();
+      const options = { leaseMs: 5000, maxAttempts: 3, retentionSeconds: 3600, workerId: 'w1' };
+
+      const claimed = await queue.claim({ ...options, max: 10 });
+      expect(claimed.map((j) => j.jobId).sort()).toEqual([mine, ...theirs].sort());
+      const leased = (await redis.zrange('ai:queue:leases', '0', '-1')).map((m) => m.slice(0, m.lastIndexOf('|'))).sort();
+      expect(leased).toEqual([entry(mine), `beta:${theirs[0]}`, `beta:${theirs[1]}`].sort());
+      expect(await failures()).toBe(before + 1);
+      expect((await redis.zrange('ai:index:beta:status:running', '0', '-1')).length).toBe(2);
+
+      const { results } = await queue.finishMany(claimed.map((job) => ({ job, outcome: { outcome: 'succeeded' as const, result: null } })), 3600);
+      expect(results).toEqual(['done', 'done', 'done']);
+      expect(await failures()).toBe(before + 2); // the ZREM from acme's broken running index
+      expect((await redis.zrange('ai:index:beta:status:succeeded', '0', '-1')).length).toBe(2);
+      expect(await redis.zrange(`ai:index:${WS}:status:succeeded`, '0', '-1')).toEqual([expect.stringMatching(new RegExp(`/${mine}$`))]);
+      expect(await redis.hget(`ai:jobs:${mine}`, 'status')).toBe('succeeded');
+      expect(await redis.zcard('ai:queue:leases')).toBe(0);
+    });
+
+    it('a queue key of another type makes claim and finish fail loudly before they change anything', async () => {
+      const queue = api.app.get(WorkQueue);
+      const job = (await submit('debug.echo', { n: 1 })).job_id;
+      const options = { leaseMs: 5000, maxAttempts: 3, retentionSeconds: 3600, workerId: 'w1' };
+      const [claimed] = await queue.claim({ ...options, max: 1 });
+      await submit('debug.echo', { n: 2 });
+      await redis.set('ai:queue:dead', 'not-a-list');
+      const dump = async () => Promise.all((await redis.keys('ai:*')).sort().map(async (k) => [k, await redis.type(k), k.startsWith('ai:ratelimit') ? '' : (await redis.dumpBuffer(k))?.toString('hex')]));
+      const before = await dump();
+
+      await expect(queue.claim({ ...options, max: 5 })).rejects.toThrow(/ai:queue:dead holds a string, not a list; nothing was changed/);
+      await expect(queue.finishMany([{ job: claimed, outcome: { outcome: 'failed', error: 'no' } }], 3600, { ...options, max: 5 })).rejects.toThrow(/nothing was changed/);
+      expect(await dump()).toEqual(before);
+
+      await redis.del('ai:queue:dead');
+      expect((await queue.finishMany([{ job: claimed, outcome: { outcome: 'failed', error: 'no' } }], 3600)).results).toEqual(['done']);
+      expect(await redis.lrange('ai:queue:dead', 0, -1)).toEqual([entry(job)]);
     });
   });
 

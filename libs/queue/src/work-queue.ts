@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
+import { RelayMetrics } from '@relay/telemetry';
 import { jobScripts, type JobScripts } from './job-scripts.js';
 
 /** A job a worker has claimed: run it, then finish it with the same token. */
@@ -80,15 +81,30 @@ function toClaimedJob([entry, token, attempts, provider, name, params, actorId, 
  */
 @Injectable()
 export class WorkQueue {
+  private readonly logger = new Logger(WorkQueue.name);
   private readonly scripts: JobScripts;
 
-  constructor(@Inject(Redis) private readonly redis: Redis) {
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    @Optional() private readonly metrics?: RelayMetrics,
+  ) {
     this.scripts = jobScripts(redis);
+  }
+
+  /**
+   * The claim and finish scripts skip (rather than abort on) a status-index
+   * or retention write that fails, so that other jobs of the call are not
+   * stranded; such a failure means a key of another type is in the way.
+   */
+  private reportIndexWriteFailures(failures: number): void {
+    if (failures <= 0) return;
+    this.metrics?.statusUpdateFailures.inc({ reason: 'index_write' }, failures);
+    this.logger.error(`${failures} job index write(s) failed: a workspace index or ai:queue:retention holds another type; listings by status may be off until it is repaired`);
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
     const now = new Date();
-    const rows = (await this.scripts.claimJobs(QUEUE_KEYS, [
+    const [rows, failures] = (await this.scripts.claimJobs(QUEUE_KEYS, [
       now.getTime(),
       now.toISOString(),
       options.leaseMs,
@@ -97,7 +113,8 @@ export class WorkQueue {
       options.blockedEntry ?? '',
       options.maxAttempts,
       options.retentionSeconds,
-    ])) as string[][];
+    ])) as [string[][], number];
+    this.reportIndexWriteFailures(failures);
     return rows.map(toClaimedJob);
   }
 
@@ -151,7 +168,8 @@ export class WorkQueue {
         job.createdAt,
       );
     }
-    const [results, rows] = (await this.scripts.finishJobs(QUEUE_KEYS, args)) as [FinishResult[], string[][]];
+    const [results, rows, failures] = (await this.scripts.finishJobs(QUEUE_KEYS, args)) as [FinishResult[], string[][], number];
+    this.reportIndexWriteFailures(failures);
     return { results, claimed: rows.map(toClaimedJob) };
   }
 

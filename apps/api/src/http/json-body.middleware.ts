@@ -1,7 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { nestedDeeperThan } from '../jobs/params-limits.js';
-
-const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'];
+import { bodyShapeProblem } from '../jobs/params-limits.js';
 
 /**
  * JSON bodies only, up to a size limit. A request that carries a body of any
@@ -19,26 +17,20 @@ export function jsonBodyMiddlewares(limitBytes: number, maxDepth: number) {
     }
     next();
   };
-  // Checked before validation: class-transformer walks the body recursively,
-  // so a deeply nested body must be refused before it gets there, and keys
-  // it silently drops must be refused rather than ignored.
+  // Checked before validation, in one walk of the parsed body: class-transformer
+  // walks the body recursively, so a deeply nested body must be refused before
+  // it gets there; and keys that name a prototype are refused at any depth
+  // (the global ValidationPipe would silently drop them, the plan pipe keeps
+  // params as sent), so both routes answer them the same way.
   const checkShape = (req: Request, _res: Response, next: NextFunction) => {
-    const body: unknown = req.body;
-    if (body !== null && typeof body === 'object') {
-      if (nestedDeeperThan(body, maxDepth)) {
-        next(Object.assign(new Error(`request body is nested more than ${maxDepth} levels deep`), { status: 400, type: 'relay.too.deep' }));
-        return;
-      }
-      const objects = [body, ...(Array.isArray((body as { steps?: unknown }).steps) ? ((body as { steps: unknown[] }).steps) : [])];
-      for (const object of objects) {
-        const bad = object !== null && typeof object === 'object' ? FORBIDDEN_KEYS.find((k) => Object.hasOwn(object, k)) : undefined;
-        if (bad) {
-          next(Object.assign(new Error(`property ${bad} should not exist`), { status: 400, type: 'relay.forbidden.key' }));
-          return;
-        }
-      }
+    const problem = bodyShapeProblem(req.body, maxDepth);
+    if (problem === 'too-deep') {
+      next(Object.assign(new Error(`request body is nested more than ${maxDepth} levels deep`), { status: 400, type: 'relay.too.deep' }));
+    } else if (problem) {
+      next(Object.assign(new Error(`property ${problem.key} should not exist`), { status: 400, type: 'relay.forbidden.key' }));
+    } else {
+      next();
     }
-    next();
   };
   return [requireJson, parse, checkShape];
 }

@@ -1,6 +1,6 @@
 import { RelayError } from '@relay/errors';
 import fc from 'fast-check';
-import { checkParamsLimits, jsonDepth, nestedDeeperThan } from './params-limits.js';
+import { bodyShapeProblem, checkParamsLimits, jsonDepth, nestedDeeperThan } from './params-limits.js';
 
 describe('params limits', () => {
   it('measures depth', () => {
@@ -29,6 +29,22 @@ describe('params limits', () => {
     for (let i = 0; i < 100000; i++) deep = { a: deep };
     expect(nestedDeeperThan(deep, 8)).toBe(true);
     expect(nestedDeeperThan({ a: [{ b: 1 }] }, 3)).toBe(false);
+  });
+
+  it('bodyShapeProblem: too deep exactly when nestedDeeperThan, else the first prototype-named key at any depth', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 8 }), (value, max) => {
+        fc.pre(!/"(__proto__|constructor|prototype)":/.test(JSON.stringify(value)));
+        const problem = bodyShapeProblem(value, max);
+        if (nestedDeeperThan(value, max)) expect(problem).toBe('too-deep');
+        else expect(problem).toBeUndefined();
+      }),
+      { numRuns: 500 },
+    );
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      expect(bodyShapeProblem(JSON.parse(`{"steps":[{"params":{"a":[{"${key}":{"x":1}}]}}]}`), 10)).toEqual({ key });
+    }
+    expect(bodyShapeProblem(JSON.parse('{"a":{"__proto__":1}}'), 1)).toBe('too-deep');
   });
 
   it('returns the params as JSON text and counts multi-byte characters as UTF-8 bytes', () => {

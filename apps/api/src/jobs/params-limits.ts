@@ -33,6 +33,32 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Why a parsed JSON body is refused before validation, if it is: nested
+ * deeper than `maxDepth` ('too-deep'), or a key naming a prototype at any
+ * depth ({key}). One walk, cut off one level past `maxDepth`.
+ */
+export function bodyShapeProblem(value: unknown, maxDepth: number): 'too-deep' | { key: string } | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (maxDepth <= 0) return 'too-deep';
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = bodyShapeProblem(item, maxDepth - 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (PROTOTYPE_KEYS.has(key)) return { key };
+    const problem = bodyShapeProblem((value as Record<string, unknown>)[key], maxDepth - 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 /**
  * Throws a 400 naming the field when params exceed the configured size or
  * depth; returns the params as JSON text (what the store writes, so it is

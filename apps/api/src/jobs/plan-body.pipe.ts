@@ -8,7 +8,7 @@ import { SubmitPlanDto } from './dto/submit-plan.dto.js';
  * global ValidationPipe's shape. The global pipe would copy the body with
  * class-transformer and walk every step and its params several times over,
  * which dominated the cost of a plan; the body middleware has already
- * bounded its depth and refused prototype keys in it and in each step.
+ * bounded its depth and refused keys naming a prototype at any depth.
  */
 @Injectable()
 export class PlanBodyPipe implements PipeTransform<unknown, Promise<SubmitPlanDto>> {

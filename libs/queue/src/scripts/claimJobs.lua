@@ -13,13 +13,17 @@
     ARGV[4] max jobs  ARGV[5] worker id  ARGV[6] entry a blocking wait moved to the active list, or ''
     ARGV[7] max attempts  ARGV[8] retention (s)
 
-  Output: { {entry, token, attempts, provider, name, params, actor_id, created_at}, ... }
+  Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at}, ... },
+            sorted-set index writes that failed (a key of another type in the way) }
+  An error, with nothing changed, when a queue key holds another type.
 ]]
 -- @include jobCopies
 -- @include claimCore
+local broken = queueKeysError()
+if broken then return broken end
 local c = claimContext(redisNowMs(), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8]))
 promoteDueRetries(c.nowMs)
 local claims = {}
 if ARGV[6] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[6]) == 1 then startEntry(ARGV[6], c, claims) end
 claimUpTo(c, claims)
-return claims
+return {claims, zsetWriteFailures}

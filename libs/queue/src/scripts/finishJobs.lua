@@ -15,10 +15,14 @@
       result (JSON text, for succeeded), error (safe message, for failed/retry),
       retry delay (ms), created_at (from the claim; it never changes)
 
-  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs}}
+  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
+            sorted-set index writes that failed (as in claimJobs)}
+  An error, with nothing changed, when a queue key holds another type.
 ]]
 -- @include jobCopies
 -- @include claimCore
+local broken = queueKeysError()
+if broken then return broken end
 local nowIso, retention, nowMs = ARGV[1], tonumber(ARGV[2]), redisNowMs()
 -- Scores formatted once per call (every job of the call shares them).
 local expiresAt = string.format('%d', nowMs + retention * 1000)
@@ -61,4 +65,4 @@ if claimMax > 0 then
   promoteDueRetries(nowMs)
   claimUpTo(c, claims)
 end
-return {results, claims}
+return {results, claims, zsetWriteFailures}

@@ -8,6 +8,20 @@
 -- formatted once per call: every job of one call shares them. Sorted-set
 -- writes are gathered (queueZsetWrite): claimUpTo flushes them.
 
+-- The queue's own keys, checked before a hot-path call writes anything: a
+-- key of another type there would abort the call half-way (after entries
+-- were popped or leases removed) and strand jobs. Returns an error reply.
+local QUEUE_KEY_TYPES = {{1, 'list'}, {3, 'zset'}, {4, 'zset'}, {5, 'list'}}
+local function queueKeysError()
+  for _, check in ipairs(QUEUE_KEY_TYPES) do
+    local t = redis.call('TYPE', KEYS[check[1]])['ok']
+    if t ~= 'none' and t ~= check[2] then
+      return redis.error_reply('relay: ' .. KEYS[check[1]] .. ' holds a ' .. t .. ', not a ' .. check[2] .. '; nothing was changed')
+    end
+  end
+  return nil
+end
+
 local function claimContext(nowMs, nowIso, leaseMs, maxJobs, workerId, maxAttempts, retention)
   return {
     nowMs = nowMs, nowIso = nowIso, maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,

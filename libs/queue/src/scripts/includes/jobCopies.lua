@@ -57,8 +57,13 @@ end
 -- ZREM or ZADD per key (far fewer commands when a call finishes or claims
 -- dozens of jobs). Groups run in the order first seen; a script flushes
 -- before it returns and between phases that touch the same members.
+-- A write that fails (a key of another type in the way) is skipped and
+-- counted, so one broken index of one workspace cannot abort a call that
+-- has already popped and started other workspaces' jobs; the script reports
+-- the count and the worker logs it.
 local zsetWrites = {}
 local zsetGroups = {}
+local zsetWriteFailures = 0
 local function queueZsetWrite(command, key, score, member)
   local id = command .. ' ' .. key
   local group = zsetGroups[id]
@@ -76,7 +81,11 @@ local function flushZsetWrites()
     local args = group.args
     -- Chunks keep unpack() well inside Lua's stack limit.
     for first = 1, #args, 1000 do
-      redis.call(group.command, group.key, unpack(args, first, math.min(first + 999, #args)))
+      local last = math.min(first + 999, #args)
+      local reply = redis.pcall(group.command, group.key, unpack(args, first, last))
+      if type(reply) == 'table' and reply.err then
+        zsetWriteFailures = zsetWriteFailures + (group.command == 'ZADD' and (last - first + 1) / 2 or (last - first + 1))
+      end
     end
   end
   zsetWrites, zsetGroups = {}, {}
