@@ -528,23 +528,43 @@ describe('worker (in-process, real Redis)', () => {
       expect(await redis.zcard('ai:queue:leases')).toBe(0);
     });
 
-    it('a queue key of another type makes claim and finish fail loudly before they change anything', async () => {
+    it('a lease set of another type makes claim and finish fail loudly before they change anything; a broken dead-letter list or retry set harms no job', async () => {
       const queue = api.app.get(WorkQueue);
-      const job = (await submit('debug.echo', { n: 1 })).job_id;
+      const failures = async () => (await api.app.get(RelayMetrics).statusUpdateFailures.get()).values.find((v) => v.labels.reason === 'index_write')?.value ?? 0;
+      const doomed = (await submit('debug.echo', { n: 1 })).job_id;
+      const retried = (await submit('debug.echo', { n: 2 })).job_id;
       const options = { leaseMs: 5000, maxAttempts: 3, retentionSeconds: 3600, workerId: 'w1' };
-      const [claimed] = await queue.claim({ ...options, max: 1 });
-      await submit('debug.echo', { n: 2 });
-      await redis.set('ai:queue:dead', 'not-a-list');
-      const dump = async () => Promise.all((await redis.keys('ai:*')).sort().map(async (k) => [k, await redis.type(k), k.startsWith('ai:ratelimit') ? '' : (await redis.dumpBuffer(k))?.toString('hex')]));
+      const claimed = await queue.claim({ ...options, max: 2 });
+      expect(claimed.map((j) => j.jobId).sort()).toEqual([doomed, retried].sort());
+      const [doomedJob, retriedJob] = [claimed.find((j) => j.jobId === doomed)!, claimed.find((j) => j.jobId === retried)!];
+      await submit('debug.echo', { n: 3 });
+
+      await redis.rename('ai:queue:leases', 'leases-aside');
+      await redis.set('ai:queue:leases', 'not-a-sorted-set');
+      const dump = async () => Promise.all((await redis.keys('*')).sort().map(async (k) => [k, await redis.type(k), (await redis.dumpBuffer(k))?.toString('hex')]));
       const before = await dump();
-
-      await expect(queue.claim({ ...options, max: 5 })).rejects.toThrow(/ai:queue:dead holds a string, not a list; nothing was changed/);
-      await expect(queue.finishMany([{ job: claimed, outcome: { outcome: 'failed', error: 'no' } }], 3600, { ...options, max: 5 })).rejects.toThrow(/nothing was changed/);
+      await expect(queue.claim({ ...options, max: 5 })).rejects.toThrow(/ai:queue:leases holds a string, not a zset; nothing was changed/);
+      await expect(queue.finishMany([{ job: doomedJob, outcome: { outcome: 'failed', error: 'no' } }], 3600, { ...options, max: 5 })).rejects.toThrow(/nothing was changed/);
       expect(await dump()).toEqual(before);
+      await redis.del('ai:queue:leases');
+      await redis.rename('leases-aside', 'ai:queue:leases');
 
-      await redis.del('ai:queue:dead');
-      expect((await queue.finishMany([{ job: claimed, outcome: { outcome: 'failed', error: 'no' } }], 3600)).results).toEqual(['done']);
-      expect(await redis.lrange('ai:queue:dead', 0, -1)).toEqual([entry(job)]);
+      await redis.set('ai:queue:dead', 'not-a-list');
+      await redis.set('ai:queue:retry', 'not-a-sorted-set');
+      const skippedBefore = await failures();
+      const { results } = await queue.finishMany(
+        [
+          { job: doomedJob, outcome: { outcome: 'failed', error: 'no' } },
+          { job: retriedJob, outcome: { outcome: 'retry', error: 'later', delayMs: 60_000 } },
+        ],
+        3600,
+      );
+      expect(results).toEqual(['done', 'done']);
+      expect(await failures()).toBe(skippedBefore + 2);
+      expect(await redis.hget(`ai:jobs:${doomed}`, 'status')).toBe('failed');
+      // With no retry set to wait in, the retry is queued at once rather than lost.
+      expect(await redis.hget(`ai:jobs:${retried}`, 'status')).toBe('pending');
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(entry(retried));
     });
   });
 

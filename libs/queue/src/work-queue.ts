@@ -92,19 +92,22 @@ export class WorkQueue {
   }
 
   /**
-   * The claim and finish scripts skip (rather than abort on) a status-index
-   * or retention write that fails, so that other jobs of the call are not
-   * stranded; such a failure means a key of another type is in the way.
+   * The claim and finish scripts skip (rather than abort on) an index,
+   * retention or dead-letter write that fails, so that the other jobs of the
+   * call are not stranded; such a failure means a key of another type is in
+   * the way (corruption or an operator's mistake), so it is logged and counted.
    */
-  private reportIndexWriteFailures(failures: number): void {
-    if (failures <= 0) return;
-    this.metrics?.statusUpdateFailures.inc({ reason: 'index_write' }, failures);
-    this.logger.error(`${failures} job index write(s) failed: a workspace index or ai:queue:retention holds another type; listings by status may be off until it is repaired`);
+  private reportSkippedWrites(skipped: number): void {
+    if (skipped <= 0) return;
+    this.metrics?.statusUpdateFailures.inc({ reason: 'index_write' }, skipped);
+    this.logger.error(
+      `${skipped} index, retention or dead-letter write(s) skipped: a key of another type is in the way (an ai:index:* key, ai:queue:retention, ai:queue:retry or ai:queue:dead); listings by status may be off until it is repaired`,
+    );
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
     const now = new Date();
-    const [rows, failures] = (await this.scripts.claimJobs(QUEUE_KEYS, [
+    const [rows, skipped] = (await this.scripts.claimJobs(QUEUE_KEYS, [
       now.getTime(),
       now.toISOString(),
       options.leaseMs,
@@ -114,7 +117,7 @@ export class WorkQueue {
       options.maxAttempts,
       options.retentionSeconds,
     ])) as [string[][], number];
-    this.reportIndexWriteFailures(failures);
+    this.reportSkippedWrites(skipped);
     return rows.map(toClaimedJob);
   }
 
@@ -168,8 +171,8 @@ export class WorkQueue {
         job.createdAt,
       );
     }
-    const [results, rows, failures] = (await this.scripts.finishJobs(QUEUE_KEYS, args)) as [FinishResult[], string[][], number];
-    this.reportIndexWriteFailures(failures);
+    const [results, rows, skipped] = (await this.scripts.finishJobs(QUEUE_KEYS, args)) as [FinishResult[], string[][], number];
+    this.reportSkippedWrites(skipped);
     return { results, claimed: rows.map(toClaimedJob) };
   }
 

@@ -14,16 +14,17 @@
     ARGV[7] max attempts  ARGV[8] retention (s)
 
   Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at}, ... },
-            sorted-set index writes that failed (a key of another type in the way) }
-  An error, with nothing changed, when a queue key holds another type.
+            writes skipped because a key of another type was in the way (index,
+            retention or dead-letter entries; the jobs themselves are unharmed) }
+  An error, with nothing changed, when ai:queue:leases holds another type.
 ]]
 -- @include jobCopies
 -- @include claimCore
-local broken = queueKeysError()
+local broken = leasesKeyError()
 if broken then return broken end
 local c = claimContext(redisNowMs(), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8]))
 promoteDueRetries(c.nowMs)
 local claims = {}
 if ARGV[6] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[6]) == 1 then startEntry(ARGV[6], c, claims) end
 claimUpTo(c, claims)
-return {claims, zsetWriteFailures}
+return {claims, skippedWrites}

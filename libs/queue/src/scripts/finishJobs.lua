@@ -16,12 +16,12 @@
       retry delay (ms), created_at (from the claim; it never changes)
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
-            sorted-set index writes that failed (as in claimJobs)}
-  An error, with nothing changed, when a queue key holds another type.
+            writes skipped (as in claimJobs)}
+  An error, with nothing changed, when ai:queue:leases holds another type.
 ]]
 -- @include jobCopies
 -- @include claimCore
-local broken = queueKeysError()
+local broken = leasesKeyError()
 if broken then return broken end
 local nowIso, retention, nowMs = ARGV[1], tonumber(ARGV[2]), redisNowMs()
 -- Scores formatted once per call (every job of the call shares them).
@@ -36,14 +36,19 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt)
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', nowIso)
     queueMoveStatus(ws, member, 'running', 'pending')
-    redis.call('ZADD', KEYS[4], nowMs + tonumber(retryDelay), entry)
+    local scheduled = redis.pcall('ZADD', KEYS[4], nowMs + tonumber(retryDelay), entry)
+    if type(scheduled) == 'table' and scheduled.err then
+      -- The retry set is broken: retry at once rather than leave the job with no queue entry.
+      skippedWrites = skippedWrites + 1
+      redis.call('RPUSH', KEYS[1], entry)
+    end
     return 'done'
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', nowIso, 'finished_at', nowIso)
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', nowIso, 'finished_at', nowIso)
-    redis.call('LPUSH', KEYS[5], entry)
+    writeOrCount('LPUSH', KEYS[5], entry)
   end
   for _, key in ipairs(copies) do redis.call('EXPIRE', key, ARGV[2]) end
   queueMoveStatus(ws, member, 'running', outcome)
@@ -65,4 +70,4 @@ if claimMax > 0 then
   promoteDueRetries(nowMs)
   claimUpTo(c, claims)
 end
-return {results, claims, zsetWriteFailures}
+return {results, claims, skippedWrites}

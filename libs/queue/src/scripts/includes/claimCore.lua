@@ -8,16 +8,14 @@
 -- formatted once per call: every job of one call shares them. Sorted-set
 -- writes are gathered (queueZsetWrite): claimUpTo flushes them.
 
--- The queue's own keys, checked before a hot-path call writes anything: a
--- key of another type there would abort the call half-way (after entries
--- were popped or leases removed) and strand jobs. Returns an error reply.
-local QUEUE_KEY_TYPES = {{1, 'list'}, {3, 'zset'}, {4, 'zset'}, {5, 'list'}}
-local function queueKeysError()
-  for _, check in ipairs(QUEUE_KEY_TYPES) do
-    local t = redis.call('TYPE', KEYS[check[1]])['ok']
-    if t ~= 'none' and t ~= check[2] then
-      return redis.error_reply('relay: ' .. KEYS[check[1]] .. ' holds a ' .. t .. ', not a ' .. check[2] .. '; nothing was changed')
-    end
+-- The lease set, checked before a hot-path call writes anything: a claim
+-- whose lease write failed would hand out a job no one could finish or
+-- recover. (Every other write of these calls either comes before anything
+-- is popped or removed, or is skipped and counted instead of aborting.)
+local function leasesKeyError()
+  local t = redis.call('TYPE', KEYS[3])['ok']
+  if t ~= 'none' and t ~= 'zset' then
+    return redis.error_reply('relay: ' .. KEYS[3] .. ' holds a ' .. t .. ', not a zset; nothing was changed')
   end
   return nil
 end
@@ -30,11 +28,12 @@ local function claimContext(nowMs, nowIso, leaseMs, maxJobs, workerId, maxAttemp
   }
 end
 
--- Moves retries that are due to the consuming end of the pending list.
+-- Moves retries that are due to the consuming end of the pending list
+-- (pushed before it is removed: a failing push then loses nothing).
 local function promoteDueRetries(nowMs)
   for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-    redis.call('ZREM', KEYS[4], entry)
     redis.call('RPUSH', KEYS[1], entry)
+    redis.call('ZREM', KEYS[4], entry)
   end
 end
 
@@ -52,7 +51,7 @@ local function startEntry(entry, c, claims)
     setAll(copies, 'status', 'failed', 'error', 'gave up: the job was interrupted on every attempt', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     for _, key in ipairs(copies) do redis.call('EXPIRE', key, c.retention) end
     queueMoveStatus(ws, member, 'pending', 'failed')
-    redis.call('LPUSH', KEYS[5], entry)
+    writeOrCount('LPUSH', KEYS[5], entry)
     queueZsetWrite('ZADD', KEYS[6], c.expiresAt, ws .. '|failed|' .. member)
     return
   end

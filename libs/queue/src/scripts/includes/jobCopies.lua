@@ -63,7 +63,13 @@ end
 -- the count and the worker logs it.
 local zsetWrites = {}
 local zsetGroups = {}
-local zsetWriteFailures = 0
+local skippedWrites = 0
+-- A write whose failure must not abort the call either (the dead-letter list):
+-- skipped and counted with the sorted-set writes above.
+local function writeOrCount(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then skippedWrites = skippedWrites + 1 end
+end
 local function queueZsetWrite(command, key, score, member)
   local id = command .. ' ' .. key
   local group = zsetGroups[id]
@@ -84,7 +90,7 @@ local function flushZsetWrites()
       local last = math.min(first + 999, #args)
       local reply = redis.pcall(group.command, group.key, unpack(args, first, last))
       if type(reply) == 'table' and reply.err then
-        zsetWriteFailures = zsetWriteFailures + (group.command == 'ZADD' and (last - first + 1) / 2 or (last - first + 1))
+        skippedWrites = skippedWrites + (group.command == 'ZADD' and (last - first + 1) / 2 or (last - first + 1))
       end
     end
   end
