@@ -372,6 +372,17 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
       expect(await redis.llen('ai:queue:pending')).toBe(before);
     });
 
+    it('refuses unknown fields named after Object.prototype members (hasOwnProperty, toString) at the top level and in steps, on both routes', async () => {
+      for (const field of ['hasOwnProperty', 'toString', 'isPrototypeOf']) {
+        expect400Naming(await submit({ action: 'debug.echo', params: {}, [field]: 1 }), `property ${field} should not exist`);
+        const plan = (body: object) => api.http.post('/ai/plans').set(auth()).send(body);
+        expect400Naming(await plan({ steps: [{ action: 'debug.echo' }], [field]: 1 }), `property ${field} should not exist`);
+        expect400Naming(await plan({ steps: [{ action: 'debug.echo', [field]: 1 }] }), `property ${field} should not exist`);
+      }
+      // As data inside params they are ordinary keys.
+      expect((await submit({ action: 'debug.echo', params: { toString: 'fine', hasOwnProperty: 1 } })).status).toBe(202);
+    });
+
     it.each([['__proto__'], ['constructor']])('refuses the unknown body field %s with 400 naming it (unknown fields are rejected)', async (field) => {
       const res = await api.http
         .post('/ai/jobs')
