@@ -39,7 +39,7 @@ describe('plan steps (hand-checked) agree with ActionStepDto (class-validator)',
   it('names the step and the field of each problem', () => {
     expect(stepProblems({ action: 'debug.echo', params: { a: 1 } }, 0)).toEqual([]);
     expect(stepProblems({ action: 'debug.echo' }, 0)).toEqual([]);
-    expect(stepProblems({ action: 'Nope', params: [] , x: 1 }, 3)).toEqual([
+    expect(stepProblems({ action: 'Nope', params: [], x: 1 }, 3)).toEqual([
       'steps.3.property x should not exist',
       expect.stringMatching(/^steps\.3\.action must be "provider\.name"/),
       'steps.3.params must be a JSON object',
