@@ -15,48 +15,41 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
-/**
- * Whether a JSON value nests deeper than `max` (jsonDepth(value) > max),
- * without allocating: the hot-path check. Recursion stops one level past
- * `max`, so no input can overflow the stack.
- */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (max <= 0) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) if (nestedDeeperThan(item, max - 1)) return true;
-    return false;
-  }
-  for (const key in value) {
-    if (Object.hasOwn(value, key) && nestedDeeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
-  }
-  return false;
-}
-
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
- * Why a parsed JSON body is refused before validation, if it is: nested
- * deeper than `maxDepth` ('too-deep'), or a key naming a prototype at any
- * depth ({key}). One walk, cut off one level past `maxDepth`.
+ * One walk of a JSON value, without allocating, cut off one level past
+ * `maxDepth` (so no input can overflow the stack): 'too-deep' when it nests
+ * deeper than `maxDepth`, else with `refuseKeys` the first key naming a
+ * prototype at any depth ({key}).
  */
-export function bodyShapeProblem(value: unknown, maxDepth: number): 'too-deep' | { key: string } | undefined {
+function shapeProblem(value: unknown, maxDepth: number, refuseKeys: boolean): 'too-deep' | { key: string } | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   if (maxDepth <= 0) return 'too-deep';
   if (Array.isArray(value)) {
     for (const item of value) {
-      const problem = bodyShapeProblem(item, maxDepth - 1);
+      const problem = shapeProblem(item, maxDepth - 1, refuseKeys);
       if (problem) return problem;
     }
     return undefined;
   }
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue;
-    if (PROTOTYPE_KEYS.has(key)) return { key };
-    const problem = bodyShapeProblem((value as Record<string, unknown>)[key], maxDepth - 1);
+    if (refuseKeys && PROTOTYPE_KEYS.has(key)) return { key };
+    const problem = shapeProblem((value as Record<string, unknown>)[key], maxDepth - 1, refuseKeys);
     if (problem) return problem;
   }
   return undefined;
+}
+
+/** Whether a JSON value nests deeper than `max` (jsonDepth(value) > max): the hot-path check. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  return shapeProblem(value, max, false) === 'too-deep';
+}
+
+/** Why a parsed JSON body is refused before validation, if it is: too deep, or a key naming a prototype. */
+export function bodyShapeProblem(value: unknown, maxDepth: number): 'too-deep' | { key: string } | undefined {
+  return shapeProblem(value, maxDepth, true);
 }
 
 /**

@@ -24,8 +24,8 @@
 local broken = leasesKeyError()
 if broken then return broken end
 local nowIso, retention, nowMs = ARGV[1], tonumber(ARGV[2]), redisNowMs()
--- Scores formatted once per call (every job of the call shares them).
-local expiresAt = string.format('%d', nowMs + retention * 1000)
+-- One context for the call: its retention expiry serves the outcomes too.
+local c = claimContext(nowMs, nowIso, tonumber(ARGV[5]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[6]), retention)
 
 local function record(entry, token, outcome, result, err, retryDelay, createdAt)
   if redis.call('ZREM', KEYS[3], entry .. '|' .. token) == 0 then return 'lost' end
@@ -52,7 +52,7 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt)
   end
   for _, key in ipairs(copies) do redis.call('EXPIRE', key, ARGV[2]) end
   queueMoveStatus(ws, member, 'running', outcome)
-  queueZsetWrite('ZADD', KEYS[6], expiresAt, ws .. '|' .. outcome .. '|' .. member)
+  queueZsetWrite('ZADD', KEYS[6], c.expiresAt, ws .. '|' .. outcome .. '|' .. member)
   return 'done'
 end
 
@@ -64,9 +64,7 @@ end
 flushZsetWrites()
 
 local claims = {}
-local claimMax = tonumber(ARGV[3])
-if claimMax > 0 then
-  local c = claimContext(nowMs, nowIso, tonumber(ARGV[5]), claimMax, ARGV[4], tonumber(ARGV[6]), retention)
+if c.maxJobs > 0 then
   promoteDueRetries(nowMs)
   claimUpTo(c, claims)
 end
