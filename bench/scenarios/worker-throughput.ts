@@ -1,6 +1,7 @@
 import type { BenchContext } from '../support/context.js';
 import { openSession, type DrainRun, type WorkerSession } from '../support/drain.js';
 import { result, TARGETS, type ScenarioResult } from '../support/result.js';
+import { measureRoundTripFloor } from '../support/round-trip-floor.js';
 import { round } from '../support/stats.js';
 
 export const CONCURRENCIES = [1, 10, 100] as const;
@@ -44,6 +45,31 @@ export async function drainBoth(ctx: BenchContext, concurrency: number, jobs: nu
 const bestRate = (runs: DrainRun[]) => runs.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
 
 /**
+ * At concurrency 1 each job is one round trip on both sides, so a job's time
+ * is a bare round trip (see support/round-trip-floor.ts) plus that side's own
+ * work. Says how much of each side's time per job is the floor, and how
+ * small Relay's own part would have to be for the 1.2× target.
+ */
+async function roundTripShare(ctx: BenchContext, relay: DrainRun, bullmq: DrainRun) {
+  const floorUs = await measureRoundTripFloor(ctx.admin, ctx.pick(5000, 2000));
+  const relayUs = 1e6 / relay.jobsPerSec;
+  const bullmqUs = 1e6 / bullmq.jobsPerSec;
+  const out = {
+    floorUsPerRoundTrip: round(floorUs),
+    relayUsPerJob: round(relayUs),
+    bullmqUsPerJob: round(bullmqUs),
+    relayOwnUsPerJob: round(relayUs - floorUs),
+    bullmqOwnUsPerJob: round(bullmqUs - floorUs),
+    relayOwnUsPerJobFor1_2x: round(bullmqUs / 1.2 - floorUs),
+    floor: 'sequential EVALSHA of a script that returns a finishJobs-shaped reply at once, same KEYS and ARGV count, from the benchmark process (best of 3 runs)',
+  };
+  ctx.log(
+    `  c=1 round trip floor ${floorUs.toFixed(1)} µs; own work per job: Relay ${out.relayOwnUsPerJob} µs, BullMQ ${out.bullmqOwnUsPerJob} µs (1.2× needs Relay ≤ ${out.relayOwnUsPerJobFor1_2x} µs)`,
+  );
+  return out;
+}
+
+/**
  * Worker throughput with a no-op action: pre-filled jobs drained by the
  * Relay worker (apps/worker/src/main.ts, WORKER_CONCURRENCY=c, debug.echo
  * with params {}) and by a BullMQ Worker (concurrency c, async no-op
@@ -60,6 +86,7 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
     if (c === 100) ctx.memo.set('drains:100', drains);
     const r = bestRate(drains.relay);
     const b = bestRate(drains.bullmq);
+    const atConcurrency1 = c === 1 ? await roundTripShare(ctx, r, b) : undefined;
     rows.push(
       result({
         name: `worker throughput, concurrency ${c}`,
@@ -79,6 +106,7 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
           pick: `best of ${runs} run(s) per side, interleaved Relay, BullMQ; a 1000-job warm-up drain each first`,
           relayOptions: drains.relayOptions,
           bullmqOptions: drains.bullmqOptions,
+          ...(atConcurrency1 && { roundTrip: atConcurrency1 }),
           timing: 'jobs written to db 1 beforehand, SWAPDB 0 1 starts the clock, stops when ZCARD of the finished set reaches the job count (Relay: ai:index:<ws>:status:succeeded; BullMQ: bull:<queue>:completed), polled every 5 ms',
         },
       }),
