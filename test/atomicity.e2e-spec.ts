@@ -272,16 +272,16 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       const call = () =>
         scripts.createJobs(
           ['ai:queue:pending', 'ai:index:acme', 'ai:index:acme:status:pending', 'ai:idempotency:acme:', ...recordKeys('fresh'), ...recordKeys('taken')],
-          ['acme', '0', 86400, '', '', now, ...job('fresh'), ...job('taken')],
+          ['acme', '0', 86400, '', '', now, 2, ...job('fresh'), ...job('taken')],
         );
       await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
       const before = await snapshot();
 
-      expect(await call()).toEqual(['refused', 'job id already exists']);
+      expect(await call()).toEqual([['refused', 'job id already exists']]);
       expect(await snapshot()).toEqual(before);
 
       await redis.del(existing('taken'));
-      expect(await call()).toEqual(['created']);
+      expect(await call()).toEqual([['created']]);
       expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['acme:taken', 'acme:fresh']);
@@ -289,6 +289,25 @@ describe('atomic submission: all or nothing (real Redis)', () => {
         for (const k of recordKeys(id)) expect(await redis.hmget(k, 'job_id', 'status', 'params', 'created_at')).toEqual([id, 'pending', '{"n":1}', now]);
       }
       expect(await scanKeys('ai:job*')).toEqual([...recordKeys('fresh'), ...recordKeys('taken')].sort());
+    });
+
+    it('requests sharing one call are each all-or-nothing: a refused one writes nothing, the ones around it are created', async () => {
+      const scripts = jobScripts(redis);
+      const now = new Date().toISOString();
+      const request = (ws: string, ids: string[]) => ({
+        keys: [`ai:index:${ws}`, `ai:index:${ws}:status:pending`, `ai:idempotency:${ws}:`, ...ids.flatMap((id) => recordKeys(id).map((k) => k.replace(':acme:', `:${ws}:`)))],
+        args: [ws, '0', 86400, '', '', now, ids.length, ...ids.flatMap((id) => [copies, id, 'agent-1', 'debug', 'echo', '{"n":1}'])],
+      });
+      const requests = [request('acme', ['a1']), request('acme', ['b1', 'taken']), request('beta', ['c1', 'c2'])];
+      await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
+
+      const replies = await scripts.createJobs(['ai:queue:pending', ...requests.flatMap((r) => r.keys)], requests.flatMap((r) => r.args));
+      expect(replies).toEqual([['created'], ['refused', 'job id already exists'], ['created']]);
+      expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/a1`]);
+      expect(await redis.zrange('ai:index:beta', '0', '-1')).toEqual([`${now}/c1`, `${now}/c2`]);
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['beta:c2', 'beta:c1', 'acme:a1']);
+      const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken'));
+      expect(records).toEqual(['a1', 'c1', 'c2'].flatMap((id) => recordKeys(id).map((k) => (id.startsWith('c') ? k.replace(':acme:', ':beta:') : k))).sort());
     });
   });
 });

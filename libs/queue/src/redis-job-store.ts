@@ -10,6 +10,7 @@ import { jobScripts, type JobScripts } from './job-scripts.js';
 import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
 import { requestFingerprint } from './request-fingerprint.js';
 import { copiesFor, type StorageStrategy } from './storage-strategy.js';
+import { CreateBatcher } from './create-batcher.js';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash');
@@ -30,6 +31,7 @@ export class StorageRefusedError extends Error {
 export class RedisJobStore extends JobStore {
   private readonly logger = new Logger(RedisJobStore.name);
   private readonly scripts: JobScripts;
+  private readonly creates: CreateBatcher;
   private created = 0;
   private createdWithScopedCopy = 0;
 
@@ -41,6 +43,7 @@ export class RedisJobStore extends JobStore {
   ) {
     super();
     this.scripts = jobScripts(redis);
+    this.creates = new CreateBatcher((keys, args) => this.scripts.createJobs([RedisKeys.pendingQueue, ...keys], args) as Promise<string[][]>);
   }
 
   async create(request: CreateRequest): Promise<CreateOutcome> {
@@ -51,12 +54,19 @@ export class RedisJobStore extends JobStore {
     // The fingerprint only matters for a replay check, so only requests that can be replayed pay for it.
     const requestHash = request.clientRequestId ? requestFingerprint(request.kind, request.jobs) : '';
     const keys = [
-      RedisKeys.pendingQueue,
       RedisKeys.workspaceIndex(workspaceId),
       RedisKeys.workspaceStatusIndex(workspaceId, 'pending'),
       RedisKeys.idempotency(workspaceId, request.clientRequestId ?? ''),
     ];
-    const perJobArgs: string[] = [];
+    const args: (string | number)[] = [
+      workspaceId,
+      request.clientRequestId ? '1' : '0',
+      IDEMPOTENCY_TTL_SECONDS,
+      requestHash,
+      request.clientRequestId ?? '',
+      now,
+      request.jobs.length,
+    ];
     let scopedCopies = 0;
     request.jobs.forEach((job, i) => {
       const jobId = jobIds[i];
@@ -66,7 +76,7 @@ export class RedisJobStore extends JobStore {
       if (copies.legacy) keys.push(RedisKeys.legacyJob(jobId));
       if (copies.scoped) keys.push(RedisKeys.scopedJob(workspaceId, jobId));
       // The script writes the fields every new job starts with (see createJobs.lua).
-      perJobArgs.push(
+      args.push(
         copies.legacy ? (copies.scoped ? 'LS' : 'L') : 'S',
         jobId,
         job.actorId,
@@ -75,17 +85,7 @@ export class RedisJobStore extends JobStore {
         job.paramsJson ?? JSON.stringify(job.params),
       );
     });
-    const reply = (await this.countDualWrite(
-      this.scripts.createJobs(keys, [
-        workspaceId,
-        request.clientRequestId ? '1' : '0',
-        IDEMPOTENCY_TTL_SECONDS,
-        requestHash,
-        request.clientRequestId ?? '',
-        now,
-        ...perJobArgs,
-      ]),
-    )) as string[];
+    const reply = await this.countDualWrite(this.creates.submit({ keys, args, jobs: request.jobs.length }));
 
     switch (reply[0]) {
       case 'created':

@@ -1,51 +1,56 @@
 --[[
-  createJobs: creates one or more jobs of one workspace atomically. Every
-  record copy, index entry, queue entry and the idempotency key are written,
-  or nothing is: all preconditions are checked before the first write,
-  because neither Lua nor MULTI rolls back after a runtime error.
+  createJobs: creates the jobs of one or more submit requests. Each request
+  is atomic on its own: every record copy, index entry, queue entry and its
+  idempotency key are written, or nothing of it is. All of a request's
+  preconditions are checked before its first write, because neither Lua nor
+  MULTI rolls back after a runtime error; with the checks no write can fail
+  (and Redis denies a write for memory only before a script's first write),
+  so a call either writes nothing or every request it answers 'created'.
+  Requests that arrive together share one call (RedisJobStore coalesces
+  them); one request's refusal does not touch the others.
 
   Input:
     KEYS[1]  ai:queue:pending
-    KEYS[2]  ai:index:{ws}
-    KEYS[3]  ai:index:{ws}:status:pending
-    KEYS[4]  ai:idempotency:{ws}:{client_request_id}   (used only when ARGV[2] == '1')
-    KEYS[5..] the record keys each job gets, in job order: ai:jobs:{id} when
-              its copies include L, then ai:job:{ws}:{id} when they include S
+    then per request, in request order:
+      ai:index:{ws}
+      ai:index:{ws}:status:pending
+      ai:idempotency:{ws}:{client_request_id}   (used only when its flag is '1')
+      the record keys each job gets, in job order: ai:jobs:{id} when its
+      copies include L, then ai:job:{ws}:{id} when they include S
 
-    ARGV[1]  workspace id
-    ARGV[2]  '1' when the request carries a client_request_id
-    ARGV[3]  idempotency TTL, seconds
-    ARGV[4]  request hash (payload fingerprint; '' without a client_request_id)
-    ARGV[5]  client_request_id ('' when none)
-    ARGV[6]  created_at (ISO 8601, shared by the jobs of one call)
-    then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
-              action provider, action name, params (JSON text)
+    ARGV, per request, in the same order:
+      workspace id
+      '1' when the request carries a client_request_id
+      idempotency TTL, seconds
+      request hash (payload fingerprint; '' without a client_request_id)
+      client_request_id ('' when none)
+      created_at (ISO 8601, shared by the jobs of the request)
+      job count
+      then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
+        action provider, action name, params (JSON text)
 
   The fields a new job starts with are written here (status pending,
   attempts 0, empty result, error and times), so a call carries only what
   varies; job-record.ts JOB_FIELDS lists the same fields.
 
-  Output:
+  Output: one reply per request, in request order:
     {'created'}
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
-    {'refused', reason}                        a precondition failed; nothing written
+    {'refused', reason}                        a precondition failed; nothing of it written
 
   Reads job copies of an existing idempotency key by computed name (not in
   KEYS): fine on one Redis primary; the Cluster plan adds hash tags.
 ]]
-local ws = ARGV[1]
-local hasIdem = ARGV[2] == '1'
-local requestHash, clientRequestId, createdAt = ARGV[4], ARGV[5], ARGV[6]
 local PER_JOB = 6
-local jobCount = (#ARGV - 6) / PER_JOB
+local PER_REQUEST = 7
 
 local function holdsOnly(key, wanted)
   local t = redis.call('TYPE', key)['ok']
   return t == 'none' or t == wanted
 end
 
-local function existingCopy(jobId)
+local function existingCopy(ws, jobId)
   local scoped = 'ai:job:' .. ws .. ':' .. jobId
   if redis.call('EXISTS', scoped) == 1 then return scoped end
   local legacy = 'ai:jobs:' .. jobId
@@ -60,57 +65,84 @@ local function callChunked(command, key, args)
   end
 end
 
--- 1. Idempotency: a live key that points at an existing job answers the request.
-if hasIdem then
-  if not holdsOnly(KEYS[4], 'string') then return {'refused', 'idempotency key holds another type'} end
-  local firstId = redis.call('GET', KEYS[4])
-  if firstId then
-    local copy = existingCopy(firstId)
-    -- A key whose job has expired or was never written is stale: fall through and create.
-    if copy then
-      local f = redis.call('HMGET', copy, 'request_hash', 'status', 'created_at')
-      if f[1] ~= requestHash then return {'mismatch'} end
-      return {'replayed', firstId, f[2] or '', f[3] or ''}
+-- Checked once per call: no request of it writes anything but this list's entries there.
+local queueOk = nil
+
+-- One request: a = index of its first ARGV, k = index of its first KEY
+-- (its workspace index); jobCount and recordKeys as computed by the caller.
+local function createRequest(a, k, jobCount, recordKeys)
+  local ws, hasIdem = ARGV[a], ARGV[a + 1] == '1'
+  local requestHash, clientRequestId, createdAt = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local indexKey, statusKey, idemKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local firstJob = a + PER_REQUEST
+
+  -- 1. Idempotency: a live key that points at an existing job answers the request.
+  if hasIdem then
+    if not holdsOnly(idemKey, 'string') then return {'refused', 'idempotency key holds another type'} end
+    local firstId = redis.call('GET', idemKey)
+    if firstId then
+      local copy = existingCopy(ws, firstId)
+      -- A key whose job has expired or was never written is stale: fall through and create.
+      if copy then
+        local f = redis.call('HMGET', copy, 'request_hash', 'status', 'created_at')
+        if f[1] ~= requestHash then return {'mismatch'} end
+        return {'replayed', firstId, f[2] or '', f[3] or ''}
+      end
     end
   end
-end
 
--- 2. Every other precondition, before any write: the keys hold the right
--- types, and no record key of these jobs exists (one EXISTS for all of them).
-if not holdsOnly(KEYS[1], 'list') then return {'refused', 'queue key holds another type'} end
-if not holdsOnly(KEYS[2], 'zset') then return {'refused', 'workspace index holds another type'} end
-if not holdsOnly(KEYS[3], 'zset') then return {'refused', 'status index holds another type'} end
-local members, entries = {}, {}
-for i = 0, jobCount - 1 do
-  local jobId = ARGV[8 + i * PER_JOB]
-  members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
-  members[#members + 1] = createdAt .. '/' .. jobId
-  entries[#entries + 1] = ws .. ':' .. jobId
-end
-for first = 5, #KEYS, 1000 do
-  if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, #KEYS))) > 0 then
-    return {'refused', 'job id already exists'}
+  -- 2. Every other precondition, before any write: the keys hold the right
+  -- types, and no record key of these jobs exists (one EXISTS for all of them).
+  if queueOk == nil then queueOk = holdsOnly(KEYS[1], 'list') end
+  if not queueOk then return {'refused', 'queue key holds another type'} end
+  if not holdsOnly(indexKey, 'zset') then return {'refused', 'workspace index holds another type'} end
+  if not holdsOnly(statusKey, 'zset') then return {'refused', 'status index holds another type'} end
+  local members, entries = {}, {}
+  for i = 0, jobCount - 1 do
+    local jobId = ARGV[firstJob + i * PER_JOB + 1]
+    members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
+    members[#members + 1] = createdAt .. '/' .. jobId
+    entries[#entries + 1] = ws .. ':' .. jobId
   end
+  local firstRecord, lastRecord = k + 3, k + 2 + recordKeys
+  for first = firstRecord, lastRecord, 1000 do
+    if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, lastRecord))) > 0 then
+      return {'refused', 'job id already exists'}
+    end
+  end
+
+  -- 3. Writes.
+  local function writeRecord(key, base)
+    redis.call('HSET', key,
+      'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
+      'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
+      'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
+      'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
+      'started_at', '', 'finished_at', '', 'request_hash', requestHash)
+  end
+  local nextKey = firstRecord
+  for i = 0, jobCount - 1 do
+    local base = firstJob + i * PER_JOB
+    local copies = ARGV[base]
+    if copies ~= 'S' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
+    if copies ~= 'L' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
+  end
+  callChunked('ZADD', indexKey, members)
+  callChunked('ZADD', statusKey, members)
+  callChunked('LPUSH', KEYS[1], entries)
+  if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', tonumber(ARGV[a + 2])) end
+  return {'created'}
 end
 
--- 3. Writes.
-local function writeRecord(key, base)
-  redis.call('HSET', key,
-    'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
-    'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
-    'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
-    'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
-    'started_at', '', 'finished_at', '', 'request_hash', requestHash)
+local replies = {}
+local a, k = 1, 2
+while a <= #ARGV do
+  local jobCount = tonumber(ARGV[a + 6])
+  -- Record keys of this request: one per L and one per S in its copies.
+  local recordKeys = 0
+  for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end
+  replies[#replies + 1] = createRequest(a, k, jobCount, recordKeys)
+  a = a + PER_REQUEST + jobCount * PER_JOB
+  k = k + 3 + recordKeys
 end
-local nextKey = 5
-for i = 0, jobCount - 1 do
-  local base = 7 + i * PER_JOB
-  local copies = ARGV[base]
-  if copies ~= 'S' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
-  if copies ~= 'L' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
-end
-callChunked('ZADD', KEYS[2], members)
-callChunked('ZADD', KEYS[3], members)
-callChunked('LPUSH', KEYS[1], entries)
-if hasIdem then redis.call('SET', KEYS[4], ARGV[8], 'EX', tonumber(ARGV[3])) end
-return {'created'}
+return replies

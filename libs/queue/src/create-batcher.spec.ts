@@ -1,0 +1,78 @@
+import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, type PreparedCreate } from './create-batcher.js';
+
+// The batching logic alone, against a call whose replies the test releases
+// (createJobs itself runs on a real Redis in test/atomicity.e2e-spec.ts and
+// under every submit of the e2e suites).
+const request = (name: string, jobs = 1): PreparedCreate => ({ keys: [`k:${name}`], args: [name, jobs], jobs });
+const names = (call: { keys: string[] }) => call.keys.map((k) => k.slice(2));
+
+function harness() {
+  const calls: { keys: string[]; args: (string | number)[]; answer: (reply: string[][] | Error) => void }[] = [];
+  const batcher = new CreateBatcher(
+    (keys, args) =>
+      new Promise((resolve, reject) => {
+        calls.push({ keys, args, answer: (reply) => (reply instanceof Error ? reject(reply) : resolve(reply)) });
+      }),
+  );
+  /** Answers call i with ['created', <request name>] per request. */
+  const release = async (i: number) => {
+    calls[i].answer(names(calls[i]).map((n) => ['created', n]));
+    await new Promise((r) => setImmediate(r));
+  };
+  return { batcher, calls, release };
+}
+
+describe('CreateBatcher', () => {
+  it(`sends each request at once while fewer than ${MAX_CALLS_IN_FLIGHT} calls are out; the rest wait and go together when one comes back`, async () => {
+    const { batcher, calls, release } = harness();
+    const n = MAX_CALLS_IN_FLIGHT + 3;
+    const replies = Array.from({ length: n }, (_, i) => batcher.submit(request(`r${i}`)));
+    expect(calls.map(names)).toEqual(Array.from({ length: MAX_CALLS_IN_FLIGHT }, (_, i) => [`r${i}`]));
+
+    await release(0);
+    expect(calls.map(names).slice(MAX_CALLS_IN_FLIGHT)).toEqual([[`r${n - 3}`, `r${n - 2}`, `r${n - 1}`]]);
+    expect(calls[MAX_CALLS_IN_FLIGHT].args).toEqual([`r${n - 3}`, 1, `r${n - 2}`, 1, `r${n - 1}`, 1]);
+
+    for (let i = 1; i < calls.length; i++) await release(i);
+    expect(await Promise.all(replies)).toEqual(Array.from({ length: n }, (_, i) => ['created', `r${i}`]));
+  });
+
+  it(`cuts waiting requests into calls of at most ${MAX_REQUESTS_PER_CALL} requests and ${MAX_JOBS_PER_CALL} jobs; a request larger than that goes alone`, async () => {
+    const { batcher, calls, release } = harness();
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`busy${i}`));
+    const sizes = [100, 100, 100, 100, 100, 1, MAX_JOBS_PER_CALL + 1, ...Array.from({ length: MAX_REQUESTS_PER_CALL + 1 }, () => 1)];
+    sizes.forEach((jobs, i) => void batcher.submit(request(`w${i}`, jobs)));
+    // Every call answered as soon as it is out, until all have gone.
+    for (let i = 0; i < calls.length; i++) await release(i);
+    const waitingCalls = calls.slice(MAX_CALLS_IN_FLIGHT);
+    const jobsPerCall = waitingCalls.map((c) => c.args.filter((a) => typeof a === 'number').reduce((n, a) => n + Number(a), 0));
+    expect(jobsPerCall).toEqual([500, 1, MAX_JOBS_PER_CALL + 1, MAX_REQUESTS_PER_CALL, 1]);
+    expect(waitingCalls.map((c) => c.keys.length)).toEqual([5, 1, 1, MAX_REQUESTS_PER_CALL, 1]);
+  });
+
+  it('a failed call rejects every request of it, and only those', async () => {
+    const { batcher, calls, release } = harness();
+    const busy = Array.from({ length: MAX_CALLS_IN_FLIGHT }, (_, i) => batcher.submit(request(`busy${i}`)));
+    const sameCall = ['a', 'b', 'c'].map((n) => batcher.submit(request(n)));
+    await release(0);
+    // a, b and c went out together; that call fails, the busy ones still answer.
+    expect(names(calls[MAX_CALLS_IN_FLIGHT])).toEqual(['a', 'b', 'c']);
+    calls[MAX_CALLS_IN_FLIGHT].answer(new Error('Redis went away'));
+    expect((await Promise.allSettled(sameCall)).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const others = Array.from({ length: MAX_CALLS_IN_FLIGHT - 1 }, (_, i) => i + 1);
+    for (const i of others) await release(i);
+    expect(await Promise.all(busy)).toEqual(busy.map((_, i) => ['created', `busy${i}`]));
+    const again = batcher.submit(request('c'));
+    await release(calls.length - 1);
+    expect(await again).toEqual(['created', 'c']);
+  });
+
+  it("a reply that does not match the requests rejects them instead of answering one with another's reply", async () => {
+    const { batcher, calls, release } = harness();
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`busy${i}`));
+    const pair = [batcher.submit(request('a')), batcher.submit(request('b'))];
+    await release(0);
+    calls[MAX_CALLS_IN_FLIGHT].answer([['created']]);
+    expect((await Promise.allSettled(pair)).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
