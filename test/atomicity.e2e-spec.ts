@@ -126,8 +126,8 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     });
   });
 
-  it('writes nothing when the failure is a Redis runtime error inside the write (an idempotency key naming a job whose key has another type)', async () => {
-    // The key points at job "blocked"; ai:jobs:blocked is a string, so reading that job's record errors inside the script.
+  it('refuses, writing nothing, an idempotency key naming a job whose record key has another type (reading it would raise inside the script)', async () => {
+    // The key points at job "blocked"; ai:jobs:blocked is a string: the script checks its type instead of reading it.
     await redis.set('ai:idempotency:acme:runtime-1', 'blocked', 'EX', 86400);
     await redis.set('ai:jobs:blocked', 'not-a-hash');
     const before = await snapshot();
@@ -298,15 +298,25 @@ describe('atomic submission: all or nothing (real Redis)', () => {
         keys: [`ai:index:${ws}`, `ai:index:${ws}:status:pending`, `ai:idempotency:${ws}:`, ...ids.flatMap((id) => recordKeys(id).map((k) => k.replace(':acme:', `:${ws}:`)))],
         args: [ws, '0', 86400, '', '', now, ids.length, ...ids.flatMap((id) => [copies, id, 'agent-1', 'debug', 'echo', '{"n":1}'])],
       });
-      const requests = [request('acme', ['a1']), request('acme', ['b1', 'taken']), request('beta', ['c1', 'c2'])];
+      // A request whose idempotency key names a job whose record key is a string: refused by a type check
+      // (a read of that key would raise and fail the whole call, the request written before it included).
+      const blockedKey = copies === 'L' ? 'ai:jobs:blocked' : 'ai:job:acme:blocked';
+      const idempotent = {
+        keys: ['ai:index:acme', 'ai:index:acme:status:pending', 'ai:idempotency:acme:dup', ...recordKeys('d1')],
+        args: ['acme', '1', 86400, 'hash-1', 'dup', now, 1, copies, 'd1', 'agent-1', 'debug', 'echo', '{"n":1}'],
+      };
+      await redis.set('ai:idempotency:acme:dup', 'blocked', 'EX', 60);
+      await redis.set(blockedKey, 'not-a-hash');
+      const requests = [request('acme', ['a1']), request('acme', ['b1', 'taken']), idempotent, request('beta', ['c1', 'c2'])];
       await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
 
       const replies = await scripts.createJobs(['ai:queue:pending', ...requests.flatMap((r) => r.keys)], requests.flatMap((r) => r.args));
-      expect(replies).toEqual([['created'], ['refused', 'job id already exists'], ['created']]);
+      expect(replies).toEqual([['created'], ['refused', 'job id already exists'], ['refused', 'job record holds another type'], ['created']]);
+      expect(await redis.get('ai:idempotency:acme:dup')).toBe('blocked');
       expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/a1`]);
       expect(await redis.zrange('ai:index:beta', '0', '-1')).toEqual([`${now}/c1`, `${now}/c2`]);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['beta:c2', 'beta:c1', 'acme:a1']);
-      const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken'));
+      const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken') && k !== blockedKey);
       expect(records).toEqual(['a1', 'c1', 'c2'].flatMap((id) => recordKeys(id).map((k) => (id.startsWith('c') ? k.replace(':acme:', ':beta:') : k))).sort());
     });
   });

@@ -1,4 +1,5 @@
-import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, type PreparedCreate } from './create-batcher.js';
+import { isRedisUnavailableError } from '@relay/redis';
+import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, MAX_WAITING_REQUESTS, SubmitWaitError, type PreparedCreate } from './create-batcher.js';
 
 // The batching logic alone, against a call whose replies the test releases
 // (createJobs itself runs on a real Redis in test/atomicity.e2e-spec.ts and
@@ -6,13 +7,14 @@ import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER
 const request = (name: string, jobs = 1): PreparedCreate => ({ keys: [`k:${name}`], args: [name, jobs], jobs });
 const names = (call: { keys: string[] }) => call.keys.map((k) => k.slice(2));
 
-function harness() {
+function harness(maxWaitMs = 60_000) {
   const calls: { keys: string[]; args: (string | number)[]; answer: (reply: string[][] | Error) => void }[] = [];
   const batcher = new CreateBatcher(
     (keys, args) =>
       new Promise((resolve, reject) => {
         calls.push({ keys, args, answer: (reply) => (reply instanceof Error ? reject(reply) : resolve(reply)) });
       }),
+    maxWaitMs,
   );
   /** Answers call i with ['created', <request name>] per request. */
   const release = async (i: number) => {
@@ -74,5 +76,33 @@ describe('CreateBatcher', () => {
     await release(0);
     calls[MAX_CALLS_IN_FLIGHT].answer([['created']]);
     expect((await Promise.allSettled(pair)).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('a submit that waits longer than the command timeout for a call slot fails as "Redis did not answer" (503), and is never sent', async () => {
+    const { batcher, calls } = harness(30);
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`stuck${i}`));
+    const started = Date.now();
+    const waiting = batcher.submit(request('late')).catch((error: unknown) => error);
+    const error = await waiting;
+    expect(error).toBeInstanceOf(SubmitWaitError);
+    expect(isRedisUnavailableError(error)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    expect(calls.flatMap(names)).not.toContain('late');
+  });
+
+  it('when a call fails because Redis did not answer, the submits still waiting fail with it at once', async () => {
+    const { batcher, calls } = harness();
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`stuck${i}`)).catch(() => undefined);
+    const waiting = ['a', 'b'].map((n) => batcher.submit(request(n)).catch((error: unknown) => error));
+    calls[0].answer(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    const errors = await Promise.all(waiting);
+    expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['ECONNRESET', 'ECONNRESET']);
+    expect(calls).toHaveLength(MAX_CALLS_IN_FLIGHT);
+  });
+
+  it(`refuses a submit at once when ${MAX_WAITING_REQUESTS} are already waiting`, async () => {
+    const { batcher } = harness();
+    for (let i = 0; i < MAX_CALLS_IN_FLIGHT + MAX_WAITING_REQUESTS; i++) void batcher.submit(request(`r${i}`)).catch(() => undefined);
+    await expect(batcher.submit(request('one-too-many'))).rejects.toBeInstanceOf(SubmitWaitError);
   });
 });

@@ -1,3 +1,5 @@
+import { isRedisUnavailableError } from '@relay/redis';
+
 /** One submit request, as createJobs.lua takes it (its KEYS and ARGV, without the call's shared queue key). */
 export interface PreparedCreate {
   keys: string[];
@@ -9,6 +11,21 @@ export interface PreparedCreate {
 interface Waiting extends PreparedCreate {
   resolve: (reply: string[]) => void;
   reject: (error: unknown) => void;
+  queuedAt: number;
+}
+
+/**
+ * A submit that could not be handed to Redis in time (every call slot held
+ * by calls Redis has not answered, or too many submits already waiting). Its
+ * code makes it read as "Redis did not answer" (isRedisUnavailableError), so
+ * the API answers 503 with Retry-After, as for a command that timed out.
+ */
+export class SubmitWaitError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SubmitWaitError';
+  }
 }
 
 /**
@@ -20,6 +37,8 @@ interface Waiting extends PreparedCreate {
 export const MAX_JOBS_PER_CALL = 500;
 export const MAX_REQUESTS_PER_CALL = 16;
 export const MAX_CALLS_IN_FLIGHT = 4;
+/** Submits that may wait for a call slot; more are refused at once (backpressure, not an unbounded queue). */
+export const MAX_WAITING_REQUESTS = 10_000;
 
 /**
  * Group commit for submits. A request goes to Redis at once while fewer than
@@ -34,19 +53,51 @@ export const MAX_CALLS_IN_FLIGHT = 4;
  * Each request stays atomic by itself (createJobs checks a request's
  * preconditions before its first write), and one request's refusal does not
  * touch the others; a failed call (Redis away, a timeout) fails every
- * request of it, exactly as it would have failed each alone.
+ * request of it, exactly as it would have failed each alone. A submit waits
+ * for a slot at most `maxWaitMs` (the command timeout), and when a call
+ * fails because Redis did not answer, the submits still waiting fail with
+ * it rather than wait for another timeout: a submit is answered within about
+ * one command timeout, as a lone command would be.
  */
 export class CreateBatcher {
   private queue: Waiting[] = [];
   private inFlight = 0;
+  private expiry?: NodeJS.Timeout;
 
-  constructor(private readonly call: (keys: string[], args: (string | number)[]) => Promise<string[][]>) {}
+  constructor(
+    private readonly call: (keys: string[], args: (string | number)[]) => Promise<string[][]>,
+    private readonly maxWaitMs: number,
+  ) {}
 
   submit(request: PreparedCreate): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ ...request, resolve, reject });
+      if (this.queue.length >= MAX_WAITING_REQUESTS) {
+        reject(new SubmitWaitError(`${MAX_WAITING_REQUESTS} submits are already waiting for Redis`));
+        return;
+      }
+      this.queue.push({ ...request, resolve, reject, queuedAt: Date.now() });
       this.sendWhileRoom();
+      this.armExpiry();
     });
+  }
+
+  /** One timer, for the oldest waiting submit. */
+  private armExpiry(): void {
+    if (this.expiry || this.queue.length === 0) return;
+    const wait = Math.max(0, this.queue[0].queuedAt + this.maxWaitMs - Date.now());
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      const now = Date.now();
+      let expired = 0;
+      while (expired < this.queue.length && now - this.queue[expired].queuedAt >= this.maxWaitMs) expired++;
+      this.failWaiting(this.queue.splice(0, expired), new SubmitWaitError(`no answer from Redis within ${this.maxWaitMs} ms`));
+      this.armExpiry();
+    }, wait);
+    this.expiry.unref();
+  }
+
+  private failWaiting(requests: Waiting[], error: unknown): void {
+    for (const request of requests) request.reject(error);
   }
 
   private sendWhileRoom(): void {
@@ -80,6 +131,8 @@ export class CreateBatcher {
       batch.forEach((request, i) => request.resolve(replies[i]));
     } catch (error) {
       for (const request of batch) request.reject(error);
+      // Redis did not answer this call: the waiting ones would only wait out another timeout.
+      if (isRedisUnavailableError(error)) this.failWaiting(this.queue.splice(0), error);
     } finally {
       this.inFlight--;
       this.sendWhileRoom();

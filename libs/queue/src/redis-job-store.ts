@@ -13,6 +13,8 @@ import { copiesFor, type StorageStrategy } from './storage-strategy.js';
 import { CreateBatcher } from './create-batcher.js';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+/** How long a submit may wait for a call slot when the client has no command timeout (it always has one in Relay). */
+const DEFAULT_SUBMIT_WAIT_MS = 1000;
 const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash');
 
 /** Raised when a script refused to write (a key of the wrong type in the way): a server-side fault. */
@@ -43,11 +45,16 @@ export class RedisJobStore extends JobStore {
   ) {
     super();
     this.scripts = jobScripts(redis);
-    this.creates = new CreateBatcher((keys, args) => this.scripts.createJobs([RedisKeys.pendingQueue, ...keys], args) as Promise<string[][]>);
+    this.creates = new CreateBatcher(
+      (keys, args) => this.scripts.createJobs([RedisKeys.pendingQueue, ...keys], args) as Promise<string[][]>,
+      redis.options.commandTimeout ?? DEFAULT_SUBMIT_WAIT_MS,
+    );
   }
 
   async create(request: CreateRequest): Promise<CreateOutcome> {
     const workspaceId = assertWorkspaceId(request.workspaceId);
+    // The API never sends an empty plan; a caller of the library that did would confuse createJobs' layout.
+    if (request.jobs.length === 0) throw new RangeError('a submit needs at least one job');
     const now = new Date().toISOString();
     const base = randomUUID();
     const jobIds = request.kind === 'plan' ? request.jobs.map((_, i) => `${base}_${i}`) : [base];

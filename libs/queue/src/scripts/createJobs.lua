@@ -3,11 +3,12 @@
   is atomic on its own: every record copy, index entry, queue entry and its
   idempotency key are written, or nothing of it is. All of a request's
   preconditions are checked before its first write, because neither Lua nor
-  MULTI rolls back after a runtime error; with the checks no write can fail
-  (and Redis denies a write for memory only before a script's first write),
-  so a call either writes nothing or every request it answers 'created'.
-  Requests that arrive together share one call (RedisJobStore coalesces
-  them); one request's refusal does not touch the others.
+  MULTI rolls back after a runtime error. Every key a request reads or
+  writes has its type checked before it is touched, so no command here can
+  raise (and Redis denies a write for memory only before a script's first
+  write): a call either writes nothing or writes every request it answers
+  'created'. Requests that arrive together share one call (CreateBatcher);
+  one request's refusal does not touch the others.
 
   Input:
     KEYS[1]  ai:queue:pending
@@ -50,10 +51,19 @@ local function holdsOnly(key, wanted)
   return t == 'none' or t == wanted
 end
 
+-- The record an idempotency key names, if it still exists. A record key of
+-- another type is reported (nil, reason) instead of read: a read of it would
+-- raise, and a raise after an earlier request of the call wrote would fail
+-- that request too.
 local function existingCopy(ws, jobId)
   local scoped = 'ai:job:' .. ws .. ':' .. jobId
-  if redis.call('EXISTS', scoped) == 1 then return scoped end
+  local t = redis.call('TYPE', scoped)['ok']
+  if t == 'hash' then return scoped end
+  if t ~= 'none' then return nil, 'job record holds another type' end
   local legacy = 'ai:jobs:' .. jobId
+  t = redis.call('TYPE', legacy)['ok']
+  if t == 'none' then return nil end
+  if t ~= 'hash' then return nil, 'job record holds another type' end
   if redis.call('HGET', legacy, 'workspace_id') == ws then return legacy end
   return nil
 end
@@ -81,7 +91,8 @@ local function createRequest(a, k, jobCount, recordKeys)
     if not holdsOnly(idemKey, 'string') then return {'refused', 'idempotency key holds another type'} end
     local firstId = redis.call('GET', idemKey)
     if firstId then
-      local copy = existingCopy(ws, firstId)
+      local copy, broken = existingCopy(ws, firstId)
+      if broken then return {'refused', broken} end
       -- A key whose job has expired or was never written is stale: fall through and create.
       if copy then
         local f = redis.call('HMGET', copy, 'request_hash', 'status', 'created_at')
