@@ -56,8 +56,8 @@ export const MAX_WAITING_REQUESTS = 10_000;
  * request of it, exactly as it would have failed each alone. A submit waits
  * for a slot at most `maxWaitMs` (the command timeout), and when a call
  * fails because Redis did not answer, the submits still waiting fail with
- * it rather than wait for another timeout: a submit is answered within about
- * one command timeout, as a lone command would be.
+ * it rather than wait for another timeout: a submit is answered within two
+ * command timeouts at worst (a wait for a slot, then its own call).
  */
 export class CreateBatcher {
   private queue: Waiting[] = [];

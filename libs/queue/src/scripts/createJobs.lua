@@ -75,7 +75,7 @@ local function callChunked(command, key, args)
   end
 end
 
--- Checked once per call: no request of it writes anything but this list's entries there.
+-- The queue list's type, checked once per call (requests only add entries to it).
 local queueOk = nil
 
 -- One request: a = index of its first ARGV, k = index of its first KEY
