@@ -1,8 +1,10 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { RedisJobStore, StorageRefusedError, selectStorageStrategy } from '@relay/queue';
+import { RelayMetrics } from '@relay/telemetry';
 import { jobScripts } from '../libs/queue/src/job-scripts.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { freshDatabase, testRedisUrl } from './support/redis.js';
 
 /**
  * SPEC section 3, atomic writes: a submit writes its job record(s), index
@@ -319,5 +321,61 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken') && k !== blockedKey);
       expect(records).toEqual(['a1', 'c1', 'c2'].flatMap((id) => recordKeys(id).map((k) => (id.startsWith('c') ? k.replace(':acme:', ':beta:') : k))).sort());
     });
+  });
+
+  it('submits made together share createJobs calls; those of a workspace whose index is broken fail, the others in the same calls are created', async () => {
+    // The store as the API builds it, dual-write (both copies), on this file's database.
+    const client = new Redis(testRedisUrl(TEST_DB.atomicity), { enableOfflineQueue: false, commandTimeout: 5000 });
+    const monitor = await redis.monitor();
+    try {
+      await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+      const flags = { newSchema: true, canaryPct: 100, readPrefersNew: false, readFallbackOld: true, legacyWrites: true };
+      const store = new RedisJobStore(client, selectStorageStrategy(flags), new RelayMetrics(), 86400);
+      await redis.set('ai:index:acme', 'somestring');
+      // Workspaces named in each createJobs call on this database (the first key of createJobs is the queue).
+      const calls: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[], _source: string, database: string) => {
+        // ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA (same argument layout).
+        const command = args[0].toLowerCase();
+        if (String(database) !== String(TEST_DB.atomicity) || (command !== 'evalsha' && command !== 'eval') || args[3] !== 'ai:queue:pending') return;
+        const keys = args.slice(3, 3 + Number(args[2]));
+        if (keys.some((k) => k.startsWith('ai:queue:') && k !== 'ai:queue:pending')) return; // a worker script, not a submit
+        calls.push(keys.filter((k) => /^ai:index:[^:]+$/.test(k)).map((k) => k.slice('ai:index:'.length)));
+      });
+      await new Promise((r) => setTimeout(r, 50)); // MONITOR is on before the first submit
+
+      // All made in one turn of the event loop: the first few go at once, the rest wait and share calls.
+      const workspaces = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 'acme' : 'beta'));
+      const outcomes = await Promise.allSettled(
+        workspaces.map((ws, i) => store.create({ workspaceId: ws, jobs: [{ actorId: 'agent-1', action: 'debug.echo', params: { i } }], kind: 'job' })),
+      );
+
+      outcomes.forEach((outcome, i) => {
+        if (workspaces[i] === 'acme') {
+          expect(outcome.status).toBe('rejected');
+          expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(StorageRefusedError);
+        } else {
+          expect(outcome).toMatchObject({ status: 'fulfilled', value: { outcome: 'created' } });
+        }
+      });
+      const created = outcomes.flatMap((o) => (o.status === 'fulfilled' && o.value.outcome === 'created' ? o.value.jobIds : []));
+      expect(created).toHaveLength(20);
+      for (const id of created) {
+        expect(await redis.hget(`ai:jobs:${id}`, 'workspace_id')).toBe('beta');
+        expect(await redis.hget(`ai:job:beta:${id}`, 'status')).toBe('pending');
+      }
+      expect((await redis.lrange('ai:queue:pending', 0, -1)).sort()).toEqual(created.map((id) => `beta:${id}`).sort());
+      expect(await redis.zcard('ai:index:beta')).toBe(20);
+      expect(await redis.get('ai:index:acme')).toBe('somestring');
+      expect(await scanKeys('ai:job:acme:*')).toEqual([]);
+
+      await new Promise((r) => setTimeout(r, 50)); // the last MONITOR lines
+      expect(calls.flat()).toHaveLength(40); // every submit went in exactly one call
+      expect(calls.length).toBeLessThan(40); // and some shared one
+      expect(calls.some((c) => c.includes('acme') && c.includes('beta'))).toBe(true); // refused and created side by side
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+    }
   });
 });
