@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { canaryBucket } from '@relay/queue';
-import { runCli } from '../apps/cli/src/run-cli.js';
 import { killAllApps, spawnApp, stopApp, waitAppReady, type AppExit, type AppProcess } from './support/app-process.js';
+import { runRelay, type CliRun } from './support/cli-runner.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { PrivateRedis, freePort } from './support/redis-server.js';
 
@@ -534,20 +534,9 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
     });
   }
 
-  /** `relay <argv>` in-process with the phase's environment; process.exit inside it is an error, never the runner's end. */
-  async function relay(phase: PhaseName, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const realExit = process.exit;
-    process.exit = ((code?: number | string | null) => {
-      throw new Error(`runCli called process.exit(${code}) instead of returning an exit code`);
-    }) as typeof process.exit;
-    try {
-      const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, env(phase));
-      return { code, out, err };
-    } finally {
-      process.exit = realExit;
-    }
+  /** `relay <argv>` in-process with the phase's environment (see cli-runner.ts). */
+  async function relay(phase: PhaseName, ...argv: string[]): Promise<CliRun> {
+    return runRelay(env(phase), argv);
   }
 
   async function scanKeys(match: string): Promise<string[]> {
