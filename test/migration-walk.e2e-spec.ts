@@ -14,7 +14,8 @@ import { PrivateRedis, freePort } from './support/redis-server.js';
  * processes (apps/{api,worker}/src/main.ts) on a private redis-server
  * (database 0), and are restarted (SIGTERM, new flags, wait for readiness)
  * at every flag change while background loops in this process keep
- * submitting debug.echo jobs, plans and cancels for two workspaces over HTTP
+ * submitting debug.echo jobs, plans and cancels (some behind debug.sleep
+ * steps that hold every worker slot, so they cannot lose to the worker) for two workspaces over HTTP
  * (retrying through each restart; the client_request_id makes that safe) and
  * reading accepted jobs back, back to back on kept-alive connections.
  *
@@ -49,8 +50,13 @@ const PHASE_FLAGS: Record<PhaseName, Record<string, string>> = {
 };
 const CANARY_PCT = 20;
 
+/** The worker's slots, set here because the walk's sure-to-win cancels fill them all (see trafficLoop). */
+const WORKER_SLOTS = 10;
+const SLOT_FILLER_MS = 200;
+
 const BASE_ENV = {
   ACTION_ALLOWLIST: 'debug.*',
+  WORKER_CONCURRENCY: String(WORKER_SLOTS),
   WORKER_LEASE_MS: '2000',
   JOB_RETRY_BASE_MS: '20',
   LOG_LEVEL: 'warn',
@@ -79,6 +85,8 @@ interface JobRecord {
   /** The phase of the API that created it (answered 202); null when only a replay (200) named it. */
   phase: PhaseName | null;
   cancel?: 'cancelled' | 'conflict';
+  /** What a succeeded job's result must be; the params when unset (debug.echo). */
+  result?: unknown;
 }
 
 interface Predecessor {
@@ -247,7 +255,7 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
     }
   }
 
-  function record(id: string, ws: Ws, params: Record<string, unknown>, reply: HttpReply): JobRecord {
+  function record(id: string, ws: Ws, params: Record<string, unknown>, reply: HttpReply, result?: unknown): JobRecord {
     const created = reply.status === 202;
     const existing = jobs.get(id);
     if (existing) {
@@ -255,7 +263,7 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
       if (created) trafficProblems.push(`job id ${id} answered 202 twice`);
       return existing;
     }
-    const job: JobRecord = { id, ws, params, phase: created ? phaseAt(reply.at) : null };
+    const job: JobRecord = { id, ws, params, phase: created ? phaseAt(reply.at) : null, result };
     jobs.set(id, job);
     order.push(job);
     return job;
@@ -287,7 +295,20 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
       const ws = WORKSPACES[n % 2];
       const kind = n % 10; // a fixed mix: 0-3 job with request id, 4-5 without, 6-7 plan, 8-9 job + cancel
       const requestId = kind === 4 || kind === 5 ? undefined : `walk-${ws}-${n}`;
-      if (kind === 6 || kind === 7) {
+      if (n % 50 === 8) {
+        // A cancel sure to win: debug.sleep steps fill every worker slot for a moment ahead of a
+        // debug.echo (consumed oldest first), which is cancelled at once. The other cancels race the
+        // worker and may well all answer 409, so without these a run might show no successful cancel.
+        const fillers = Array.from({ length: WORKER_SLOTS }, () => ({ action: 'debug.sleep', params: { ms: SLOT_FILLER_MS } }));
+        const steps = [...fillers, { action: 'debug.echo', params: { n, ws, note: 'cancelled behind busy slots' } }];
+        const reply = await submitUntilAccepted(ws, '/ai/plans', { steps });
+        const ids = reply?.body?.job_ids as unknown;
+        if (reply && (!Array.isArray(ids) || ids.length !== steps.length)) trafficProblems.push(`plan ${n}: job_ids ${JSON.stringify(ids)}`);
+        else if (reply && Array.isArray(ids)) {
+          const recorded = ids.map((id, i) => record(String(id), ws, steps[i].params, reply, i < fillers.length ? { slept_ms: SLOT_FILLER_MS } : undefined));
+          await cancelUntilAnswered(recorded[recorded.length - 1]);
+        }
+      } else if (kind === 6 || kind === 7) {
         const steps = Array.from({ length: 2 + (n % 3 === 0 ? 1 : 0) }, (_, i) => ({ action: 'debug.echo', params: { n, step: i, ws } }));
         const reply = await submitUntilAccepted(ws, '/ai/plans', { steps, ...(kind === 6 ? { client_request_id: requestId } : {}) });
         if (reply) {
@@ -676,7 +697,7 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
     expect(stats.refused).toBeGreaterThan(0); // traffic did hit the restarts
     expect(readStats.reads).toBeGreaterThan(all.length);
 
-    // The worker drains: every job final (echo never fails), nothing queued, leased or retrying.
+    // The worker drains: every job final (echo and sleep never fail), nothing queued, leased or retrying.
     await expectEventually(
       async () => {
         const pipeline = db.pipeline();
@@ -705,7 +726,7 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
       const v = r.body;
       if (v.workspace_id !== job.ws || !FINAL_STATUSES.has(v.status)) wrong.push(`${job.ws}/${job.id}: ${v.workspace_id} ${v.status}`);
       if (JSON.stringify(v.params) !== JSON.stringify(job.params)) wrong.push(`${job.id}: params ${JSON.stringify(v.params)}`);
-      if (v.status === 'succeeded' && JSON.stringify(v.result) !== JSON.stringify(job.params)) wrong.push(`${job.id}: result ${JSON.stringify(v.result)}`);
+      if (v.status === 'succeeded' && JSON.stringify(v.result) !== JSON.stringify(job.result ?? job.params)) wrong.push(`${job.id}: result ${JSON.stringify(v.result)}`);
       if (job.cancel === 'cancelled' && v.status !== 'cancelled') wrong.push(`${job.id}: cancelled (200) but ${v.status}`);
       const foreign = await call('GET', `/ai/jobs/${job.id}`, other(job.ws));
       if (!('status' in foreign) || foreign.status !== 404) wrong.push(`${other(job.ws)} reading ${job.ws}/${job.id}: ${'status' in foreign ? foreign.status : foreign.error}`);
