@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
-import { RedisJobStore, StorageRefusedError, selectStorageStrategy } from '@relay/queue';
+import { QueueScripts, RedisJobStore, StorageRefusedError, selectStorageStrategy, type CreateScriptRequest } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
-import { jobScripts } from '../libs/queue/src/job-scripts.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { TEST_DB } from './support/databases.js';
 import { freshDatabase, testRedisUrl } from './support/redis.js';
@@ -266,24 +265,24 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     { copies: 'L', recordKeys: (id: string) => [`ai:jobs:${id}`], existing: (id: string) => `ai:jobs:${id}` },
     { copies: 'S', recordKeys: (id: string) => [`ai:job:acme:${id}`], existing: (id: string) => `ai:job:acme:${id}` },
     { copies: 'LS', recordKeys: (id: string) => [`ai:jobs:${id}`, `ai:job:acme:${id}`], existing: (id: string) => `ai:job:acme:${id}` },
-  ])('createJobs with copies $copies', ({ copies, recordKeys, existing }) => {
+  ] as const)('createJobs with copies $copies', ({ copies, recordKeys, existing }) => {
+    const job = (id: string) => ({ copies, jobId: id, actorId: 'agent-1', provider: 'debug', name: 'echo', paramsJson: '{"n":1}' });
+    /** The created_at a call gave its jobs: Redis's clock, as ISO 8601. */
+    const createdAt = (replies: unknown[]) => {
+      expect(replies).toEqual([{ outcome: 'created', createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/) }]);
+      return (replies[0] as { createdAt: string }).createdAt;
+    };
     it('refuses a plan whose second job id already has a record, before any write; without it the same call writes both', async () => {
-      const scripts = jobScripts(redis);
-      const now = new Date().toISOString();
-      const job = (id: string) => [copies, id, 'agent-1', 'debug', 'echo', '{"n":1}'];
-      const call = () =>
-        scripts.createJobs(
-          ['ai:queue:pending', 'ai:index:acme', 'ai:index:acme:status:pending', 'ai:idempotency:acme:', ...recordKeys('fresh'), ...recordKeys('taken')],
-          ['acme', '0', 86400, '', '', now, 2, ...job('fresh'), ...job('taken')],
-        );
+      const scripts = new QueueScripts(redis);
+      const call = () => scripts.createJobs([{ workspaceId: 'acme', requestHash: '', jobs: ['fresh', 'taken'].map(job) }]);
       await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
       const before = await snapshot();
 
-      expect(await call()).toEqual([['refused', 'job id already exists']]);
+      expect(await call()).toEqual([{ outcome: 'refused', reason: 'job id already exists' }]);
       expect(await snapshot()).toEqual(before);
 
       await redis.del(existing('taken'));
-      expect(await call()).toEqual([['created']]);
+      const now = createdAt(await call());
       expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['acme:taken', 'acme:fresh']);
@@ -294,26 +293,25 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     });
 
     it('requests sharing one call are each all-or-nothing: a refused one writes nothing, the ones around it are created', async () => {
-      const scripts = jobScripts(redis);
-      const now = new Date().toISOString();
-      const request = (ws: string, ids: string[]) => ({
-        keys: [`ai:index:${ws}`, `ai:index:${ws}:status:pending`, `ai:idempotency:${ws}:`, ...ids.flatMap((id) => recordKeys(id).map((k) => k.replace(':acme:', `:${ws}:`)))],
-        args: [ws, '0', 86400, '', '', now, ids.length, ...ids.flatMap((id) => [copies, id, 'agent-1', 'debug', 'echo', '{"n":1}'])],
-      });
+      const scripts = new QueueScripts(redis);
+      const request = (ws: string, ids: string[]): CreateScriptRequest => ({ workspaceId: ws, requestHash: '', jobs: ids.map(job) });
       // A request whose idempotency key names a job whose record key is a string: refused by a type check
       // (a read of that key would raise and fail the whole call, the request written before it included).
       const blockedKey = copies === 'L' ? 'ai:jobs:blocked' : 'ai:job:acme:blocked';
-      const idempotent = {
-        keys: ['ai:index:acme', 'ai:index:acme:status:pending', 'ai:idempotency:acme:dup', ...recordKeys('d1')],
-        args: ['acme', '1', 86400, 'hash-1', 'dup', now, 1, copies, 'd1', 'agent-1', 'debug', 'echo', '{"n":1}'],
-      };
+      const idempotent: CreateScriptRequest = { workspaceId: 'acme', clientRequestId: 'dup', requestHash: 'hash-1', jobs: [job('d1')] };
       await redis.set('ai:idempotency:acme:dup', 'blocked', 'EX', 60);
       await redis.set(blockedKey, 'not-a-hash');
       const requests = [request('acme', ['a1']), request('acme', ['b1', 'taken']), idempotent, request('beta', ['c1', 'c2'])];
       await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme');
 
-      const replies = await scripts.createJobs(['ai:queue:pending', ...requests.flatMap((r) => r.keys)], requests.flatMap((r) => r.args));
-      expect(replies).toEqual([['created'], ['refused', 'job id already exists'], ['refused', 'job record holds another type'], ['created']]);
+      const replies = await scripts.createJobs(requests);
+      const now = createdAt([replies[0]]);
+      expect(replies).toEqual([
+        { outcome: 'created', createdAt: now },
+        { outcome: 'refused', reason: 'job id already exists' },
+        { outcome: 'refused', reason: 'job record holds another type' },
+        { outcome: 'created', createdAt: now },
+      ]);
       expect(await redis.get('ai:idempotency:acme:dup')).toBe('blocked');
       expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/a1`]);
       expect(await redis.zrange('ai:index:beta', '0', '-1')).toEqual([`${now}/c1`, `${now}/c2`]);
@@ -330,7 +328,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     try {
       await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
       const flags = { newSchema: true, canaryPct: 100, readPrefersNew: false, readFallbackOld: true, legacyWrites: true };
-      const store = new RedisJobStore(client, selectStorageStrategy(flags), new RelayMetrics(), 86400);
+      const store = new RedisJobStore(new QueueScripts(client), selectStorageStrategy(flags), new RelayMetrics(), 86400);
       await redis.set('ai:index:acme', 'somestring');
       // Workspaces named in each createJobs call on this database (the first key of createJobs is the queue).
       const calls: string[][] = [];

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import {
   BackfillService,
+  QueueScripts,
   RedisJobStore,
   WorkQueue,
   canaryBucket,
@@ -119,7 +120,7 @@ function storeFor(r: Real, phase: number): RedisJobStore {
   if (!store) {
     const strategy = selectStorageStrategy(flagsForPhase(PHASES[phase]));
     expect(strategy).toMatchObject(EXPECTED_STRATEGY[PHASES[phase]]);
-    store = new RedisJobStore(r.redis, strategy, r.metrics, RETENTION);
+    store = new RedisJobStore(new QueueScripts(r.redis), strategy, r.metrics, RETENTION);
     r.stores.set(phase, store);
   }
   return store;
@@ -466,7 +467,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
   it('reads, lists (also across a phase change between pages), cancels and status updates match the model in every phase', async () => {
     const setup = async () => {
       await redis.flushdb();
-      const real: Real = { redis, metrics, stores: new Map(), store: undefined as unknown as RedisJobStore, queue: new WorkQueue(redis), backfill: new BackfillService(redis) };
+      const real: Real = { redis, metrics, stores: new Map(), store: undefined as unknown as RedisJobStore, queue: new WorkQueue(new QueueScripts(redis), redis), backfill: new BackfillService(new QueueScripts(redis), redis) };
       real.store = storeFor(real, 0);
       const model: Model = { phase: 0, jobs: [], byId: new Map(), queue: [], backfillDue: false, seq: 0, lastCreatedAt: '' };
       return { model, real };
@@ -481,7 +482,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
 
   it('in phase 1 with a 30 % canary, about 30 % of new jobs get a scoped copy (the same ones every time), every job a legacy copy', async () => {
     await redis.flushdb();
-    const store = new RedisJobStore(redis, selectStorageStrategy(flagsForPhase('1a')), metrics, RETENTION);
+    const store = new RedisJobStore(new QueueScripts(redis), selectStorageStrategy(flagsForPhase('1a')), metrics, RETENTION);
     const ids: string[] = [];
     for (let i = 0; i < 400; i++) {
       const out = await store.create({ workspaceId: 'canary', jobs: [{ actorId: 'a', action: 'debug.echo', params: { i } }], kind: 'job' });
@@ -500,7 +501,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
     expect(new Set(scoped)).toEqual(new Set(ids.filter((id) => canaryBucket(id) < 30)));
     expect((await metrics.dualWriteRatio.get()).values[0].value).toBeCloseTo(scoped.length / ids.length, 6);
     // Every job, with or without the scoped copy, reads and lists the same in phase 2.
-    const phase2 = new RedisJobStore(redis, selectStorageStrategy(flagsForPhase('2')), metrics, RETENTION);
+    const phase2 = new RedisJobStore(new QueueScripts(redis), selectStorageStrategy(flagsForPhase('2')), metrics, RETENTION);
     const listed = await phase2.list({ workspaceId: 'canary', limit: 100 });
     expect(listed.items).toHaveLength(100);
     expect((await phase2.get('canary', ids[0]))?.jobId).toBe(ids[0]);
@@ -508,9 +509,9 @@ describe('online storage migration: model-based property on a real Redis', () =>
 
   it('a status update (claim, finish, cancel) reaches both copies when both exist, also a copy made by backfill', async () => {
     await redis.flushdb();
-    const queue = new WorkQueue(redis);
-    const both = new RedisJobStore(redis, selectStorageStrategy(flagsForPhase('1b')), metrics, RETENTION);
-    const legacyOnly = new RedisJobStore(redis, selectStorageStrategy(flagsForPhase('0')), metrics, RETENTION);
+    const queue = new WorkQueue(new QueueScripts(redis), redis);
+    const both = new RedisJobStore(new QueueScripts(redis), selectStorageStrategy(flagsForPhase('1b')), metrics, RETENTION);
+    const legacyOnly = new RedisJobStore(new QueueScripts(redis), selectStorageStrategy(flagsForPhase('0')), metrics, RETENTION);
     const create = async (store: RedisJobStore, n: number) => {
       const out = await store.create({ workspaceId: 'dual', jobs: Array.from({ length: n }, (_, i) => ({ actorId: 'a', action: 'debug.echo', params: { i } })), kind: n === 1 ? 'job' : 'plan' });
       if (out.outcome !== 'created') throw new Error(JSON.stringify(out));
@@ -528,7 +529,7 @@ describe('online storage migration: model-based property on a real Redis', () =>
     // Phase 0 job, copied by backfill; then two dual-written jobs (phase 1 at 100 %).
     const [old] = await create(legacyOnly, 1);
     expect(await redis.exists(RedisKeys.scopedJob('dual', old))).toBe(0);
-    expect((await new BackfillService(redis).run()).copied).toBe(1);
+    expect((await new BackfillService(new QueueScripts(redis), redis).run()).copied).toBe(1);
     const [a, b] = await create(both, 2);
     const [c] = await create(both, 1);
     for (const id of [old, a, b, c]) {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BackfillService } from '@relay/queue';
+import { BackfillService, QueueScripts } from '@relay/queue';
 import { RedisKeys } from '@relay/redis';
 import type { BenchContext } from '../support/context.js';
 import { PARAMS_200 } from '../support/payload.js';
@@ -59,7 +59,7 @@ export async function backfill(ctx: BenchContext): Promise<ScenarioResult[]> {
   const records = ctx.pick(200_000, 20_000);
   const runs = 2;
   const { redis } = relayStore(ctx.redis.url(), 'legacy');
-  const service = new BackfillService(redis);
+  const service = new BackfillService(new QueueScripts(redis), redis);
   const seed = async () => {
     await ctx.flushAll();
     const pipe = await RawPipe.open(ctx.redis.port, 0);

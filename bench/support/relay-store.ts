@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '@relay/redis';
-import { RedisJobStore, type StorageStrategy } from '@relay/queue';
+import { QueueScripts, RedisJobStore, type StorageStrategy } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
 import { strategy } from './context.js';
 
@@ -14,7 +14,7 @@ const RETENTION_SECONDS = 86_400;
 export function relayStore(url: string, mode: StorageStrategy | 'legacy' | 'dualWrite' | 'scoped' = 'legacy'): { store: RedisJobStore; redis: Redis } {
   const redis = createRedisClient({ url, commandTimeoutMs: 10_000, connectionName: 'relay-bench-store' });
   const chosen = typeof mode === 'string' ? strategy(mode) : mode;
-  return { store: new RedisJobStore(redis, chosen, new RelayMetrics(), RETENTION_SECONDS), redis };
+  return { store: new RedisJobStore(new QueueScripts(redis), chosen, new RelayMetrics(), RETENTION_SECONDS), redis };
 }
 
 export async function waitConnected(redis: Redis): Promise<void> {

@@ -1,6 +1,6 @@
 import { configFromProcessEnv, runMain } from '@relay/config';
 import { parsePermissionRules } from '@relay/permissions';
-import { FlagCombinationError, migrationFlags, selectStorageStrategy } from '@relay/queue';
+import { migrationFlags, selectStorageStrategy } from '@relay/queue';
 import { createApiApp } from './api.app.js';
 
 /**
@@ -17,5 +17,4 @@ runMain(
     await app.listen(config.PORT);
     console.log(JSON.stringify({ level: 'log', context: 'api', message: `Relay API listening on port ${config.PORT}` }));
   },
-  [FlagCombinationError],
 );

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { exitCodeFor } from '@relay/errors';
 import { BackfillService, CleanupRefusedError, CleanupService, MigrationStatusService, VerifyService, type BackfillTotals } from '@relay/queue';
 import type { CliContext } from './cli-context.js';
 
@@ -78,7 +79,7 @@ export function migrateCommand(context: CliContext): Command {
         context.out(`${report.dryRun ? 'dry run: would archive' : 'archived'} ${report.archived} legacy records${report.archive ? ` to ${report.archive}` : ''}, deleted ${report.deleted}, kept ${report.kept.length}`);
       } catch (error) {
         if (!(error instanceof CleanupRefusedError)) throw error;
-        context.fail(error.reason === 'configuration' ? 2 : 1);
+        context.fail(exitCodeFor(error));
         if (opts.json) return context.out(JSON.stringify({ refused: error.message, verify: error.verify }));
         context.out(`refused: ${error.message}`);
       }

@@ -1,9 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '@relay/config';
-import { RelayError, ErrorCode } from '@relay/errors';
-import { FlagCombinationError } from '@relay/queue';
+import { ExitCode, exitCodeFor } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
-import { InvalidWorkspaceIdError } from '@relay/workspace';
 import { CliContext } from './cli-context.js';
 import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
@@ -35,21 +32,12 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
     await program.parseAsync(argv, { from: 'user' });
     return context.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof ConfigError || error instanceof InvalidWorkspaceIdError || error instanceof FlagCombinationError) {
-      io.err(error.message);
-      return 2;
-    }
-    if (error instanceof RelayError && error.code === ErrorCode.InvalidInput) {
-      io.err(error.message);
-      return 2;
-    }
-    if (isRedisUnavailableError(error)) {
-      io.err('relay: Redis did not answer at REDIS_URL');
-      return 1;
-    }
-    io.err(`relay: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadUsage;
+    const code = exitCodeFor(error);
+    if (code === ExitCode.BadUsage) io.err((error as Error).message);
+    else if (isRedisUnavailableError(error)) io.err('relay: Redis did not answer at REDIS_URL');
+    else io.err(`relay: ${error instanceof Error ? error.message : String(error)}`);
+    return code;
   } finally {
     await context.close();
   }

@@ -1,6 +1,6 @@
 import { configFromProcessEnv, runMain } from '@relay/config';
 import { parsePermissionRules } from '@relay/permissions';
-import { FlagCombinationError, migrationFlags, selectStorageStrategy } from '@relay/queue';
+import { migrationFlags, selectStorageStrategy } from '@relay/queue';
 import { createWorkerApp } from './worker.app.js';
 
 /**
@@ -18,5 +18,4 @@ runMain(
     await app.listen(config.WORKER_PORT);
     console.log(JSON.stringify({ level: 'log', context: 'worker', message: `Relay worker health and metrics on port ${config.WORKER_PORT}` }));
   },
-  [FlagCombinationError],
 );

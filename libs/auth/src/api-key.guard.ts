@@ -1,8 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { PUBLIC_ROUTE } from '@relay/access';
 import { ErrorCode, RelayError } from '@relay/errors';
 import { ApiKeyStore } from './api-key.store.js';
-import { PUBLIC_ROUTE, REQUIRED_SCOPES } from './auth.decorators.js';
+import { REQUIRED_SCOPES } from './auth.decorators.js';
 import type { AuthenticatedRequest } from './principal.js';
 import type { Scope } from './scopes.js';
 

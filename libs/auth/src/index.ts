@@ -1,4 +1,6 @@
-export { Public, Scopes, PUBLIC_ROUTE, REQUIRED_SCOPES } from './auth.decorators.js';
+export { Scopes, REQUIRED_SCOPES } from './auth.decorators.js';
+// Re-exported for the API's controllers: the guard and @Public() go together.
+export { Public, PUBLIC_ROUTE } from '@relay/access';
 export { SCOPES, isScope, type Scope } from './scopes.js';
 export type { Principal, AuthenticatedRequest } from './principal.js';
 export { API_KEY_PREFIX, hashApiKey, mintApiKey, parseKeyId } from './api-key.format.js';

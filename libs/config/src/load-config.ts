@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { ErrorCode, RelayError } from '@relay/errors';
 import { RelayConfig } from './relay-config.js';
 
 /** Thrown when a setting is invalid; the message names every offending variable. */
-export class ConfigError extends Error {
+export class ConfigError extends RelayError {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration: ${problems.join('; ')}`);
+    super(ErrorCode.InvalidConfiguration, `Invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
 }

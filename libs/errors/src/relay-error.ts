@@ -1,6 +1,7 @@
 /**
- * Domain error codes. Libraries throw RelayError with one of these; only the
- * API's exception filter turns a code into an HTTP status.
+ * Domain error codes: the one family of failures libraries raise. Each code
+ * is mapped once to an HTTP status (the API's exception filter) and once to
+ * an exit code (the CLI's runCli); nothing else branches on error classes.
  */
 export enum ErrorCode {
   InvalidInput = 'INVALID_INPUT',
@@ -9,7 +10,14 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   Conflict = 'CONFLICT',
   IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
+  /** Redis did not answer in time (or the process could not hand it a command in time). */
   Unavailable = 'UNAVAILABLE',
+  /** Settings or flags that cannot work together; a process refuses to start. */
+  InvalidConfiguration = 'INVALID_CONFIGURATION',
+  /** An operator's precondition or check failed (e.g. cleanup before a clean verify). */
+  CheckFailed = 'CHECK_FAILED',
+  /** Storage refused a write (a key of another type in the way): a server-side fault. */
+  StorageRefused = 'STORAGE_REFUSED',
 }
 
 export class RelayError extends Error {

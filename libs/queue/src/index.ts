@@ -1,13 +1,22 @@
+// The job model, shared by every part.
 export { JOB_FIELDS, JOB_STATUSES, FINAL_STATUSES, JOB_ID_PATTERN, isJobStatus, type Job, type JobStatus } from './job-record.js';
-export { JobStore, type NewJob, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './job-store.js';
-export { RedisJobStore, StorageRefusedError, IDEMPOTENCY_TTL_SECONDS } from './redis-job-store.js';
-export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, type StorageStrategy, type MigrationFlags, type ReadRouting } from './storage-strategy.js';
-export { jobStoreProvider, migrationFlags } from './job-store.provider.js';
-export { encodeCursor, decodeCursor } from './list-cursor.js';
 export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
-export { LegacyIndexer, type IndexSweepResult } from './legacy-indexer.js';
-export { WorkQueue, type ClaimedJob, type AttemptOutcome, type FinishResult, type QueueDepth, type ClaimOptions } from './work-queue.js';
+// scripts/: every Lua script behind one typed injectable.
+export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.js';
+export type { ClaimedJob, AttemptOutcome, FinishResult, ClaimOptions, NextClaim, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
+// store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
+export { JobStore, type NewJob, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
+export { RedisJobStore, StorageRefusedError } from './store/redis-job-store.js';
+export { SubmitWaitError } from './store/create-batcher.js';
+export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, type StorageStrategy, type MigrationFlags, type ReadRouting } from './store/storage-strategy.js';
+export { jobStoreProvider, migrationFlags } from './store/job-store.provider.js';
+export { encodeCursor, decodeCursor } from './store/list-cursor.js';
+// work/: the worker's side of the queue.
+export { WorkQueue, type QueueDepth } from './work/work-queue.js';
+export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';
+// migration/: the operator's services and the legacy indexer.
+export { LegacyIndexer, type IndexSweepResult } from './migration/legacy-indexer.js';
 export { BackfillService, type BackfillOptions, type BackfillTotals } from './migration/backfill.service.js';
 export { VerifyService, type VerifyReport } from './migration/verify.service.js';
 export { CleanupService, CleanupRefusedError, type CleanupReport } from './migration/cleanup.service.js';

@@ -1,8 +1,13 @@
+import { ErrorCode, RelayError } from '@relay/errors';
+
 /**
  * True for errors that mean "Redis did not answer" (not connected, connection
- * dropped, timed out), as opposed to an error reply from a live server.
+ * dropped, timed out, or a Relay error with code Unavailable, such as a
+ * submit that could not be handed to Redis in time), as opposed to an error
+ * reply from a live server.
  */
 export function isRedisUnavailableError(error: unknown): boolean {
+  if (error instanceof RelayError) return error.code === ErrorCode.Unavailable;
   if (!(error instanceof Error)) return false;
   if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
   if (error.name === 'MaxRetriesPerRequestError') return true;

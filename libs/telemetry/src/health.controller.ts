@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { Public } from '@relay/auth';
+import { Public } from '@relay/access';
 import { RedisHealthIndicator } from './redis.health.js';
 
 /**

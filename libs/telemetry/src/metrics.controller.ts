@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
-import { Public } from '@relay/auth';
+import { Public } from '@relay/access';
 
 /**
  * The Prometheus exposition, public like health: operators bind the port to

@@ -1,3 +1,5 @@
+import { ErrorCode, RelayError } from '@relay/errors';
+
 /**
  * The one canonical workspace-id check, used at every entry (API keys, HTTP
  * requests, queue methods, backfill). Anchored at both ends: the whole string
@@ -9,10 +11,10 @@ export function isValidWorkspaceId(value: unknown): value is string {
   return typeof value === 'string' && WORKSPACE_ID_PATTERN.test(value);
 }
 
-export class InvalidWorkspaceIdError extends Error {
-  readonly code = 'INVALID_WORKSPACE_ID';
+/** Invalid input wherever it comes from (a request, an operator's option, a record). */
+export class InvalidWorkspaceIdError extends RelayError {
   constructor(value: unknown) {
-    super(`invalid workspace id ${JSON.stringify(String(value).slice(0, 64))}`);
+    super(ErrorCode.InvalidInput, `invalid workspace id ${JSON.stringify(String(value).slice(0, 64))}`);
     this.name = 'InvalidWorkspaceIdError';
   }
 }

@@ -2,7 +2,6 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Response } from 'express';
 import { ErrorCode, RelayError } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
-import { InvalidWorkspaceIdError } from '@relay/workspace';
 import { sendError } from './error-body.js';
 import type { RequestWithId } from './request-id.middleware.js';
 
@@ -14,6 +13,10 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.IdempotencyMismatch]: 422,
   [ErrorCode.Unavailable]: 503,
+  // Server-side faults: logged, answered as a bare 500.
+  [ErrorCode.InvalidConfiguration]: 500,
+  [ErrorCode.CheckFailed]: 500,
+  [ErrorCode.StorageRefused]: 500,
 };
 export const RETRY_AFTER_SECONDS = '1';
 
@@ -33,12 +36,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const req = http.getRequest<RequestWithId>();
     const requestId = req.requestId ?? '';
 
-    if (exception instanceof RelayError) {
-      const status = STATUS_BY_CODE[exception.code];
-      const headers: Record<string, string> = status === 503 ? { 'Retry-After': RETRY_AFTER_SECONDS } : {};
-      return sendError(res, status, exception.details.length > 0 ? exception.details : exception.message, requestId, headers);
+    if (exception instanceof RelayError && STATUS_BY_CODE[exception.code] < 500) {
+      return sendError(res, STATUS_BY_CODE[exception.code], exception.details.length > 0 ? exception.details : exception.message, requestId);
     }
-    if (exception instanceof InvalidWorkspaceIdError) return sendError(res, 400, exception.message, requestId);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();

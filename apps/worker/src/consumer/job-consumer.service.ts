@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError } from '@relay/redis';
-import { WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishResult } from '@relay/queue';
+import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
@@ -19,20 +19,6 @@ interface Running {
 }
 
 const BLOCK_SECONDS = 1;
-/**
- * Outcomes per finish call: half the concurrency (at least 1). Jobs claimed
- * together finish together; splitting their outcomes over two or more
- * calls keeps several in flight, so Redis works on one group while the
- * worker runs the next instead of both waiting in lockstep.
- */
-const finishBatchSize = (concurrency: number) => Math.max(1, Math.ceil(concurrency / 2));
-
-interface QueuedFinish {
-  job: ClaimedJob;
-  outcome: AttemptOutcome;
-  resolve: (result: FinishResult) => void;
-  reject: (error: unknown) => void;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -51,10 +37,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private stopping = false;
   private loopDone?: Promise<void>;
   private slotFreed?: () => void;
-  private readonly finishQueue: QueuedFinish[] = [];
+  /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
+  private readonly finishes: FinishBatcher;
   /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
   private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
-  private flushScheduled = false;
 
   constructor(
     private readonly config: RelayConfig,
@@ -63,7 +49,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly runner: JobRunner,
     private readonly metrics: RelayMetrics,
     private readonly labels: WorkspaceLabelPolicy,
-  ) {}
+  ) {
+    this.finishes = new FinishBatcher((items) => this.finishAndClaim(items), finishBatchSize(config.WORKER_CONCURRENCY));
+  }
 
   onApplicationBootstrap(): void {
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
@@ -174,7 +162,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const result = await this.finishSoon(job, outcome);
+        const result = await this.finishes.submit(job, outcome);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
         return;
@@ -189,33 +177,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** Queues an outcome for the next finish call; outcomes of one tick share a call. */
-  private finishSoon(job: ClaimedJob, outcome: AttemptOutcome): Promise<FinishResult> {
-    return new Promise((resolve, reject) => {
-      this.finishQueue.push({ job, outcome, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => void this.flushFinishes());
-      }
-    });
-  }
-
-  /** One script call: the queued outcomes, and as many next jobs claimed for the freed slots. */
-  private async flushFinishes(): Promise<void> {
-    this.flushScheduled = false;
-    const batch = this.finishQueue.splice(0, finishBatchSize(this.config.WORKER_CONCURRENCY));
-    if (this.finishQueue.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flushFinishes());
-    }
-    try {
-      const next = this.stopping ? undefined : this.claimOptions(batch.length);
-      const { results, claimed } = await this.queue.finishMany(batch, this.config.JOB_RETENTION_SECONDS, next);
-      batch.forEach((item, i) => item.resolve(results[i]));
-      for (const job of claimed) this.start(job);
-    } catch (error) {
-      for (const item of batch) item.reject(error);
-    }
+  /** One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. */
+  private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
+    const next = this.stopping ? undefined : this.claimOptions(items.length);
+    const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
+    for (const job of claimed) this.start(job);
+    return results;
   }
 
   private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {

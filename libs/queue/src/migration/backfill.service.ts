@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
-import { jobScripts, type JobScripts } from '../job-scripts.js';
+import { QueueScripts } from '../scripts/queue-scripts.js';
 import { scanBatches } from './scan-batches.js';
 
 export interface BackfillOptions {
@@ -35,11 +35,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 @Injectable()
 export class BackfillService {
-  private readonly scripts: JobScripts;
-
-  constructor(@Inject(Redis) private readonly redis: Redis) {
-    this.scripts = jobScripts(redis);
-  }
+  constructor(
+    private readonly scripts: QueueScripts,
+    @Inject(Redis) private readonly redis: Redis,
+  ) {}
 
   async run(options: BackfillOptions = {}): Promise<BackfillTotals> {
     const dryRun = options.dryRun ?? false;
@@ -59,7 +58,7 @@ export class BackfillService {
     let sinceStart = 0;
     for await (const batch of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, from, options.batchSize ?? 500)) {
       if (batch.keys.length > 0) {
-        const [copied, skipped, invalid, invalidKeys] = (await this.scripts.backfillJobs(batch.keys, [dryRun ? '1' : '0'])) as [number, number, number, string[]];
+        const { copied, skipped, invalid, invalidKeys } = await this.scripts.backfillJobs(batch.keys, dryRun);
         totals.scanned += batch.keys.length;
         totals.copied += copied;
         totals.skipped += skipped;

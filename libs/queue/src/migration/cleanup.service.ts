@@ -1,19 +1,24 @@
 import { closeSync, existsSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { Inject, Injectable } from '@nestjs/common';
+import { ErrorCode, RelayError } from '@relay/errors';
 import { Redis, RedisKeys } from '@relay/redis';
-import { jobScripts, type JobScripts } from '../job-scripts.js';
-import { JobStore } from '../job-store.js';
+import { QueueScripts } from '../scripts/queue-scripts.js';
+import { JobStore } from '../store/job-store.js';
 import { scanBatches } from './scan-batches.js';
 import { VerifyService, type VerifyReport } from './verify.service.js';
 
-export class CleanupRefusedError extends Error {
+/**
+ * Cleanup refused before it changed anything: code InvalidConfiguration when
+ * the flags or options do not allow it, CheckFailed when verify is not clean
+ * (with its report).
+ */
+export class CleanupRefusedError extends RelayError {
   constructor(
+    code: ErrorCode.InvalidConfiguration | ErrorCode.CheckFailed,
     message: string,
-    /** 'configuration': the flags do not allow it; 'verify': verify is not clean. */
-    readonly reason: 'configuration' | 'verify',
     readonly verify?: VerifyReport,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'CleanupRefusedError';
   }
 }
@@ -35,25 +40,22 @@ export interface CleanupReport {
  */
 @Injectable()
 export class CleanupService {
-  private readonly scripts: JobScripts;
-
   constructor(
+    private readonly scripts: QueueScripts,
     @Inject(Redis) private readonly redis: Redis,
     private readonly store: JobStore,
     private readonly verify: VerifyService,
-  ) {
-    this.scripts = jobScripts(redis);
-  }
+  ) {}
 
   async run(archivePath: string, options: { dryRun?: boolean; batchSize?: number } = {}): Promise<CleanupReport> {
     if (this.store.strategy.writes !== 'scoped') {
-      throw new CleanupRefusedError('cleanup runs only in phase 4: set AI_JOBS_LEGACY_WRITES=off (and restart the services) first', 'configuration');
+      throw new CleanupRefusedError(ErrorCode.InvalidConfiguration, 'cleanup runs only in phase 4: set AI_JOBS_LEGACY_WRITES=off (and restart the services) first');
     }
     if (!options.dryRun && existsSync(archivePath)) {
-      throw new CleanupRefusedError(`archive file ${archivePath} already exists; name a new one with --archive`, 'configuration');
+      throw new CleanupRefusedError(ErrorCode.InvalidConfiguration, `archive file ${archivePath} already exists; name a new one with --archive`);
     }
     const verify = await this.verify.run();
-    if (!verify.clean) throw new CleanupRefusedError('verify is not clean: run backfill, then verify, before cleanup', 'verify', verify);
+    if (!verify.clean) throw new CleanupRefusedError(ErrorCode.CheckFailed, 'verify is not clean: run backfill, then verify, before cleanup', verify);
 
     const dryRun = options.dryRun ?? false;
     const report: CleanupReport = { archive: dryRun ? null : archivePath, archived: 0, deleted: 0, kept: [], dryRun };
@@ -76,7 +78,7 @@ export class CleanupService {
           writeSync(fd, `${lines.join('\n')}\n`);
           fsyncSync(fd);
         }
-        const [deleted, kept] = (await this.scripts.deleteLegacy(keys, [])) as [number, string[]];
+        const { deleted, kept } = await this.scripts.deleteLegacy(keys);
         report.deleted += deleted;
         report.kept.push(...kept);
       }

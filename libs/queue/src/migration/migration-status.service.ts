@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
-import { jobScripts, type JobScripts } from '../job-scripts.js';
-import { JobStore } from '../job-store.js';
-import type { StorageStrategy } from '../storage-strategy.js';
+import { QueueScripts } from '../scripts/queue-scripts.js';
+import { JobStore } from '../store/job-store.js';
+import type { StorageStrategy } from '../store/storage-strategy.js';
 import { scanBatches } from './scan-batches.js';
 
 export interface MigrationStatus {
@@ -20,14 +20,11 @@ export interface MigrationStatus {
 /** `relay migrate status`: counts per schema, jobs only in one schema, the phase the flags describe. */
 @Injectable()
 export class MigrationStatusService {
-  private readonly scripts: JobScripts;
-
   constructor(
+    private readonly scripts: QueueScripts,
     @Inject(Redis) private readonly redis: Redis,
     private readonly store: JobStore,
-  ) {
-    this.scripts = jobScripts(redis);
-  }
+  ) {}
 
   async run(batchSize = 500): Promise<MigrationStatus> {
     const status: MigrationStatus = {
@@ -44,15 +41,15 @@ export class MigrationStatusService {
     };
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
-      const [matching, missing, diverged, invalid] = (await this.scripts.compareJobs(keys, [])) as [number, string[], string[], string[]];
+      const { matching, missing, diverged, invalid } = await this.scripts.compareJobs(keys);
       status.legacyRecords += matching + missing.length + diverged.length + invalid.length;
       status.legacyOnly += missing.length + invalid.length;
     }
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.scopedJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
-      const [both, only] = (await this.scripts.countScopedOnly(keys, [])) as [number, string[]];
-      status.scopedRecords += both + only.length;
-      status.scopedOnly += only.length;
+      const { withLegacy, scopedOnly } = await this.scripts.countScopedOnly(keys);
+      status.scopedRecords += withLegacy + scopedOnly.length;
+      status.scopedOnly += scopedOnly.length;
     }
     return status;
   }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
-import { jobScripts, type JobScripts } from '../job-scripts.js';
+import { QueueScripts } from '../scripts/queue-scripts.js';
 import { scanBatches } from './scan-batches.js';
 
 export interface VerifyReport {
@@ -27,11 +27,10 @@ const SAMPLE = 20;
  */
 @Injectable()
 export class VerifyService {
-  private readonly scripts: JobScripts;
-
-  constructor(@Inject(Redis) private readonly redis: Redis) {
-    this.scripts = jobScripts(redis);
-  }
+  constructor(
+    private readonly scripts: QueueScripts,
+    @Inject(Redis) private readonly redis: Redis,
+  ) {}
 
   async run(batchSize = 500): Promise<VerifyReport> {
     const report: VerifyReport = {
@@ -47,7 +46,7 @@ export class VerifyService {
     const sample = (list: string[], items: string[]) => list.push(...items.slice(0, Math.max(0, SAMPLE - list.length)));
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
-      const [matching, missing, diverged, invalid] = (await this.scripts.compareJobs(keys, [])) as [number, string[], string[], string[]];
+      const { matching, missing, diverged, invalid } = await this.scripts.compareJobs(keys);
       report.legacyRecords += matching + missing.length + diverged.length + invalid.length;
       report.matching += matching;
       report.missingScoped += missing.length;
@@ -59,8 +58,8 @@ export class VerifyService {
     }
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.scopedJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
-      const [, only] = (await this.scripts.countScopedOnly(keys, [])) as [number, string[]];
-      report.scopedOnly += only.length;
+      const { scopedOnly } = await this.scripts.countScopedOnly(keys);
+      report.scopedOnly += scopedOnly.length;
     }
     report.clean = report.missingScoped === 0 && report.diverged === 0;
     return report;

@@ -5,7 +5,7 @@
   legacy record's remaining TTL.
 
   Input:
-    KEYS[1..n] ai:jobs:{job_id} keys found by SCAN
+    KEYS[1..n] legacyJob(id) keys found by SCAN
     ARGV[1]    '1' for a dry run (count only, write nothing)
   Output:
     {copied, skipped (scoped copy as new or newer), invalid, {invalid keys...}}
@@ -13,9 +13,10 @@
   Writes scoped and index keys by computed name (not in KEYS): fine on one
   Redis primary; the Cluster plan adds hash tags.
 ]]
--- @include recordChecks
+-- @include legacyRecord
+-- @include statusIndex
+-- @include retention
 local dryRun = ARGV[1] == '1'
-local statuses = {pending = true, running = true, succeeded = true, failed = true, cancelled = true}
 local copied, skipped, invalid, invalidKeys = 0, 0, 0, {}
 
 for _, key in ipairs(KEYS) do
@@ -28,7 +29,7 @@ for _, key in ipairs(KEYS) do
       invalid = invalid + 1
       invalidKeys[#invalidKeys + 1] = key
     else
-      local scoped = 'ai:job:' .. ws .. ':' .. jobId
+      local scoped = Keys.scopedJob(ws, jobId)
       local scopedUpdated = redis.call('HGET', scoped, 'updated_at')
       if scopedUpdated and scopedUpdated >= (record['updated_at'] or '') then
         skipped = skipped + 1
@@ -39,9 +40,9 @@ for _, key in ipairs(KEYS) do
           redis.call('HSET', scoped, unpack(flat))
           local ttl = redis.call('PTTL', key)
           if ttl > 0 then redis.call('PEXPIRE', scoped, ttl) end
-          local member = record['created_at'] .. '/' .. jobId
-          redis.call('ZADD', 'ai:index:' .. ws, 'NX', 0, member)
-          if statuses[record['status']] then redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. record['status'], 'NX', 0, member) end
+          local member = indexMember(record['created_at'], jobId)
+          redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
+          if JOB_STATUSES[record['status']] then redis.call('ZADD', Keys.workspaceStatusIndex(ws, record['status']), 'NX', 0, member) end
           trackExpiry(key, ws, record['status'], member)
         end
       end

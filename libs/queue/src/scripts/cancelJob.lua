@@ -1,11 +1,12 @@
 --[[
   cancelJob: cancels a pending job in every copy that exists, atomically.
+  Times come from Redis TIME.
 
   Input:
-    KEYS[1] ai:queue:retention
-    ARGV[1] workspace id  ARGV[2] job id  ARGV[3] now (ISO)  ARGV[4] now (ms)
-    ARGV[5] retention (s): finished jobs expire
-    ARGV[6] read routing: 'legacy' | 'scoped' | 'scoped-then-legacy' (a job the
+    KEYS[1] retention
+    ARGV[1] workspace id  ARGV[2] job id
+    ARGV[3] retention (s): finished jobs expire
+    ARGV[4] read routing: 'legacy' | 'scoped' | 'scoped-then-legacy' (a job the
             reads cannot see is missing here too, exactly as for GET)
 
   Output:
@@ -17,14 +18,17 @@
   saves an O(queue length) LREM here. A job waiting for a retry is pending
   and can be cancelled too.
 ]]
--- @include jobCopies
-local ws, jobId, nowIso, nowMs, retention = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- @include clock
+-- @include copies
+-- @include statusIndex
+-- @include retention
+local ws, jobId, retention, routing = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local copies = jobCopies(ws, jobId)
-local scopedKey = 'ai:job:' .. ws .. ':' .. jobId
+local scopedKey = Keys.scopedJob(ws, jobId)
 -- The copy the reads would serve (jobCopies lists the scoped copy first).
 local served
 for _, key in ipairs(copies) do
-  if not served and (ARGV[6] == 'scoped-then-legacy' or (ARGV[6] == 'scoped') == (key == scopedKey)) then served = key end
+  if not served and (routing == 'scoped-then-legacy' or (routing == 'scoped') == (key == scopedKey)) then served = key end
 end
 if not served then return {'missing'} end
 local f = redis.call('HMGET', copies[1], 'status', 'created_at')
@@ -32,11 +36,13 @@ if f[1] ~= 'pending' then return {'conflict', f[1] or ''} end
 -- Checked before the first write: without created_at the index entry cannot be named.
 if not f[2] then return {'conflict', 'unindexed (no created_at)'} end
 
+local nowMs = redisNowMs()
+local nowIso = isoFromMs(nowMs)
 setAll(copies, 'status', 'cancelled', 'updated_at', nowIso, 'finished_at', nowIso)
-for _, key in ipairs(copies) do redis.call('EXPIRE', key, retention) end
-local member = f[2] .. '/' .. jobId
+expireAll(copies, retention)
+local member = indexMember(f[2], jobId)
 moveStatus(ws, member, 'pending', 'cancelled')
-redis.call('ZADD', KEYS[1], nowMs + retention * 1000, ws .. '|cancelled|' .. member)
+redis.call('ZADD', KEYS[1], nowMs + retention * 1000, retentionItem(ws, 'cancelled', member))
 local job = redis.call('HGETALL', served)
 table.insert(job, 1, 'cancelled')
 return job

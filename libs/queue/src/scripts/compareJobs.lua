@@ -4,11 +4,11 @@
   update in flight cannot show as a divergence).
 
   Input:
-    KEYS[1..n] ai:jobs:{job_id} keys found by SCAN
+    KEYS[1..n] legacyJob(id) keys found by SCAN
   Output:
     {matching, {missing scoped copy: job ids}, {diverged: 'job_id:field,field'}, {invalid keys}}
 ]]
--- @include recordChecks
+-- @include legacyRecord
 local matching, missing, diverged, invalid = 0, {}, {}, {}
 for _, key in ipairs(KEYS) do
   local kind = redis.call('TYPE', key)['ok']
@@ -18,7 +18,7 @@ for _, key in ipairs(KEYS) do
     if not jobId then
       invalid[#invalid + 1] = key
     else
-      local scopedFlat = redis.call('HGETALL', 'ai:job:' .. ws .. ':' .. jobId)
+      local scopedFlat = redis.call('HGETALL', Keys.scopedJob(ws, jobId))
       if #scopedFlat == 0 then
         missing[#missing + 1] = jobId
       else

@@ -11,31 +11,34 @@
   one request's refusal does not touch the others.
 
   Input:
-    KEYS[1]  ai:queue:pending
+    KEYS[1]  the pending list
     then per request, in request order:
-      ai:index:{ws}
-      ai:index:{ws}:status:pending
-      ai:idempotency:{ws}:{client_request_id}   (used only when its flag is '1')
-      the record keys each job gets, in job order: ai:jobs:{id} when its
-      copies include L, then ai:job:{ws}:{id} when they include S
+      workspaceIndex(ws)
+      workspaceStatusIndex(ws, 'pending')
+      idempotency(ws, client_request_id)   (used only when its flag is '1')
+      the record keys each job gets, in job order: legacyJob(id) when its
+      copies include L, then scopedJob(ws, id) when they include S
+    (key names are RedisKeys' in libs/redis/src/redis-keys.ts, here and in
+    every script; scripts build the names they compute with the generated
+    `Keys` table, never by spelling them)
 
-    ARGV, per request, in the same order:
+    ARGV[1]  idempotency TTL, seconds
+    then per request, in the same order:
       workspace id
       '1' when the request carries a client_request_id
-      idempotency TTL, seconds
       request hash (payload fingerprint; '' without a client_request_id)
       client_request_id ('' when none)
-      created_at (ISO 8601, shared by the jobs of the request)
       job count
       then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
         action provider, action name, params (JSON text)
 
   The fields a new job starts with are written here (status pending,
   attempts 0, empty result, error and times), so a call carries only what
-  varies; job-record.ts JOB_FIELDS lists the same fields.
+  varies; job-record.ts JOB_FIELDS lists the same fields. created_at is
+  Redis's clock (TIME), shared by every job of the call.
 
   Output: one reply per request, in request order:
-    {'created'}
+    {'created', created_at}
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
     {'refused', reason}                        a precondition failed; nothing of it written
@@ -43,8 +46,13 @@
   Reads job copies of an existing idempotency key by computed name (not in
   KEYS): fine on one Redis primary; the Cluster plan adds hash tags.
 ]]
+-- @include clock
+-- @include keys
+-- @include entries
 local PER_JOB = 6
-local PER_REQUEST = 7
+local PER_REQUEST = 5
+local idempotencyTtl = tonumber(ARGV[1])
+local createdAt = isoFromMs(redisNowMs())
 
 local function holdsOnly(key, wanted)
   local t = redis.call('TYPE', key)['ok']
@@ -56,11 +64,11 @@ end
 -- raise, and a raise after an earlier request of the call wrote would fail
 -- that request too.
 local function existingCopy(ws, jobId)
-  local scoped = 'ai:job:' .. ws .. ':' .. jobId
+  local scoped = Keys.scopedJob(ws, jobId)
   local t = redis.call('TYPE', scoped)['ok']
   if t == 'hash' then return scoped end
   if t ~= 'none' then return nil, 'job record holds another type' end
-  local legacy = 'ai:jobs:' .. jobId
+  local legacy = Keys.legacyJob(jobId)
   t = redis.call('TYPE', legacy)['ok']
   if t == 'none' then return nil end
   if t ~= 'hash' then return nil, 'job record holds another type' end
@@ -82,7 +90,7 @@ local queueOk = nil
 -- (its workspace index); jobCount and recordKeys as computed by the caller.
 local function createRequest(a, k, jobCount, recordKeys)
   local ws, hasIdem = ARGV[a], ARGV[a + 1] == '1'
-  local requestHash, clientRequestId, createdAt = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local requestHash, clientRequestId = ARGV[a + 2], ARGV[a + 3]
   local indexKey, statusKey, idemKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local firstJob = a + PER_REQUEST
 
@@ -113,7 +121,7 @@ local function createRequest(a, k, jobCount, recordKeys)
     local jobId = ARGV[firstJob + i * PER_JOB + 1]
     members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
     members[#members + 1] = createdAt .. '/' .. jobId
-    entries[#entries + 1] = ws .. ':' .. jobId
+    entries[#entries + 1] = queueEntry(ws, jobId)
   end
   local firstRecord, lastRecord = k + 3, k + 2 + recordKeys
   for first = firstRecord, lastRecord, 1000 do
@@ -141,14 +149,14 @@ local function createRequest(a, k, jobCount, recordKeys)
   callChunked('ZADD', indexKey, members)
   callChunked('ZADD', statusKey, members)
   callChunked('LPUSH', KEYS[1], entries)
-  if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', tonumber(ARGV[a + 2])) end
-  return {'created'}
+  if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', idempotencyTtl) end
+  return {'created', createdAt}
 end
 
 local replies = {}
-local a, k = 1, 2
+local a, k = 2, 2
 while a <= #ARGV do
-  local jobCount = tonumber(ARGV[a + 6])
+  local jobCount = tonumber(ARGV[a + 4])
   -- Record keys of this request: one per L and one per S in its copies.
   local recordKeys = 0
   for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end

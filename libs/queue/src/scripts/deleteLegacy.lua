@@ -5,18 +5,18 @@
   reported.
 
   Input:
-    KEYS[1..n] ai:jobs:{job_id} keys that were archived
+    KEYS[1..n] legacyJob(id) keys that were archived
   Output:
     {deleted, {keys kept}}
 ]]
--- @include recordChecks
+-- @include legacyRecord
 local deleted, kept = 0, {}
 for _, key in ipairs(KEYS) do
   -- Only hashes: those are what the archive holds.
   if redis.call('TYPE', key)['ok'] == 'hash' then
     local record = toTable(redis.call('HGETALL', key))
     local jobId, ws = legacyIdentity(key, record)
-    if not jobId or redis.call('EXISTS', 'ai:job:' .. ws .. ':' .. jobId) == 1 then
+    if not jobId or redis.call('EXISTS', Keys.scopedJob(ws, jobId)) == 1 then
       redis.call('DEL', key)
       deleted = deleted + 1
     else

@@ -3,7 +3,7 @@
   (records written by the predecessor system). Idempotent: ZADD NX.
 
   Input:
-    KEYS[1..n]  ai:jobs:{job_id} keys found by SCAN
+    KEYS[1..n]  legacyJob(id) keys found by SCAN
   Output:
     {indexed, invalid}  records indexed (or already indexed), and records
     skipped because their workspace id, job id or created_at is not valid
@@ -11,8 +11,9 @@
   Writes index keys by computed name (not in KEYS): fine on one Redis
   primary; the Cluster plan adds hash tags.
 ]]
--- @include recordChecks
-local statuses = {pending = true, running = true, succeeded = true, failed = true, cancelled = true}
+-- @include legacyRecord
+-- @include statusIndex
+-- @include retention
 
 local indexed, invalid = 0, 0
 for _, key in ipairs(KEYS) do
@@ -21,9 +22,9 @@ for _, key in ipairs(KEYS) do
     local jobId, ws = legacyIdentity(key, record)
     local status = record['status']
     if jobId then
-      local member = record['created_at'] .. '/' .. jobId
-      redis.call('ZADD', 'ai:index:' .. ws, 'NX', 0, member)
-      if statuses[status] then redis.call('ZADD', 'ai:index:' .. ws .. ':status:' .. status, 'NX', 0, member) end
+      local member = indexMember(record['created_at'], jobId)
+      redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
+      if JOB_STATUSES[status] then redis.call('ZADD', Keys.workspaceStatusIndex(ws, status), 'NX', 0, member) end
       trackExpiry(key, ws, status, member)
       indexed = indexed + 1
     else

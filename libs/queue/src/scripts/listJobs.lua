@@ -2,7 +2,7 @@
   listJobs: one page of a workspace's jobs, newest first, from its index.
 
   Input:
-    KEYS[1]  ai:index:{ws} or ai:index:{ws}:status:{status}
+    KEYS[1]  workspaceIndex(ws) or workspaceStatusIndex(ws, status)
     ARGV[1]  workspace id
     ARGV[2]  exclusive upper bound: '+' for the first page, '(' .. member after that
     ARGV[3]  page size (limit)
@@ -19,6 +19,7 @@
   Reads records by computed key name (not in KEYS): fine on one Redis
   primary; the Cluster plan adds hash tags.
 ]]
+-- @include keys
 local ws, bound, limit, routing, wantStatus = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local fields = {unpack(ARGV, 6)}
 local statusPos, wsPos
@@ -29,11 +30,11 @@ end
 
 local function lookup(jobId)
   if routing ~= 'legacy' then
-    local v = redis.call('HMGET', 'ai:job:' .. ws .. ':' .. jobId, unpack(fields))
+    local v = redis.call('HMGET', Keys.scopedJob(ws, jobId), unpack(fields))
     if v[wsPos] then return v, 'new' end
     if routing == 'scoped' then return nil end
   end
-  local v = redis.call('HMGET', 'ai:jobs:' .. jobId, unpack(fields))
+  local v = redis.call('HMGET', Keys.legacyJob(jobId), unpack(fields))
   if v[wsPos] == ws then return v, 'old' end
   return nil
 end

@@ -5,8 +5,8 @@
   reported, never silent.
 
   Input:
-    KEYS[1]  ai:job:{ws}:{id}   (workspace-scoped copy)
-    KEYS[2]  ai:jobs:{id}       (legacy copy; counts only if its workspace_id is ARGV[1])
+    KEYS[1]  scopedJob(ws, id)   (workspace-scoped copy)
+    KEYS[2]  legacyJob(id)       (legacy copy; counts only if its workspace_id is ARGV[1])
     ARGV[1]  workspace id
     ARGV[2]  routing: 'legacy' | 'scoped' | 'scoped-then-legacy'
 

@@ -7,30 +7,36 @@
   2. active-list entries seen without a lease by the previous pass too (a
      worker died between its blocking wait and its claim): back to pending;
   3. index entries of finished jobs whose retention has passed are removed.
+  Times come from Redis TIME.
 
   Input:
-    KEYS[1] ai:queue:leases (members '<entry>|<token>')  KEYS[2] ai:queue:pending
-    KEYS[3] ai:queue:active  KEYS[4] ai:queue:stalled-check  KEYS[5] ai:queue:recovery-lock
-    KEYS[6] ai:queue:retention  KEYS[7] ai:queue:dead
-    ARGV[1] unused (the clock is Redis TIME)  ARGV[2] now (ISO, for the records)  ARGV[3] lock time (ms)
+    KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
+    KEYS[3] activeQueue  KEYS[4] stalledCheck  KEYS[5] recoveryLock
+    KEYS[6] retention  KEYS[7] deadLetters
+    ARGV[1] lock time (ms)
 
   Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
 ]]
--- @include jobCopies
-local nowMs, nowIso = redisNowMs(), ARGV[2]
-if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[3])) then return {-1} end
+-- @include clock
+-- @include entries
+-- @include copies
+-- @include statusIndex
+-- @include retention
+local nowMs = redisNowMs()
+local nowIso = isoFromMs(nowMs)
+if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[1])) then return {-1} end
 
 local expired = 0
 for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)) do
   redis.call('ZREM', KEYS[1], lease)
-  local entry = string.match(lease, '^(.*)|[^|]*$') or lease
+  local entry = entryOfLease(lease)
   local ws, jobId = splitEntry(entry)
   local copies = jobCopies(ws, jobId)
   if #copies > 0 then
     local f = redis.call('HMGET', copies[1], 'status', 'created_at')
     if f[1] == 'running' then
       setAll(copies, 'status', 'pending', 'updated_at', nowIso)
-      moveStatus(ws, (f[2] or '') .. '/' .. jobId, 'running', 'pending')
+      moveStatus(ws, indexMember(f[2] or '', jobId), 'running', 'pending')
     end
     redis.call('RPUSH', KEYS[2], entry)
     expired = expired + 1
@@ -54,12 +60,13 @@ if #keep > 0 then redis.call('SADD', KEYS[4], unpack(keep)) end
 
 local dropped = 0
 for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-  local ws, rest = string.match(item, '^([^|]+)|(.+)$')
-  local status, member = string.match(rest, '^([^|]+)|(.+)$')
-  redis.call('ZREM', 'ai:index:' .. ws, member)
-  redis.call('ZREM', 'ai:index:' .. ws .. ':status:' .. status, member)
-  -- A dead letter leaves the list with its record.
-  if status == 'failed' then redis.call('LREM', KEYS[7], 1, ws .. ':' .. string.match(member, '/(.+)$')) end
+  local ws, status, member = parseRetentionItem(item)
+  if ws then
+    redis.call('ZREM', Keys.workspaceIndex(ws), member)
+    redis.call('ZREM', Keys.workspaceStatusIndex(ws, status), member)
+    -- A dead letter leaves the list with its record.
+    if status == 'failed' then redis.call('LREM', KEYS[7], 1, queueEntry(ws, string.match(member, '/(.+)$'))) end
+  end
   redis.call('ZREM', KEYS[6], item)
   dropped = dropped + 1
 end

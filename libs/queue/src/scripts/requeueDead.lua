@@ -1,12 +1,17 @@
 --[[
   requeueDead: an operator gives a dead-lettered job a fresh set of attempts.
+  Times come from Redis TIME.
 
   Input:
-    KEYS[1] ai:queue:dead  KEYS[2] ai:queue:pending  KEYS[3] ai:queue:retention
-    ARGV[1] entry  ARGV[2] now (ISO)
+    KEYS[1] deadLetters  KEYS[2] pendingQueue  KEYS[3] retention
+    ARGV[1] entry
   Output: 'requeued' | 'missing' (not in the dead-letter list) | 'gone' (record expired; entry dropped)
 ]]
--- @include jobCopies
+-- @include clock
+-- @include entries
+-- @include copies
+-- @include statusIndex
+-- @include retention
 local entry = ARGV[1]
 local ws, jobId = splitEntry(entry)
 if not ws then return 'missing' end
@@ -14,10 +19,10 @@ local copies = jobCopies(ws, jobId)
 local f = #copies > 0 and redis.call('HMGET', copies[1], 'status', 'created_at') or {}
 if redis.call('LREM', KEYS[1], 1, entry) == 0 then return 'missing' end
 if #copies == 0 or not f[1] or not f[2] then return 'gone' end
-local member = f[2] .. '/' .. jobId
-setAll(copies, 'status', 'pending', 'attempts', 0, 'updated_at', ARGV[2], 'started_at', '', 'finished_at', '')
+local member = indexMember(f[2], jobId)
+setAll(copies, 'status', 'pending', 'attempts', 0, 'updated_at', isoFromMs(redisNowMs()), 'started_at', '', 'finished_at', '')
 for _, key in ipairs(copies) do redis.call('PERSIST', key) end
 moveStatus(ws, member, f[1], 'pending')
-redis.call('ZREM', KEYS[3], ws .. '|' .. f[1] .. '|' .. member)
+redis.call('ZREM', KEYS[3], retentionItem(ws, f[1], member))
 redis.call('LPUSH', KEYS[2], entry)
 return 'requeued'

@@ -1,5 +1,5 @@
 import { invalidInput } from '@relay/errors';
-import { isIndexMember } from './index-member.js';
+import { isIndexMember } from '../index-member.js';
 
 /**
  * An opaque list cursor: the index member of the last job returned,

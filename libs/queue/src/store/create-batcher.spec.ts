@@ -1,24 +1,31 @@
 import { isRedisUnavailableError } from '@relay/redis';
-import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, MAX_WAITING_REQUESTS, SubmitWaitError, type PreparedCreate } from './create-batcher.js';
+import type { CreateScriptReply, CreateScriptRequest } from '../scripts/script-types.js';
+import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, MAX_WAITING_REQUESTS, SubmitWaitError } from './create-batcher.js';
 
 // The batching logic alone, against a call whose replies the test releases
 // (createJobs itself runs on a real Redis in test/atomicity.e2e-spec.ts and
 // under every submit of the e2e suites).
-const request = (name: string, jobs = 1): PreparedCreate => ({ keys: [`k:${name}`], args: [name, jobs], jobs });
-const names = (call: { keys: string[] }) => call.keys.map((k) => k.slice(2));
+// A request is named by its workspace id; its jobs only count.
+const request = (name: string, jobs = 1): CreateScriptRequest => ({
+  workspaceId: name,
+  requestHash: '',
+  jobs: Array.from({ length: jobs }, (_, i) => ({ copies: 'L', jobId: `${name}-${i}`, actorId: 'a', provider: 'debug', name: 'echo', paramsJson: '{}' })),
+});
+const names = (call: { requests: CreateScriptRequest[] }) => call.requests.map((r) => r.workspaceId);
+const created = (name: string): CreateScriptReply => ({ outcome: 'created', createdAt: name });
 
 function harness(maxWaitMs = 60_000) {
-  const calls: { keys: string[]; args: (string | number)[]; answer: (reply: string[][] | Error) => void }[] = [];
+  const calls: { requests: CreateScriptRequest[]; answer: (reply: CreateScriptReply[] | Error) => void }[] = [];
   const batcher = new CreateBatcher(
-    (keys, args) =>
+    (requests) =>
       new Promise((resolve, reject) => {
-        calls.push({ keys, args, answer: (reply) => (reply instanceof Error ? reject(reply) : resolve(reply)) });
+        calls.push({ requests, answer: (reply) => (reply instanceof Error ? reject(reply) : resolve(reply)) });
       }),
     maxWaitMs,
   );
-  /** Answers call i with ['created', <request name>] per request. */
+  /** Answers call i with a 'created' reply per request, carrying the request's name. */
   const release = async (i: number) => {
-    calls[i].answer(names(calls[i]).map((n) => ['created', n]));
+    calls[i].answer(names(calls[i]).map(created));
     await new Promise((r) => setImmediate(r));
   };
   return { batcher, calls, release };
@@ -33,10 +40,10 @@ describe('CreateBatcher', () => {
 
     await release(0);
     expect(calls.map(names).slice(MAX_CALLS_IN_FLIGHT)).toEqual([[`r${n - 3}`, `r${n - 2}`, `r${n - 1}`]]);
-    expect(calls[MAX_CALLS_IN_FLIGHT].args).toEqual([`r${n - 3}`, 1, `r${n - 2}`, 1, `r${n - 1}`, 1]);
+    expect(calls[MAX_CALLS_IN_FLIGHT].requests.map((r) => [r.workspaceId, r.jobs.length])).toEqual([[`r${n - 3}`, 1], [`r${n - 2}`, 1], [`r${n - 1}`, 1]]);
 
     for (let i = 1; i < calls.length; i++) await release(i);
-    expect(await Promise.all(replies)).toEqual(Array.from({ length: n }, (_, i) => ['created', `r${i}`]));
+    expect(await Promise.all(replies)).toEqual(Array.from({ length: n }, (_, i) => created(`r${i}`)));
   });
 
   it(`cuts waiting requests into calls of at most ${MAX_REQUESTS_PER_CALL} requests and ${MAX_JOBS_PER_CALL} jobs; a request larger than that goes alone`, async () => {
@@ -47,9 +54,9 @@ describe('CreateBatcher', () => {
     // Every call answered as soon as it is out, until all have gone.
     for (let i = 0; i < calls.length; i++) await release(i);
     const waitingCalls = calls.slice(MAX_CALLS_IN_FLIGHT);
-    const jobsPerCall = waitingCalls.map((c) => c.args.filter((a) => typeof a === 'number').reduce((n, a) => n + Number(a), 0));
+    const jobsPerCall = waitingCalls.map((c) => c.requests.reduce((n, r) => n + r.jobs.length, 0));
     expect(jobsPerCall).toEqual([500, 1, MAX_JOBS_PER_CALL + 1, MAX_REQUESTS_PER_CALL, 1]);
-    expect(waitingCalls.map((c) => c.keys.length)).toEqual([5, 1, 1, MAX_REQUESTS_PER_CALL, 1]);
+    expect(waitingCalls.map((c) => c.requests.length)).toEqual([5, 1, 1, MAX_REQUESTS_PER_CALL, 1]);
   });
 
   it('a failed call rejects every request of it, and only those', async () => {
@@ -63,10 +70,10 @@ describe('CreateBatcher', () => {
     expect((await Promise.allSettled(sameCall)).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     const others = Array.from({ length: MAX_CALLS_IN_FLIGHT - 1 }, (_, i) => i + 1);
     for (const i of others) await release(i);
-    expect(await Promise.all(busy)).toEqual(busy.map((_, i) => ['created', `busy${i}`]));
+    expect(await Promise.all(busy)).toEqual(busy.map((_, i) => created(`busy${i}`)));
     const again = batcher.submit(request('c'));
     await release(calls.length - 1);
-    expect(await again).toEqual(['created', 'c']);
+    expect(await again).toEqual(created('c'));
   });
 
   it("a reply that does not match the requests rejects them instead of answering one with another's reply", async () => {
@@ -74,7 +81,7 @@ describe('CreateBatcher', () => {
     for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`busy${i}`));
     const pair = [batcher.submit(request('a')), batcher.submit(request('b'))];
     await release(0);
-    calls[MAX_CALLS_IN_FLIGHT].answer([['created']]);
+    calls[MAX_CALLS_IN_FLIGHT].answer([created('a')]);
     expect((await Promise.allSettled(pair)).map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { RelayError } from '@relay/errors';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
-import { indexMember } from './index-member.js';
+import { indexMember } from '../index-member.js';
 
 describe('list cursor', () => {
   it('round-trips an index member', () => {

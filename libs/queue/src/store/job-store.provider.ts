@@ -1,7 +1,7 @@
 import type { Provider } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
 import { RelayMetrics } from '@relay/telemetry';
+import { QueueScripts } from '../scripts/queue-scripts.js';
 import { JobStore } from './job-store.js';
 import { RedisJobStore } from './redis-job-store.js';
 import { selectStorageStrategy, type MigrationFlags } from './storage-strategy.js';
@@ -24,7 +24,7 @@ export function migrationFlags(config: RelayConfig): MigrationFlags {
  */
 export const jobStoreProvider: Provider = {
   provide: JobStore,
-  inject: [Redis, RelayConfig, RelayMetrics],
-  useFactory: (redis: Redis, config: RelayConfig, metrics: RelayMetrics) =>
-    new RedisJobStore(redis, selectStorageStrategy(migrationFlags(config)), metrics, config.JOB_RETENTION_SECONDS),
+  inject: [QueueScripts, RelayConfig, RelayMetrics],
+  useFactory: (scripts: QueueScripts, config: RelayConfig, metrics: RelayMetrics) =>
+    new RedisJobStore(scripts, selectStorageStrategy(migrationFlags(config)), metrics, config.JOB_RETENTION_SECONDS),
 };

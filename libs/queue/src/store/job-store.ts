@@ -1,4 +1,4 @@
-import type { Job, JobStatus } from './job-record.js';
+import type { Job, JobStatus } from '../job-record.js';
 import type { StorageStrategy } from './storage-strategy.js';
 
 /** One job to create; the store mints the id and timestamps. */

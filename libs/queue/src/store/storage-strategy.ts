@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ErrorCode, RelayError } from '@relay/errors';
 
 /** The migration flags of SPEC section 3, as booleans. */
 export interface MigrationFlags {
@@ -23,9 +24,10 @@ export interface StorageStrategy {
   reads: ReadRouting;
 }
 
-export class FlagCombinationError extends Error {
+/** A flag combination that would hide jobs from readers: a configuration error (exit 2 at start-up). */
+export class FlagCombinationError extends RelayError {
   constructor(message: string) {
-    super(`Refusing to start: ${message}`);
+    super(ErrorCode.InvalidConfiguration, `Refusing to start: ${message}`);
     this.name = 'FlagCombinationError';
   }
 }

@@ -1,29 +1,23 @@
+import { ErrorCode, RelayError } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
+import type { CreateScriptReply, CreateScriptRequest } from '../scripts/script-types.js';
 
-/** One submit request, as createJobs.lua takes it (its KEYS and ARGV, without the call's shared queue key). */
-export interface PreparedCreate {
-  keys: string[];
-  args: (string | number)[];
-  /** Jobs in the request: bounds how many requests share a call. */
-  jobs: number;
-}
-
-interface Waiting extends PreparedCreate {
-  resolve: (reply: string[]) => void;
+interface Waiting {
+  request: CreateScriptRequest;
+  resolve: (reply: CreateScriptReply) => void;
   reject: (error: unknown) => void;
   queuedAt: number;
 }
 
 /**
  * A submit that could not be handed to Redis in time (every call slot held
- * by calls Redis has not answered, or too many submits already waiting). Its
- * code makes it read as "Redis did not answer" (isRedisUnavailableError), so
- * the API answers 503 with Retry-After, as for a command that timed out.
+ * by calls Redis has not answered, or too many submits already waiting).
+ * Code Unavailable: the API answers 503 with Retry-After, as for a command
+ * that timed out.
  */
-export class SubmitWaitError extends Error {
-  readonly code = 'ETIMEDOUT';
+export class SubmitWaitError extends RelayError {
   constructor(message: string) {
-    super(message);
+    super(ErrorCode.Unavailable, message);
     this.name = 'SubmitWaitError';
   }
 }
@@ -65,17 +59,17 @@ export class CreateBatcher {
   private expiry?: NodeJS.Timeout;
 
   constructor(
-    private readonly call: (keys: string[], args: (string | number)[]) => Promise<string[][]>,
+    private readonly call: (requests: CreateScriptRequest[]) => Promise<CreateScriptReply[]>,
     private readonly maxWaitMs: number,
   ) {}
 
-  submit(request: PreparedCreate): Promise<string[]> {
+  submit(request: CreateScriptRequest): Promise<CreateScriptReply> {
     return new Promise((resolve, reject) => {
       if (this.queue.length >= MAX_WAITING_REQUESTS) {
         reject(new SubmitWaitError(`${MAX_WAITING_REQUESTS} submits are already waiting for Redis`));
         return;
       }
-      this.queue.push({ ...request, resolve, reject, queuedAt: Date.now() });
+      this.queue.push({ request, resolve, reject, queuedAt: Date.now() });
       this.sendWhileRoom();
       this.armExpiry();
     });
@@ -109,9 +103,9 @@ export class CreateBatcher {
     let count = 0;
     let jobs = 0;
     while (count < this.queue.length && count < MAX_REQUESTS_PER_CALL) {
-      const next = this.queue[count];
-      if (count > 0 && jobs + next.jobs > MAX_JOBS_PER_CALL) break;
-      jobs += next.jobs;
+      const next = this.queue[count].request.jobs.length;
+      if (count > 0 && jobs + next > MAX_JOBS_PER_CALL) break;
+      jobs += next;
       count++;
     }
     return this.queue.splice(0, count);
@@ -119,14 +113,8 @@ export class CreateBatcher {
 
   private async send(batch: Waiting[]): Promise<void> {
     this.inFlight++;
-    const keys: string[] = [];
-    const args: (string | number)[] = [];
-    for (const request of batch) {
-      for (const key of request.keys) keys.push(key);
-      for (const arg of request.args) args.push(arg);
-    }
     try {
-      const replies = await this.call(keys, args);
+      const replies = await this.call(batch.map((waiting) => waiting.request));
       if (replies.length !== batch.length) throw new Error(`createJobs answered ${replies.length} replies for ${batch.length} requests`);
       batch.forEach((request, i) => request.resolve(replies[i]));
     } catch (error) {

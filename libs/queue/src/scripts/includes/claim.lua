@@ -1,12 +1,14 @@
--- Claiming, shared by claimJobs and finishJobs (which claims the next jobs in
--- the same call). Expects jobCopies to be included first, and KEYS laid out as:
---   KEYS[1] ai:queue:pending  KEYS[2] ai:queue:active  KEYS[3] ai:queue:leases
---   KEYS[4] ai:queue:retry  KEYS[5] ai:queue:dead  KEYS[6] ai:queue:retention
--- A lease is the member '<entry>|<token>' of the leases set, scored by its
+-- claim: starting pending jobs, shared by claimJobs and finishJobs (which
+-- claims the next jobs in the same call).
+-- @requires clock entries copies statusIndex retention writeBatch
+-- Expects KEYS laid out as both scripts document:
+--   KEYS[1] pending list  KEYS[2] active list  KEYS[3] lease set
+--   KEYS[4] retry set     KEYS[5] dead letters KEYS[6] retention set
+-- A lease is the member '<entry>|<token>' of the lease set, scored by its
 -- deadline: only the holder of the token can remove or renew it (fencing).
--- `c` (the claim context) carries the lease deadline and retention expiry,
--- formatted once per call: every job of one call shares them. Sorted-set
--- writes are gathered (queueZsetWrite): claimUpTo flushes them.
+-- The claim context (claimContext) carries the call's clock, its limits and
+-- its write batch; every job of one call shares them.
+-- Defines: leasesKeyError, claimContext, promoteDueRetries, startEntry, claimUpTo.
 
 -- The lease set, checked before a hot-path call writes anything: a claim
 -- whose lease write failed would hand out a job no one could finish or
@@ -20,11 +22,12 @@ local function leasesKeyError()
   return nil
 end
 
-local function claimContext(nowMs, nowIso, leaseMs, maxJobs, workerId, maxAttempts, retention)
+-- nowMs from redisNowMs(); the ISO time and deadlines are formatted once per call.
+local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes)
   return {
-    nowMs = nowMs, nowIso = nowIso, maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
+    nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
     retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
-    expiresAt = string.format('%d', nowMs + retention * 1000),
+    expiresAt = string.format('%d', nowMs + retention * 1000), writes = writes,
   }
 end
 
@@ -45,26 +48,27 @@ local function startEntry(entry, c, claims)
   if not ws then return end
   local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at')
   if f[1] ~= 'pending' or not f[7] then return end
-  local member = f[7] .. '/' .. jobId
+  local member = indexMember(f[7], jobId)
   local attempts = (tonumber(f[2]) or 0) + 1
+  local writes = c.writes
   if attempts > c.maxAttempts then
     setAll(copies, 'status', 'failed', 'error', 'gave up: the job was interrupted on every attempt', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
-    for _, key in ipairs(copies) do redis.call('EXPIRE', key, c.retention) end
-    queueMoveStatus(ws, member, 'pending', 'failed')
-    writeOrCount('LPUSH', KEYS[5], entry)
-    queueZsetWrite('ZADD', KEYS[6], c.expiresAt, ws .. '|failed|' .. member)
+    expireAll(copies, c.retention)
+    batchMoveStatus(writes, ws, member, 'pending', 'failed')
+    writes:tryWrite('LPUSH', KEYS[5], entry)
+    writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'failed', member))
     return
   end
   setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
-  queueMoveStatus(ws, member, 'pending', 'running')
+  batchMoveStatus(writes, ws, member, 'pending', 'running')
   local token = c.workerId .. ':' .. attempts
-  queueZsetWrite('ZADD', KEYS[3], c.leaseDeadline, entry .. '|' .. token)
+  writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
   claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7]}
 end
 
 -- Claims up to c.maxJobs pending entries, popping as many as are still
--- wanted per RPOP. Bounded, so a long run of cancelled entries cannot make
--- one call slow.
+-- wanted per RPOP, then flushes the call's writes. Bounded, so a long run of
+-- cancelled entries cannot make one call slow.
 local function claimUpTo(c, claims)
   local budget = c.maxJobs * 4 + 100
   while #claims < c.maxJobs and budget > 0 do
@@ -75,5 +79,5 @@ local function claimUpTo(c, claims)
     budget = budget - #entries
     if #entries < want then break end
   end
-  flushZsetWrites()
+  c.writes:flush()
 end

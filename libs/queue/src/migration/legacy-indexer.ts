@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis, RedisKeys, isRedisUnavailableError } from '@relay/redis';
-import { jobScripts, type JobScripts } from './job-scripts.js';
+import { QueueScripts } from '../scripts/queue-scripts.js';
 
 export interface IndexSweepResult {
   scanned: number;
@@ -21,14 +21,14 @@ const LEGACY_INDEXED_MARKER = RedisKeys.legacyIndexedMarker;
 @Injectable()
 export class LegacyIndexer {
   private readonly logger = new Logger(LegacyIndexer.name);
-  private readonly scripts: JobScripts;
   private sweep?: Promise<void>;
   private done = false;
   private failedAt = 0;
 
-  constructor(@Inject(Redis) private readonly redis: Redis) {
-    this.scripts = jobScripts(redis);
-  }
+  constructor(
+    private readonly scripts: QueueScripts,
+    @Inject(Redis) private readonly redis: Redis,
+  ) {}
 
   /** Resolves once legacy records are indexed (at once when the marker says so). */
   async ensureIndexed(): Promise<void> {
@@ -76,7 +76,7 @@ export class LegacyIndexer {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${RedisKeys.legacyJobPrefix}*`, 'COUNT', batchSize);
       cursor = next;
       if (keys.length === 0) continue;
-      const [indexed, invalid] = (await this.scripts.indexLegacyJobs(keys, [])) as [number, number];
+      const { indexed, invalid } = await this.scripts.indexLegacyJobs(keys);
       result.scanned += keys.length;
       result.indexed += indexed;
       result.invalid += invalid;

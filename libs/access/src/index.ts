@@ -1,0 +1,1 @@
+export { Public, PUBLIC_ROUTE } from './public-route.js';

@@ -1,0 +1,209 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Redis, RedisKeys } from '@relay/redis';
+import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
+import { pairsToRecord } from '../job-record.js';
+import { claimedJob, type Reply } from './reply-decoding.js';
+import type {
+  AttemptOutcome,
+  BackfillReply,
+  CancelJobReply,
+  ClaimedJob,
+  ClaimOptions,
+  ClaimReply,
+  CompareReply,
+  CreateScriptReply,
+  CreateScriptRequest,
+  FinishReply,
+  FinishResult,
+  LeaseHolder,
+  ListJobsCall,
+  ListJobsReply,
+  NextClaim,
+  ReadJobReply,
+  ReadPath,
+  RecoveryReply,
+  RequeueReply,
+} from './script-types.js';
+import type { ReadRouting } from '../store/storage-strategy.js';
+
+/** Submits keep their idempotency key this long (SPEC: 24 h). */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+/** The keys of claimJobs and finishJobs, in their documented order. */
+const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention];
+
+type Arg = string | number;
+type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
+
+/**
+ * The scripts: every Lua script of this folder, one typed method each. The
+ * only place that packs KEYS and ARGV (in each script's documented order)
+ * and decodes replies, so callers pass arguments and get values, never
+ * arrays to cast. Scripts are registered on the connection once (ioredis
+ * sends EVALSHA and falls back to EVAL once per connection).
+ */
+@Injectable()
+export class QueueScripts {
+  private readonly call: Record<ScriptName, Caller>;
+
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    const callers = {} as Record<ScriptName, Caller>;
+    for (const name of SCRIPT_NAMES) {
+      const command = `relay_${name}`;
+      if (!(command in redis)) redis.defineCommand(command, { lua: scriptSource(name) });
+      const defined = (redis as unknown as Record<string, (...args: unknown[]) => Promise<Reply>>)[command].bind(redis);
+      callers[name] = (keys, args) => defined(keys.length, ...keys, ...args);
+    }
+    this.call = callers;
+  }
+
+  /** The connection's command timeout (ms), if it has one: bounds how long a submit waits for a call slot. */
+  get commandTimeoutMs(): number | undefined {
+    return this.redis.options.commandTimeout;
+  }
+
+  // --- the store
+
+  /** Creates the jobs of one or more submit requests; one reply per request, in order. */
+  async createJobs(requests: readonly CreateScriptRequest[]): Promise<CreateScriptReply[]> {
+    const keys: string[] = [RedisKeys.pendingQueue];
+    const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS];
+    for (const request of requests) {
+      const ws = request.workspaceId;
+      keys.push(RedisKeys.workspaceIndex(ws), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
+      args.push(ws, request.clientRequestId ? '1' : '0', request.requestHash, request.clientRequestId ?? '', request.jobs.length);
+      for (const job of request.jobs) {
+        if (job.copies !== 'S') keys.push(RedisKeys.legacyJob(job.jobId));
+        if (job.copies !== 'L') keys.push(RedisKeys.scopedJob(ws, job.jobId));
+        args.push(job.copies, job.jobId, job.actorId, job.provider, job.name, job.paramsJson);
+      }
+    }
+    const replies = (await this.call.createJobs(keys, args)) as string[][];
+    if (replies.length !== requests.length) throw new Error(`createJobs answered ${replies.length} replies for ${requests.length} requests`);
+    return replies.map((reply): CreateScriptReply => {
+      switch (reply[0]) {
+        case 'created':
+          return { outcome: 'created', createdAt: reply[1] };
+        case 'replayed':
+          return { outcome: 'replayed', firstJobId: reply[1], status: reply[2], createdAt: reply[3] };
+        case 'mismatch':
+          return { outcome: 'mismatch' };
+        default:
+          return { outcome: 'refused', reason: String(reply[1]) };
+      }
+    });
+  }
+
+  async readJob(workspaceId: string, jobId: string, routing: ReadRouting): Promise<ReadJobReply> {
+    const reply = (await this.call.readJob([RedisKeys.scopedJob(workspaceId, jobId), RedisKeys.legacyJob(jobId)], [workspaceId, routing])) as string[];
+    return { path: reply[0] as ReadPath, diverged: reply[1] === '1', record: pairsToRecord(reply.slice(2)) };
+  }
+
+  async listJobs(query: ListJobsCall): Promise<ListJobsReply> {
+    const ws = query.workspaceId;
+    const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
+    const bound = query.after === undefined ? '+' : `(${query.after}`;
+    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', ...query.fields])) as [
+      string,
+      number,
+      number,
+      ...(string | null)[][],
+    ];
+    const [next, fromNew, fromOld, ...rows] = reply;
+    return { next: next || null, fromNew, fromOld, rows: rows.map((values) => values.map((v) => v ?? '')) };
+  }
+
+  async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
+    const reply = (await this.call.cancelJob([RedisKeys.retention], [workspaceId, jobId, retentionSeconds, routing])) as string[];
+    if (reply[0] === 'cancelled') return { outcome: 'cancelled', record: pairsToRecord(reply.slice(1)) };
+    if (reply[0] === 'missing') return { outcome: 'missing' };
+    return { outcome: 'conflict', status: reply[1] };
+  }
+
+  // --- the worker's queue
+
+  async claimJobs(options: ClaimOptions): Promise<ClaimReply> {
+    const [rows, skippedWrites] = (await this.call.claimJobs(WORK_KEYS, [
+      options.leaseMs,
+      options.max,
+      options.workerId,
+      options.blockedEntry ?? '',
+      options.maxAttempts,
+      options.retentionSeconds,
+    ])) as [string[][], number];
+    return { claimed: rows.map(claimedJob), skippedWrites };
+  }
+
+  /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
+  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
+    const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0];
+    for (const { job, outcome } of items) {
+      args.push(
+        job.entry,
+        job.token,
+        outcome.outcome,
+        outcome.outcome === 'succeeded' ? JSON.stringify(outcome.result ?? null) : '',
+        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        outcome.outcome === 'retry' ? outcome.delayMs : 0,
+        job.createdAt,
+      );
+    }
+    const [results, rows, skippedWrites] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number];
+    return { results, claimed: rows.map(claimedJob), skippedWrites };
+  }
+
+  /** Extends the leases still held; returns the entries whose lease was lost. */
+  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
+    return (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as string[];
+  }
+
+  async releaseJobs(jobs: readonly LeaseHolder[]): Promise<number> {
+    return (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], jobs.flatMap((j) => [j.entry, j.token]))) as number;
+  }
+
+  /** One recovery pass; undefined when another worker's pass holds the lock. */
+  async recoverStalled(lockMs: number): Promise<RecoveryReply | undefined> {
+    const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention, RedisKeys.deadLetters];
+    const [expired, stalled, dropped] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
+    return expired === -1 ? undefined : { expired, stalled, dropped };
+  }
+
+  /** Milliseconds until the earliest retry is due by Redis's clock, or undefined when none waits. */
+  async retryDueIn(): Promise<number | undefined> {
+    const ms = (await this.call.retryDueIn([RedisKeys.retryQueue], [])) as number;
+    return ms < 0 ? undefined : ms;
+  }
+
+  async requeueDead(workspaceId: string, jobId: string): Promise<RequeueReply> {
+    const entry = `${workspaceId}:${jobId}`;
+    return (await this.call.requeueDead([RedisKeys.deadLetters, RedisKeys.pendingQueue, RedisKeys.retention], [entry])) as RequeueReply;
+  }
+
+  // --- migration (each takes a batch of keys found by SCAN)
+
+  async indexLegacyJobs(legacyKeys: readonly string[]): Promise<{ indexed: number; invalid: number }> {
+    const [indexed, invalid] = (await this.call.indexLegacyJobs(legacyKeys, [])) as [number, number];
+    return { indexed, invalid };
+  }
+
+  async backfillJobs(legacyKeys: readonly string[], dryRun: boolean): Promise<BackfillReply> {
+    const [copied, skipped, invalid, invalidKeys] = (await this.call.backfillJobs(legacyKeys, [dryRun ? '1' : '0'])) as [number, number, number, string[]];
+    return { copied, skipped, invalid, invalidKeys };
+  }
+
+  async compareJobs(legacyKeys: readonly string[]): Promise<CompareReply> {
+    const [matching, missing, diverged, invalid] = (await this.call.compareJobs(legacyKeys, [])) as [number, string[], string[], string[]];
+    return { matching, missing, diverged, invalid };
+  }
+
+  /** Of a batch of scoped keys: how many have a legacy copy, and the job ids of those that have none. */
+  async countScopedOnly(scopedKeys: readonly string[]): Promise<{ withLegacy: number; scopedOnly: string[] }> {
+    const [withLegacy, scopedOnly] = (await this.call.countScopedOnly(scopedKeys, [])) as [number, string[]];
+    return { withLegacy, scopedOnly };
+  }
+
+  async deleteLegacy(legacyKeys: readonly string[]): Promise<{ deleted: number; kept: string[] }> {
+    const [deleted, kept] = (await this.call.deleteLegacy(legacyKeys, [])) as [number, string[]];
+    return { deleted, kept };
+  }
+}

@@ -1,0 +1,28 @@
+import type { ClaimedJob } from './script-types.js';
+
+/** A raw script reply, before its method decodes it. */
+export type Reply = unknown;
+
+function parseParams(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/** A claim row: {entry, token, attempts, provider, name, params, actor_id, created_at}. */
+export function claimedJob([entry, token, attempts, provider, name, params, actorId, createdAt]: string[]): ClaimedJob {
+  const sep = entry.indexOf(':');
+  return {
+    entry,
+    token,
+    workspaceId: entry.slice(0, sep),
+    jobId: entry.slice(sep + 1),
+    attempts: Number(attempts),
+    action: `${provider}.${name}`,
+    params: parseParams(params),
+    actorId,
+    createdAt,
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * What each script takes and answers, decoded (see queue-scripts.ts). The
+ * work queue's job types live here because the claim and finish scripts
+ * produce and consume them.
+ */
+import type { ReadRouting } from '../store/storage-strategy.js';
+
+/** Which records a new job gets: legacy, scoped, or both (dual-write). */
+export type JobCopies = 'L' | 'S' | 'LS';
+
+export interface CreateScriptJob {
+  copies: JobCopies;
+  jobId: string;
+  actorId: string;
+  provider: string;
+  name: string;
+  paramsJson: string;
+}
+
+/** One submit request of a createJobs call (every request of a call is atomic on its own). */
+export interface CreateScriptRequest {
+  workspaceId: string;
+  clientRequestId?: string;
+  /** Payload fingerprint; '' without a client_request_id. */
+  requestHash: string;
+  jobs: CreateScriptJob[];
+}
+
+export type CreateScriptReply =
+  | { outcome: 'created'; createdAt: string }
+  | { outcome: 'replayed'; firstJobId: string; status: string; createdAt: string }
+  | { outcome: 'mismatch' }
+  | { outcome: 'refused'; reason: string };
+
+export type ReadPath = 'new' | 'old' | 'miss';
+export interface ReadJobReply {
+  path: ReadPath;
+  /** Both copies exist and differ in status, attempts or updated_at. */
+  diverged: boolean;
+  record: Record<string, string>;
+}
+
+export interface ListJobsCall {
+  workspaceId: string;
+  status?: string;
+  /** Exclusive upper bound: the index member after which the page starts, or undefined for the first page. */
+  after?: string;
+  limit: number;
+  routing: ReadRouting;
+  fields: readonly string[];
+}
+export interface ListJobsReply {
+  /** Index member of the last row, when another job follows it. */
+  next: string | null;
+  fromNew: number;
+  fromOld: number;
+  /** Values in the order of the call's fields ('' when unset). */
+  rows: string[][];
+}
+
+export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
+
+/** A job a worker has claimed: run it, then finish it with the same token. */
+export interface ClaimedJob {
+  entry: string;
+  token: string;
+  workspaceId: string;
+  jobId: string;
+  attempts: number;
+  action: string;
+  params: unknown;
+  actorId: string;
+  createdAt: string;
+}
+
+export type AttemptOutcome =
+  | { outcome: 'succeeded'; result: unknown }
+  | { outcome: 'failed'; error: string }
+  | { outcome: 'retry'; error: string; delayMs: number };
+
+export type FinishResult = 'done' | 'lost' | 'gone';
+
+export interface ClaimOptions {
+  /** How many jobs to claim (0: none). */
+  max: number;
+  workerId: string;
+  leaseMs: number;
+  maxAttempts: number;
+  retentionSeconds: number;
+  /** An entry a blocking wait moved to the active list, to lease first. */
+  blockedEntry?: string;
+}
+
+/** Claims made in the same call as a finish: everything of ClaimOptions but what the finish already says. */
+export type NextClaim = Omit<ClaimOptions, 'retentionSeconds' | 'blockedEntry'>;
+
+export interface ClaimReply {
+  claimed: ClaimedJob[];
+  /** Index, retention or dead-letter writes skipped because a key of another type was in the way. */
+  skippedWrites: number;
+}
+
+export interface FinishReply extends ClaimReply {
+  results: FinishResult[];
+}
+
+/** What lease scripts need of a claimed job. */
+export type LeaseHolder = Pick<ClaimedJob, 'entry' | 'token'>;
+
+export interface RecoveryReply {
+  expired: number;
+  stalled: number;
+  dropped: number;
+}
+
+export type RequeueReply = 'requeued' | 'missing' | 'gone';
+
+export interface BackfillReply {
+  copied: number;
+  skipped: number;
+  invalid: number;
+  invalidKeys: string[];
+}
+
+export interface CompareReply {
+  matching: number;
+  /** Job ids of legacy records with no scoped copy. */
+  missing: string[];
+  /** 'job_id:field,field' of pairs that differ. */
+  diverged: string[];
+  invalid: string[];
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { ErrorCode, RelayError } from '@relay/errors';
+import { assertWorkspaceId } from '@relay/workspace';
+import type { RelayMetrics } from '@relay/telemetry';
+import { JOB_FIELDS, jobFromHash, isJobStatus, type Job } from '../job-record.js';
+import type { QueueScripts } from '../scripts/queue-scripts.js';
+import type { CreateScriptJob, CreateScriptReply } from '../scripts/script-types.js';
+import { decodeCursor, encodeCursor } from './list-cursor.js';
+import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
+import { requestFingerprint } from './request-fingerprint.js';
+import { copiesFor, type StorageStrategy } from './storage-strategy.js';
+import { CreateBatcher } from './create-batcher.js';
+
+/** How long a submit may wait for a call slot when the client has no command timeout (it always has one in Relay). */
+const DEFAULT_SUBMIT_WAIT_MS = 1000;
+const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash');
+
+/** A script refused to write (a key of the wrong type in the way): a server-side fault, answered as a bare 500. */
+export class StorageRefusedError extends RelayError {
+  constructor(reason: string) {
+    super(ErrorCode.StorageRefused, `job storage refused the write: ${reason}`);
+    this.name = 'StorageRefusedError';
+  }
+}
+
+/**
+ * The store: JobStore on Redis. The strategy (from the migration flags,
+ * chosen by the factory provider) decides which copies a new job gets and
+ * where reads look; every multi-key change is one script of QueueScripts,
+ * and submits made together share createJobs calls (CreateBatcher).
+ */
+export class RedisJobStore extends JobStore {
+  private readonly logger = new Logger(RedisJobStore.name);
+  private readonly creates: CreateBatcher;
+  private created = 0;
+  private createdWithScopedCopy = 0;
+
+  constructor(
+    private readonly scripts: QueueScripts,
+    readonly strategy: StorageStrategy,
+    private readonly metrics: RelayMetrics,
+    private readonly retentionSeconds: number,
+  ) {
+    super();
+    this.creates = new CreateBatcher((requests) => scripts.createJobs(requests), scripts.commandTimeoutMs ?? DEFAULT_SUBMIT_WAIT_MS);
+  }
+
+  async create(request: CreateRequest): Promise<CreateOutcome> {
+    const workspaceId = assertWorkspaceId(request.workspaceId);
+    // The API never sends an empty plan; a caller of the library that did would confuse createJobs' layout.
+    if (request.jobs.length === 0) throw new RangeError('a submit needs at least one job');
+    const base = randomUUID();
+    const jobIds = request.kind === 'plan' ? request.jobs.map((_, i) => `${base}_${i}`) : [base];
+    // The fingerprint only matters for a replay check, so only requests that can be replayed pay for it.
+    const requestHash = request.clientRequestId ? requestFingerprint(request.kind, request.jobs) : '';
+    let scopedCopies = 0;
+    const jobs = request.jobs.map((job, i): CreateScriptJob => {
+      const copies = copiesFor(this.strategy, jobIds[i]);
+      if (copies.scoped) scopedCopies++;
+      const dot = job.action.indexOf('.');
+      return {
+        copies: copies.legacy ? (copies.scoped ? 'LS' : 'L') : 'S',
+        jobId: jobIds[i],
+        actorId: job.actorId,
+        provider: job.action.slice(0, dot),
+        name: job.action.slice(dot + 1),
+        paramsJson: job.paramsJson ?? JSON.stringify(job.params),
+      };
+    });
+    const reply = await this.countDualWrite(this.creates.submit({ workspaceId, clientRequestId: request.clientRequestId, requestHash, jobs }));
+
+    switch (reply.outcome) {
+      case 'created':
+        this.countCreated(request.jobs.length, scopedCopies);
+        return { outcome: 'created', jobIds, status: 'pending', createdAt: reply.createdAt };
+      case 'replayed': {
+        const first = reply.firstJobId;
+        const ids = request.kind === 'plan' ? request.jobs.map((_, i) => first.replace(/_0$/, `_${i}`)) : [first];
+        return { outcome: 'replayed', jobIds: ids, status: isJobStatus(reply.status) ? reply.status : 'pending', createdAt: reply.createdAt };
+      }
+      case 'mismatch':
+        return { outcome: 'mismatch' };
+      default:
+        throw new StorageRefusedError(reply.reason);
+    }
+  }
+
+  async get(workspaceId: string, jobId: string): Promise<Job | undefined> {
+    const ws = assertWorkspaceId(workspaceId);
+    const reply = await this.scripts.readJob(ws, jobId, this.strategy.reads);
+    this.metrics.readPath.inc({ path: reply.path });
+    if (reply.path === 'miss') return undefined;
+    if (reply.diverged) {
+      // Status changes reach every copy atomically, so this means a copy was changed outside Relay.
+      this.metrics.copyDivergences.inc({ where: 'read' });
+      this.logger.warn(`job ${jobId}: legacy and scoped copies differ (status, attempts or updated_at); run relay migrate verify`);
+    }
+    return jobFromHash(reply.record);
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const ws = assertWorkspaceId(query.workspaceId);
+    const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
+    const page = await this.scripts.listJobs({ workspaceId: ws, status: query.status, after, limit: query.limit, routing: this.strategy.reads, fields: LIST_FIELDS });
+    if (page.rows.length > 0) this.metrics.listReadPath.inc({ path: page.fromOld === 0 ? 'new' : page.fromNew === 0 ? 'old' : 'mixed' });
+    const items: JobSummary[] = page.rows.map((values) => {
+      const record: Record<string, string> = {};
+      LIST_FIELDS.forEach((f, i) => (record[f] = values[i]));
+      const { params: _omitted, ...summary } = jobFromHash(record);
+      return summary;
+    });
+    return { items, nextCursor: page.next ? encodeCursor(page.next) : null };
+  }
+
+  async cancel(workspaceId: string, jobId: string) {
+    const ws = assertWorkspaceId(workspaceId);
+    const reply = await this.scripts.cancelJob(ws, jobId, this.retentionSeconds, this.strategy.reads);
+    if (reply.outcome === 'cancelled') return { outcome: 'cancelled' as const, job: jobFromHash(reply.record) };
+    return reply;
+  }
+
+  private countCreated(jobs: number, withScopedCopy: number): void {
+    this.created += jobs;
+    this.createdWithScopedCopy += withScopedCopy;
+    this.metrics.dualWriteRatio.set(this.createdWithScopedCopy / this.created);
+  }
+
+  /** Counts every dual-write outcome; a failed one is also logged (without params). */
+  private async countDualWrite(write: Promise<CreateScriptReply>): Promise<CreateScriptReply> {
+    if (this.strategy.writes !== 'dual-write') return write;
+    try {
+      const reply = await write;
+      if (reply.outcome === 'created') this.metrics.dualWriteAttempts.inc({ result: 'succeeded' });
+      else if (reply.outcome === 'refused') this.metrics.dualWriteAttempts.inc({ result: 'failed' });
+      return reply;
+    } catch (error) {
+      this.metrics.dualWriteAttempts.inc({ result: 'failed' });
+      this.logger.warn(`dual-write failed: ${(error as Error).name}`);
+      throw error;
+    }
+  }
+}

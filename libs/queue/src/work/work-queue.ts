@@ -1,0 +1,120 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Redis, RedisKeys } from '@relay/redis';
+import { RelayMetrics } from '@relay/telemetry';
+import { QueueScripts } from '../scripts/queue-scripts.js';
+import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+
+export interface QueueDepth {
+  pending: number;
+  running: number;
+  retrying: number;
+  dead: number;
+}
+
+/**
+ * The worker's queue: claim with a lease, renew, finish (fenced by the lease
+ * token), release on shutdown, recover what dead workers held, and the
+ * dead-letter list. Each operation is one script of QueueScripts; this
+ * class adds what the worker and operators need around them (reporting
+ * skipped writes, the blocking wait, depth and dead-letter reads). Finish
+ * batching is FinishBatcher's; the claim loop is the worker app's.
+ */
+@Injectable()
+export class WorkQueue {
+  private readonly logger = new Logger(WorkQueue.name);
+
+  constructor(
+    private readonly scripts: QueueScripts,
+    @Inject(Redis) private readonly redis: Redis,
+    @Optional() private readonly metrics?: RelayMetrics,
+  ) {}
+
+  /**
+   * The claim and finish scripts skip (rather than abort on) an index,
+   * retention or dead-letter write that fails, so that the other jobs of the
+   * call are not stranded; such a failure means a key of another type is in
+   * the way (corruption or an operator's mistake), so it is logged and counted.
+   */
+  private reportSkippedWrites(skipped: number): void {
+    if (skipped <= 0) return;
+    this.metrics?.statusUpdateFailures.inc({ reason: 'index_write' }, skipped);
+    this.logger.error(
+      `${skipped} index, retention or dead-letter write(s) skipped: a key of another type is in the way (an ai:index:* key, ai:queue:retention, ai:queue:retry or ai:queue:dead); listings by status may be off until it is repaired`,
+    );
+  }
+
+  async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
+    const { claimed, skippedWrites } = await this.scripts.claimJobs(options);
+    this.reportSkippedWrites(skippedWrites);
+    return claimed;
+  }
+
+  /** Milliseconds until the earliest retry is due by Redis's clock (claims promote it), or undefined when none waits. */
+  msUntilNextRetry(): Promise<number | undefined> {
+    return this.scripts.retryDueIn();
+  }
+
+  /** Waits up to timeoutSeconds for a pending entry, moving it to the active list; on a blocking connection. */
+  async waitForEntry(blocking: Redis, timeoutSeconds: number): Promise<string | null> {
+    return blocking.blmove(RedisKeys.pendingQueue, RedisKeys.activeQueue, 'RIGHT', 'LEFT', timeoutSeconds);
+  }
+
+  /**
+   * Records an attempt's outcome ('lost' when the lease is no longer this
+   * worker's) and, in the same round trip, claims up to `next.max` jobs.
+   */
+  async finish(job: ClaimedJob, outcome: AttemptOutcome, retentionSeconds: number, next?: NextClaim): Promise<{ result: FinishResult; claimed: ClaimedJob[] }> {
+    const { results, claimed } = await this.finishMany([{ job, outcome }], retentionSeconds, next);
+    return { result: results[0], claimed };
+  }
+
+  /** finish for several jobs in one script call (FinishBatcher gathers what finished in the same tick). */
+  async finishMany(
+    items: readonly { job: ClaimedJob; outcome: AttemptOutcome }[],
+    retentionSeconds: number,
+    next?: NextClaim,
+  ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
+    const { results, claimed, skippedWrites } = await this.scripts.finishJobs(items, retentionSeconds, next);
+    this.reportSkippedWrites(skippedWrites);
+    return { results, claimed };
+  }
+
+  /** Extends the leases still held; returns the entries whose lease was lost. */
+  async renew(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    return this.scripts.renewLeases(jobs, leaseMs);
+  }
+
+  /** Gives unfinished jobs back for immediate re-delivery (graceful shutdown). */
+  async release(jobs: readonly LeaseHolder[]): Promise<number> {
+    if (jobs.length === 0) return 0;
+    return this.scripts.releaseJobs(jobs);
+  }
+
+  /** One recovery pass (skipped when another worker ran one within lockMs). */
+  recover(lockMs: number): Promise<RecoveryReply | undefined> {
+    return this.scripts.recoverStalled(lockMs);
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const replies = await this.redis
+      .pipeline()
+      .llen(RedisKeys.pendingQueue)
+      .zcard(RedisKeys.leases)
+      .zcard(RedisKeys.retryQueue)
+      .llen(RedisKeys.deadLetters)
+      .exec();
+    const [pending, running, retrying, dead] = (replies ?? []).map(([, n]) => Number(n ?? 0));
+    return { pending, running, retrying, dead };
+  }
+
+  /** Dead-letter entries, newest first. */
+  async listDead(limit = 100): Promise<{ workspaceId: string; jobId: string }[]> {
+    const entries = await this.redis.lrange(RedisKeys.deadLetters, 0, limit - 1);
+    return entries.map((e) => ({ workspaceId: e.slice(0, e.indexOf(':')), jobId: e.slice(e.indexOf(':') + 1) }));
+  }
+
+  requeueDead(workspaceId: string, jobId: string): Promise<RequeueReply> {
+    return this.scripts.requeueDead(workspaceId, jobId);
+  }
+}
