@@ -13,6 +13,8 @@ interface Running {
   job: ClaimedJob;
   control: AttemptControl;
   lostLease: boolean;
+  /** The attempt has ended and its outcome is being written: the finish ends the lease, not a renewal. */
+  finishing: boolean;
   /** When the lease was last known held (claim or successful renewal), by this process's clock. */
   leaseHeldAt: number;
   done: Promise<void>;
@@ -139,7 +141,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private start(job: ClaimedJob): void {
     this.metricsFor('running', job.workspaceId).total.inc();
     const control = new AttemptControl();
-    const running: Running = { job, control, lostLease: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
+    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
     running.done = this.runner
       .run(job, control)
       .then((outcome) => this.record(running, outcome))
@@ -159,6 +161,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
     if (running.lostLease || (this.stopping && running.control.stopped)) return;
+    running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
@@ -206,11 +209,14 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async renewLeases(): Promise<void> {
-    const held = [...this.running.values()].filter((r) => !r.lostLease);
+    // A job whose outcome is being written is left out: its finish removes the lease (a renewal
+    // racing it would read that as lost), and a finish retried while Redis is away is bounded by the lease.
+    const held = [...this.running.values()].filter((r) => !r.lostLease && !r.finishing);
     const attemptedAt = Date.now();
     try {
       const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));
       for (const running of held) {
+        if (running.finishing) continue;
         if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere');
         else running.leaseHeldAt = attemptedAt;
       }
@@ -220,7 +226,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // Unable to renew (Redis away): once a lease may have expired, another
     // worker may run the job, so this one stops it rather than run it twice.
     for (const running of held) {
-      if (!running.lostLease && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time');
+      if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time');
     }
   }
 

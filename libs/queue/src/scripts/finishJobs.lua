@@ -17,6 +17,10 @@
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
             writes skipped (as in claimJobs)}
+  'done' also answers a repeat of a finish that was already recorded (the
+  worker retries a call whose reply it never got, e.g. Redis paused): the
+  lease is gone, but the record shows this attempt's outcome, so nothing is
+  written again and the worker neither warns nor counts twice.
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
@@ -27,9 +31,26 @@ local retention = tonumber(ARGV[1])
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch())
 local writes = c.writes
 
+-- The status an outcome leaves a job in.
+local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending'}
+
+-- Without the lease: was this attempt's outcome recorded by an earlier try
+-- of the same finish? Only the token's holder can write attempt N's outcome
+-- (another worker's claim makes it N + 1; recovery sends it to the pending
+-- list, never to the retry set).
+local function alreadyRecorded(ws, jobId, entry, token, outcome)
+  local attempt = string.match(token, ':(%d+)$')
+  if not ws or not attempt then return false end
+  local copies, f = readCopies(ws, jobId, 'status', 'attempts')
+  if #copies == 0 or f[2] ~= attempt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  return outcome ~= 'retry' or type(redis.pcall('ZSCORE', KEYS[4], entry)) == 'string'
+end
+
 local function record(entry, token, outcome, result, err, retryDelay, createdAt)
-  if redis.call('ZREM', KEYS[3], leaseMember(entry, token)) == 0 then return 'lost' end
   local ws, jobId = splitEntry(entry)
+  if redis.call('ZREM', KEYS[3], leaseMember(entry, token)) == 0 then
+    return alreadyRecorded(ws, jobId, entry, token, outcome) and 'done' or 'lost'
+  end
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
   local member = indexMember(createdAt, jobId)
