@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
+import { expectEventually } from './support/expect-eventually.js';
 import { TEST_DB } from './support/databases.js';
 import { freshDatabase } from './support/redis.js';
 
@@ -277,20 +278,41 @@ describe('idempotency of job and plan submission (real Redis)', () => {
     expect(await queueLength()).toBe(1);
   });
 
-  it('does not let a stale key (pointing at a job that does not exist) block: a new job is created and the key points at it', async () => {
-    await redis.set('ai:idempotency:acme:stale-1', 'no-such-job', 'EX', 86400);
-    const res = await api.http.post('/ai/jobs').set(acme()).send({ action: 'debug.echo', params: {}, client_request_id: 'stale-1' });
-    expect(res.status).toBe(202);
-    expect(res.headers['idempotent-replayed']).toBeUndefined();
-    expect(res.body.job_id).not.toBe('no-such-job');
-    expect(await redis.get('ai:idempotency:acme:stale-1')).toBe(res.body.job_id);
-    expect(await redis.ttl('ai:idempotency:acme:stale-1')).toBeGreaterThanOrEqual(86000);
-    expect(await redis.hget(`ai:jobs:${res.body.job_id}`, 'status')).toBe('pending');
-    expect((await api.http.get(`/ai/jobs/${res.body.job_id}`).set(acme())).status).toBe(200);
+  it('a repeat after the original job expired (retention shorter than the 24 h key) is 410 with the original job id, never a second job', async () => {
+    // The store writes a key only with its job, so a key whose job is missing means the job expired.
+    const shortRetention = await startApi(TEST_DB.idempotency, { JOB_RETENTION_SECONDS: '1' });
+    try {
+      const body = { action: 'debug.echo', params: {}, client_request_id: 'expired-1' };
+      const first = await shortRetention.http.post('/ai/jobs').set(acme()).send(body);
+      expect(first.status).toBe(202);
+      // Cancelled = finished: it expires after JOB_RETENTION_SECONDS, the key stays for 24 h.
+      expect((await shortRetention.http.post(`/ai/jobs/${first.body.job_id}/cancel`).set(acme())).status).toBe(200);
+      await expectEventually(async () => expect(await redis.exists(`ai:jobs:${first.body.job_id}`)).toBe(0), 5000);
+      const keysBefore = await jobKeys();
+      const queued = await queueLength();
 
-    // The repeat now replays the new job.
-    const again = await api.http.post('/ai/jobs').set(acme()).send({ action: 'debug.echo', params: {}, client_request_id: 'stale-1' });
-    expect([again.status, again.body.job_id]).toEqual([200, res.body.job_id]);
+      for (const again of [body, { ...body, params: { other: true } }]) {
+        const res = await shortRetention.http.post('/ai/jobs').set(acme()).send(again);
+        expect(res.status).toBe(410);
+        expect(res.body).toMatchObject({ statusCode: 410, error: 'Gone', job_id: first.body.job_id });
+        expect(res.body.message).toMatch(/expired/);
+      }
+      const header = await shortRetention.http.post('/ai/jobs').set({ ...acme(), 'Idempotency-Key': 'expired-1' }).send({ action: 'debug.echo', params: {} });
+      expect([header.status, header.body.job_id]).toEqual([410, first.body.job_id]);
+      expect(await jobKeys()).toEqual(keysBefore);
+      expect(await queueLength()).toBe(queued);
+      expect(await redis.get('ai:idempotency:acme:expired-1')).toBe(first.body.job_id);
+      expect(await redis.ttl('ai:idempotency:acme:expired-1')).toBeGreaterThan(86000);
+    } finally {
+      await shortRetention.close();
+    }
+  });
+
+  it('a key whose job is gone answers 410 for a plan too, naming the first job id', async () => {
+    await redis.set('ai:idempotency:acme:gone-plan', 'no-such-job_0', 'EX', 86400);
+    const res = await api.http.post('/ai/plans').set(acme()).send({ steps: [{ action: 'debug.echo', params: {} }], client_request_id: 'gone-plan' });
+    expect([res.status, res.body.job_id]).toEqual([410, 'no-such-job_0']);
+    expect(await redis.get('ai:idempotency:acme:gone-plan')).toBe('no-such-job_0');
   });
 
   it('replays for another API key (another actor) of the same workspace: keys are per workspace, not per actor', async () => {
@@ -308,11 +330,14 @@ describe('idempotency of job and plan submission (real Redis)', () => {
     expect(theirs.status).toBe(202);
     await redis.set('ai:idempotency:acme:cross-1', theirs.body.job_id, 'EX', 86400);
 
+    // Not acme's job, so for acme it does not exist: 410 (what the key names), never a replay of globex's job.
     const mine = await api.http.post('/ai/jobs').set(acme()).send({ action: 'debug.echo', params: {}, client_request_id: 'cross-1' });
-    expect(mine.status).toBe(202);
-    expect(mine.body.job_id).not.toBe(theirs.body.job_id);
-    expect(await redis.get('ai:idempotency:acme:cross-1')).toBe(mine.body.job_id);
+    expect(mine.status).toBe(410);
+    expect(mine.headers['idempotent-replayed']).toBeUndefined();
+    expect(Object.keys(mine.body).sort()).toEqual(['error', 'job_id', 'message', 'request_id', 'statusCode']);
+    expect(await redis.get('ai:idempotency:acme:cross-1')).toBe(theirs.body.job_id);
     expect(await redis.hget(`ai:jobs:${theirs.body.job_id}`, 'workspace_id')).toBe('globex');
+    expect(await redis.hget(`ai:jobs:${theirs.body.job_id}`, 'status')).toBe('pending');
   });
   /** The same guarantees in the migration phases that write the scoped schema (SPEC section 3). */
   describe.each([
@@ -347,7 +372,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
       expect((await phased.http.get(`/ai/jobs/${jobId}`).set(acme())).status).toBe(200);
     });
 
-    it('replays a plan, and a stale key does not block', async () => {
+    it('replays a plan, and a key whose job is gone is 410 in this phase too', async () => {
       const steps = [1, 2].map((n) => ({ action: 'debug.echo', params: { n } }));
       const first = await phased.http.post('/ai/plans').set(acme()).send({ steps, client_request_id: 'phase-plan' });
       const again = await phased.http.post('/ai/plans').set(acme()).send({ steps, client_request_id: 'phase-plan' });
@@ -356,9 +381,9 @@ describe('idempotency of job and plan submission (real Redis)', () => {
       expect(await scanKeys('ai:job:acme:*')).toHaveLength(2 * scoped);
 
       await redis.set('ai:idempotency:acme:phase-stale', 'gone-job', 'EX', 86400);
-      const fresh = await phased.http.post('/ai/jobs').set(acme()).send({ action: 'debug.echo', params: {}, client_request_id: 'phase-stale' });
-      expect(fresh.status).toBe(202);
-      expect(await redis.get('ai:idempotency:acme:phase-stale')).toBe(fresh.body.job_id);
+      const again2 = await phased.http.post('/ai/jobs').set(acme()).send({ action: 'debug.echo', params: {}, client_request_id: 'phase-stale' });
+      expect([again2.status, again2.body.job_id]).toEqual([410, 'gone-job']);
+      expect(await redis.get('ai:idempotency:acme:phase-stale')).toBe('gone-job');
     });
   });
 

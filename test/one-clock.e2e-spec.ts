@@ -101,7 +101,7 @@ describe('one clock: scripts use Redis TIME', () => {
       // Scores compared later (retry due time, retention expiry) are Redis's time plus the delay.
       const retryDue = Number(await redis.zscore('ai:queue:retry', `acme:${retries}`));
       expect(near(retryDue, redisNow + 60_000)).toBe(true);
-      const retention = await redis.zrange('ai:queue:retention', 0, -1, 'WITHSCORES');
+      const retention = await redis.zrange('ai:queue:retention', '0', '-1', 'WITHSCORES');
       expect(retention.length).toBe(4); // succeeded and cancelled (the dead letter's entry left with the requeue)
       for (let i = 1; i < retention.length; i += 2) expect(near(Number(retention[i]), redisNow + RETENTION_SECONDS * 1000)).toBe(true);
       // The worker's idle wait is timed by Redis too: the retry is due in about a minute, not 36 h ago.

@@ -10,6 +10,8 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   Conflict = 'CONFLICT',
   IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
+  /** What the request names existed and has expired (e.g. the job of a client_request_id). */
+  Gone = 'GONE',
   /** Redis did not answer in time (or the process could not hand it a command in time). */
   Unavailable = 'UNAVAILABLE',
   /** Settings or flags that cannot work together; a process refuses to start. */
@@ -26,6 +28,8 @@ export class RelayError extends Error {
     message: string,
     /** Field-level messages for InvalidInput; safe to show to the client. */
     readonly details: string[] = [],
+    /** Extra fields of the error answer (e.g. the job id a 410 names); safe to show to the client. */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'RelayError';

@@ -12,6 +12,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.IdempotencyMismatch]: 422,
+  [ErrorCode.Gone]: 410,
   [ErrorCode.Unavailable]: 503,
   // Server-side faults: logged, answered as a bare 500.
   [ErrorCode.InvalidConfiguration]: 500,
@@ -37,7 +38,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const requestId = req.requestId ?? '';
 
     if (exception instanceof RelayError && STATUS_BY_CODE[exception.code] < 500) {
-      return sendError(res, STATUS_BY_CODE[exception.code], exception.details.length > 0 ? exception.details : exception.message, requestId);
+      const message = exception.details.length > 0 ? exception.details : exception.message;
+      return sendError(res, STATUS_BY_CODE[exception.code], message, requestId, {}, exception.fields);
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -8,7 +8,7 @@ import type { Principal } from '@relay/auth';
 import { checkParamsLimits } from './params-limits.js';
 
 /** A submit that created jobs or replayed the original ones. */
-export type Submitted = Exclude<CreateOutcome, { outcome: 'mismatch' }>;
+export type Submitted = Exclude<CreateOutcome, { outcome: 'mismatch' | 'gone' }>;
 
 export interface StepInput {
   action: string;
@@ -50,6 +50,14 @@ export class JobsService implements OnApplicationBootstrap {
     const outcome = await this.store.create({ workspaceId: principal.workspaceId, jobs, clientRequestId, kind });
     if (outcome.outcome === 'mismatch') {
       throw new RelayError(ErrorCode.IdempotencyMismatch, 'client_request_id was already used with a different payload');
+    }
+    if (outcome.outcome === 'gone') {
+      throw new RelayError(
+        ErrorCode.Gone,
+        `the job first created for this client_request_id has expired (finished jobs are kept ${this.config.JOB_RETENTION_SECONDS} s); it was not run again. Use a new client_request_id to submit again`,
+        [],
+        { job_id: outcome.firstJobId },
+      );
     }
     if (outcome.outcome === 'created') {
       this.metrics.jobsTotal.inc({ status: 'pending', workspace_id: this.labels.label(principal.workspaceId) }, jobs.length);

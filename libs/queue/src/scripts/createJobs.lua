@@ -41,6 +41,7 @@
     {'created', created_at}
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
+    {'gone', job_id}                           same key, but its job has expired: never a second job
     {'refused', reason}                        a precondition failed; nothing of it written
 
   Reads job copies of an existing idempotency key by computed name (not in
@@ -94,19 +95,20 @@ local function createRequest(a, k, jobCount, recordKeys)
   local indexKey, statusKey, idemKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local firstJob = a + PER_REQUEST
 
-  -- 1. Idempotency: a live key that points at an existing job answers the request.
+  -- 1. Idempotency: a live key answers the request. Its job exists (a replay
+  -- or a mismatch) or has expired (retention can be shorter than the key's
+  -- 24 h): a key is only ever written with its job, so a missing job is gone,
+  -- and the repeat must not create a second one.
   if hasIdem then
     if not holdsOnly(idemKey, 'string') then return {'refused', 'idempotency key holds another type'} end
     local firstId = redis.call('GET', idemKey)
     if firstId then
       local copy, broken = existingCopy(ws, firstId)
       if broken then return {'refused', broken} end
-      -- A key whose job has expired or was never written is stale: fall through and create.
-      if copy then
-        local f = redis.call('HMGET', copy, 'request_hash', 'status', 'created_at')
-        if f[1] ~= requestHash then return {'mismatch'} end
-        return {'replayed', firstId, f[2] or '', f[3] or ''}
-      end
+      if not copy then return {'gone', firstId} end
+      local f = redis.call('HMGET', copy, 'request_hash', 'status', 'created_at')
+      if f[1] ~= requestHash then return {'mismatch'} end
+      return {'replayed', firstId, f[2] or '', f[3] or ''}
     end
   end
 

@@ -88,6 +88,8 @@ export class QueueScripts {
           return { outcome: 'replayed', firstJobId: reply[1], status: reply[2], createdAt: reply[3] };
         case 'mismatch':
           return { outcome: 'mismatch' };
+        case 'gone':
+          return { outcome: 'gone', firstJobId: reply[1] };
         default:
           return { outcome: 'refused', reason: String(reply[1]) };
       }

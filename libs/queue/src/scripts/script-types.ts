@@ -30,6 +30,8 @@ export type CreateScriptReply =
   | { outcome: 'created'; createdAt: string }
   | { outcome: 'replayed'; firstJobId: string; status: string; createdAt: string }
   | { outcome: 'mismatch' }
+  /** The key's job has expired: its id, never a second job. */
+  | { outcome: 'gone'; firstJobId: string }
   | { outcome: 'refused'; reason: string };
 
 export type ReadPath = 'new' | 'old' | 'miss';

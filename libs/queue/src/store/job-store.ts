@@ -22,7 +22,9 @@ export type CreateOutcome =
   | { outcome: 'created'; jobIds: string[]; status: JobStatus; createdAt: string }
   | { outcome: 'replayed'; jobIds: string[]; status: JobStatus; createdAt: string }
   /** The client_request_id was first used with a different payload. */
-  | { outcome: 'mismatch' };
+  | { outcome: 'mismatch' }
+  /** The client_request_id's job has expired (within the key's 24 h): the first job's id; nothing created. */
+  | { outcome: 'gone'; firstJobId: string };
 
 export interface ListQuery {
   workspaceId: string;

@@ -81,6 +81,8 @@ export class RedisJobStore extends JobStore {
       }
       case 'mismatch':
         return { outcome: 'mismatch' };
+      case 'gone':
+        return { outcome: 'gone', firstJobId: reply.firstJobId };
       default:
         throw new StorageRefusedError(reply.reason);
     }
