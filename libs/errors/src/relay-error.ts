@@ -12,8 +12,10 @@ export enum ErrorCode {
   IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
   /** What the request names existed and has expired (e.g. the job of a client_request_id). */
   Gone = 'GONE',
-  /** Redis did not answer in time (or the process could not hand it a command in time). */
+  /** Redis did not answer in time. */
   Unavailable = 'UNAVAILABLE',
+  /** This process has more work waiting than it takes (e.g. submits waiting for a Redis call): retry shortly. */
+  Overloaded = 'OVERLOADED',
   /** Settings or flags that cannot work together; a process refuses to start. */
   InvalidConfiguration = 'INVALID_CONFIGURATION',
   /** An operator's precondition or check failed (e.g. cleanup before a clean verify). */

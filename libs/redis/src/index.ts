@@ -1,6 +1,6 @@
 export { Redis } from 'ioredis';
 export { createRedisClient, type RedisClientOptions } from './create-redis-client.js';
-export { isRedisUnavailableError } from './redis-unavailable.js';
+export { isRedisUnavailableError, isRedisOomError, unavailabilityReason } from './redis-unavailable.js';
 export { waitUntilReady } from './wait-until-ready.js';
 export { RedisKeys } from './redis-keys.js';
 export { RedisModule } from './redis.module.js';

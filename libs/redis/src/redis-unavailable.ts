@@ -1,17 +1,28 @@
 import { ErrorCode, RelayError } from '@relay/errors';
 
+/** Redis refuses writes because it reached maxmemory under `noeviction` ("OOM command not allowed ..."). */
+export function isRedisOomError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && /^OOM\b/.test(error.message);
+}
+
 /**
- * True for errors that mean "Redis did not answer" (not connected, connection
- * dropped, timed out, or a Relay error with code Unavailable, such as a
- * submit that could not be handed to Redis in time), as opposed to an error
- * reply from a live server.
+ * True for errors that mean "Redis cannot serve this now": it did not
+ * answer (not connected, connection dropped, timed out, or a Relay error
+ * with code Unavailable) or it refuses writes for memory (OOM), as opposed
+ * to an error reply that a retry would not change. Callers answer 503 with
+ * Retry-After, back off quietly, or retry within a bound.
  */
 export function isRedisUnavailableError(error: unknown): boolean {
   if (error instanceof RelayError) return error.code === ErrorCode.Unavailable;
   if (!(error instanceof Error)) return false;
-  if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+  if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM)\b/.test(error.message);
   if (error.name === 'MaxRetriesPerRequestError') return true;
   const code = (error as { code?: string }).code;
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH'].includes(code)) return true;
   return /Connection is closed|Command timed out|Stream isn't writeable|enableOfflineQueue|Connection lost|connect ETIMEDOUT/i.test(error.message);
+}
+
+/** Why Redis could not serve, for logs and metric labels: 'redis_oom' or 'redis_unavailable'. */
+export function unavailabilityReason(error: unknown): 'redis_oom' | 'redis_unavailable' {
+  return isRedisOomError(error) ? 'redis_oom' : 'redis_unavailable';
 }

@@ -5,3 +5,4 @@ export { TelemetryModule } from './telemetry.module.js';
 export { HealthModule } from './health.module.js';
 export { RedisHealthIndicator } from './redis.health.js';
 export { relayLogger } from './relay-logger.js';
+export { AggregatedWarnings } from './aggregated-warnings.js';

@@ -62,6 +62,16 @@ export class RelayMetrics {
     help: 'Status updates that could not be applied to every copy of a job',
     labelNames: ['reason'],
   });
+  readonly unavailableResponses = counter({
+    name: 'relay_unavailable_responses_total',
+    help: 'API requests answered 503 because Redis could not serve them or the API was overloaded',
+    labelNames: ['reason'],
+  });
+  readonly workerBackoffs = counter({
+    name: 'relay_worker_backoffs_total',
+    help: 'Times the worker backed off because Redis could not serve it (did not answer, or refused writes for memory)',
+    labelNames: ['reason'],
+  });
   readonly copyDivergences = counter({
     name: 'relay_copy_divergence_total',
     help: 'Reads that found the legacy and scoped copies of a job different',

@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ErrorCode, RelayError } from '@relay/errors';
-import { isRedisUnavailableError } from '@relay/redis';
+import { isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
+import { AggregatedWarnings, RelayMetrics } from '@relay/telemetry';
 import { sendError } from './error-body.js';
 import type { RequestWithId } from './request-id.middleware.js';
 
@@ -14,6 +15,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.IdempotencyMismatch]: 422,
   [ErrorCode.Gone]: 410,
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.Overloaded]: 503,
   // Server-side faults: logged, answered as a bare 500.
   [ErrorCode.InvalidConfiguration]: 500,
   [ErrorCode.CheckFailed]: 500,
@@ -21,15 +23,29 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 };
 export const RETRY_AFTER_SECONDS = '1';
 
+/** What a 503 says, per reason; never a Redis error text. */
+const UNAVAILABLE_MESSAGES = {
+  redis_unavailable: 'storage temporarily unavailable; retry shortly',
+  redis_oom: 'storage is full and refuses writes; retry later',
+  submit_overload: 'the API is overloaded: too many submits are waiting for storage; retry shortly',
+} as const;
+type UnavailableReason = keyof typeof UNAVAILABLE_MESSAGES;
+
 /**
  * The only place that maps errors to HTTP. Domain errors carry a code;
- * Nest's HttpExceptions keep their status and message; Redis being away is
- * 503 with Retry-After; anything else is logged with the request id and
+ * Nest's HttpExceptions keep their status and message; Redis being away,
+ * Redis refusing writes (OOM) and the API's own submit queue overflowing are
+ * 503 with Retry-After, each with its own reason in the answer, the metric
+ * relay_unavailable_responses_total{reason} and the log (aggregated: a flood
+ * of them is a few lines); anything else is logged with the request id and
  * answered as a bare 500. No stack, Redis error text or secret reaches a client.
  */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('ApiExceptionFilter');
+  private readonly warnings = new AggregatedWarnings(this.logger);
+
+  constructor(private readonly metrics: RelayMetrics) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -50,11 +66,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
           : exception.message;
       return sendError(res, status, message, requestId);
     }
-    if (isRedisUnavailableError(exception)) {
-      this.logger.warn(`request ${requestId}: Redis unavailable (${(exception as Error).message})`);
-      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, 'storage temporarily unavailable; retry shortly', requestId, {
-        'Retry-After': RETRY_AFTER_SECONDS,
-      });
+    const overloaded = exception instanceof RelayError && exception.code === ErrorCode.Overloaded;
+    if (overloaded || isRedisUnavailableError(exception)) {
+      const reason: UnavailableReason = overloaded ? 'submit_overload' : unavailabilityReason(exception);
+      this.metrics.unavailableResponses.inc({ reason });
+      this.warnings.warn(reason, `request ${requestId} answered 503 (${reason}): ${(exception as Error).message}`);
+      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGES[reason], requestId, { 'Retry-After': RETRY_AFTER_SECONDS });
     }
     const error = exception as Error;
     this.logger.error(`request ${requestId} failed: ${error?.name}: ${error?.message}`, error?.stack);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { Redis, isRedisUnavailableError } from '@relay/redis';
+import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
 import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
@@ -122,7 +122,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       } catch (error) {
         if (this.stopping) break;
         backoff = Math.min(1000, Math.max(100, backoff * 2));
-        if (!isRedisUnavailableError(error)) this.logger.error(`claim failed: ${(error as Error).message}`);
+        // Redis away or refusing writes (OOM): back off quietly and count it; readiness reports it.
+        if (isRedisUnavailableError(error)) this.metrics.workerBackoffs.inc({ reason: unavailabilityReason(error) });
+        else this.logger.error(`claim failed: ${(error as Error).message}`);
         await sleep(backoff);
       }
     }

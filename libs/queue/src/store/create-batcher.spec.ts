@@ -1,3 +1,4 @@
+import { ErrorCode } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
 import type { CreateScriptReply, CreateScriptRequest } from '../scripts/script-types.js';
 import { CreateBatcher, MAX_CALLS_IN_FLIGHT, MAX_JOBS_PER_CALL, MAX_REQUESTS_PER_CALL, MAX_WAITING_REQUESTS, SubmitWaitError } from './create-batcher.js';
@@ -85,14 +86,15 @@ describe('CreateBatcher', () => {
     expect((await Promise.allSettled(pair)).map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
-  it('a submit that waits longer than the command timeout for a call slot fails as "Redis did not answer" (503), and is never sent', async () => {
+  it('a submit that waits longer than the command timeout for a call slot fails as the API overloaded (503, its own reason), and is never sent', async () => {
     const { batcher, calls } = harness(30);
     for (let i = 0; i < MAX_CALLS_IN_FLIGHT; i++) void batcher.submit(request(`stuck${i}`));
     const started = Date.now();
     const waiting = batcher.submit(request('late')).catch((error: unknown) => error);
     const error = await waiting;
     expect(error).toBeInstanceOf(SubmitWaitError);
-    expect(isRedisUnavailableError(error)).toBe(true);
+    expect(error).toMatchObject({ code: ErrorCode.Overloaded, reason: 'wait_timeout' });
+    expect(isRedisUnavailableError(error)).toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
     expect(calls.flatMap(names)).not.toContain('late');
   });
@@ -110,6 +112,6 @@ describe('CreateBatcher', () => {
   it(`refuses a submit at once when ${MAX_WAITING_REQUESTS} are already waiting`, async () => {
     const { batcher } = harness();
     for (let i = 0; i < MAX_CALLS_IN_FLIGHT + MAX_WAITING_REQUESTS; i++) void batcher.submit(request(`r${i}`)).catch(() => undefined);
-    await expect(batcher.submit(request('one-too-many'))).rejects.toBeInstanceOf(SubmitWaitError);
+    await expect(batcher.submit(request('one-too-many'))).rejects.toMatchObject({ name: 'SubmitWaitError', code: ErrorCode.Overloaded, reason: 'queue_full' });
   });
 });

@@ -10,14 +10,17 @@ interface Waiting {
 }
 
 /**
- * A submit that could not be handed to Redis in time (every call slot held
- * by calls Redis has not answered, or too many submits already waiting).
- * Code Unavailable: the API answers 503 with Retry-After, as for a command
- * that timed out.
+ * A submit this process could not hand to Redis in time: it waited for a
+ * call slot longer than the command timeout ('wait_timeout'), or too many
+ * submits were already waiting ('queue_full'). The API's own overload, not
+ * Redis being away: code Overloaded (503 with Retry-After, its own reason).
  */
 export class SubmitWaitError extends RelayError {
-  constructor(message: string) {
-    super(ErrorCode.Unavailable, message);
+  constructor(
+    message: string,
+    readonly reason: 'wait_timeout' | 'queue_full',
+  ) {
+    super(ErrorCode.Overloaded, message);
     this.name = 'SubmitWaitError';
   }
 }
@@ -66,7 +69,7 @@ export class CreateBatcher {
   submit(request: CreateScriptRequest): Promise<CreateScriptReply> {
     return new Promise((resolve, reject) => {
       if (this.queue.length >= MAX_WAITING_REQUESTS) {
-        reject(new SubmitWaitError(`${MAX_WAITING_REQUESTS} submits are already waiting for Redis`));
+        reject(new SubmitWaitError(`${MAX_WAITING_REQUESTS} submits are already waiting for Redis`, 'queue_full'));
         return;
       }
       this.queue.push({ request, resolve, reject, queuedAt: Date.now() });
@@ -84,7 +87,7 @@ export class CreateBatcher {
       const now = Date.now();
       let expired = 0;
       while (expired < this.queue.length && now - this.queue[expired].queuedAt >= this.maxWaitMs) expired++;
-      this.failWaiting(this.queue.splice(0, expired), new SubmitWaitError(`no answer from Redis within ${this.maxWaitMs} ms`));
+      this.failWaiting(this.queue.splice(0, expired), new SubmitWaitError(`waited ${this.maxWaitMs} ms for a Redis call slot`, 'wait_timeout'));
       this.armExpiry();
     }, wait);
     this.expiry.unref();
