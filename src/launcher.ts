@@ -4,11 +4,12 @@
  * local), then runs the built API and worker as child processes, prints how
  * to call them, and stops everything it started on Ctrl-C or SIGTERM.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configFromProcessEnv, ConfigError, maskCredentials } from '@relay/config';
-import { createRedisClient, waitUntilReady } from '@relay/redis';
+import { configFromProcessEnv, maskCredentials } from '@relay/config';
+import { exitCodeFor } from '@relay/errors';
+import { redisAnswers, startEmbeddedRedis } from './embedded-redis.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -18,35 +19,12 @@ function say(line: string): void {
   process.stdout.write(`[relay] ${maskCredentials(line)}\n`);
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = createRedisClient({ url, commandTimeoutMs: 1000, connectionName: 'relay-launcher' });
-  client.removeAllListeners('error');
-  client.on('error', () => undefined);
-  const ready = await waitUntilReady(client, 1500);
-  client.disconnect();
-  return ready;
-}
+/** Where the embedded Redis keeps its append-only file (README "Running it"). */
+const REDIS_DATA_DIR = '.relay/redis-data';
 
 async function startPrivateRedis(url: string): Promise<void> {
-  const { hostname, port } = new URL(url);
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
-    throw new Error(`no Redis answers at ${url}, and it is not local, so no private one can be started there`);
-  }
-  if (spawnSync('redis-server', ['--version']).error) {
-    throw new Error(`no Redis answers at ${url} and redis-server is not installed (Debian: apt-get install redis-server)`);
-  }
-  const dir = `${root}.relay`;
-  mkdirSync(dir, { recursive: true });
-  say(`no Redis at ${url}; starting a private redis-server on port ${port || 6379} (data in memory only)`);
-  const redis = spawn('redis-server', ['--port', port || '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  children.push(redis);
-  for (let i = 0; i < 20; i++) {
-    if (await redisAnswers(url)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the private redis-server on port ${port || 6379} did not answer (is the port taken?)`);
+  say(`no Redis at ${url}; starting a private redis-server (data in ${REDIS_DATA_DIR}, append-only file fsynced every second)`);
+  children.push(await startEmbeddedRedis(url, `${root}${REDIS_DATA_DIR}`));
 }
 
 function run(name: string, script: string): void {
@@ -88,5 +66,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`[relay] ${maskCredentials(error instanceof Error ? error.message : String(error))}\n`);
-  void stop(error instanceof ConfigError ? 2 : 1);
+  void stop(exitCodeFor(error));
 });
