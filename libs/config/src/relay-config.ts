@@ -29,6 +29,10 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(50) @Max(60000)
   REDIS_COMMAND_TIMEOUT_MS = 1000;
 
+  /** on: run even when Redis's maxmemory-policy may evict keys (jobs, API keys); warned about, exported as a metric. */
+  @Transform(toLowerTrim) @IsIn(ON_OFF)
+  REDIS_ALLOW_EVICTION: OnOff = 'off';
+
   @Transform(toLowerTrim) @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
 

@@ -2,20 +2,37 @@ import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnMo
 import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
 import { createRedisClient } from './create-redis-client.js';
+import { EvictionPolicyError, mayEvict, readRedisMemory } from './redis-memory.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 /**
  * Start-up waits briefly for the connection (commands are not queued while
  * disconnected, so the first ones would fail otherwise) but starts anyway when
  * Redis is away: readiness reports it and the client keeps reconnecting.
- * Shutdown closes the connection.
+ * A Redis whose maxmemory-policy may evict stops start-up (exit 2) unless
+ * REDIS_ALLOW_EVICTION=on, which logs a warning instead (readiness and a
+ * metric keep saying so). Shutdown closes the connection.
  */
 @Injectable()
 class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  private readonly logger = new Logger('Redis');
+
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    private readonly config: RelayConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
-    if (!(await waitUntilReady(this.redis, 3000))) new Logger('Redis').warn('Redis is not answering yet; reconnecting in the background');
+    if (!(await waitUntilReady(this.redis, 3000))) {
+      this.logger.warn('Redis is not answering yet; reconnecting in the background');
+      return;
+    }
+    const memory = await readRedisMemory(this.redis);
+    // A server that does not report it (a Redis-compatible one) is not refused, only warned about.
+    if (memory.policy === '') return this.logger.warn('Redis did not report its maxmemory-policy; make sure it is noeviction');
+    if (!mayEvict(memory)) return;
+    if (this.config.REDIS_ALLOW_EVICTION !== 'on') throw new EvictionPolicyError(memory.policy);
+    this.logger.warn(`Redis maxmemory-policy is ${memory.policy}: a full Redis may evict accepted jobs and API keys (allowed by REDIS_ALLOW_EVICTION=on)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
