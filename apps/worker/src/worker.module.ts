@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard, AuthModule } from '@relay/auth';
 import { RelayConfigModule } from '@relay/config';
 import { PermissionsModule } from '@relay/permissions';
+import { WorkspaceModule } from '@relay/workspace';
 import { QueueModule } from '@relay/queue';
 import { RedisModule } from '@relay/redis';
 import { HealthModule, TelemetryModule } from '@relay/telemetry';
@@ -20,7 +21,7 @@ export class WorkerModule {
   static forRoot(env?: Record<string, string>): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, ActionsModule],
+      imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, WorkspaceModule, ActionsModule],
       providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, JobRunner, JobConsumer],
     };
   }

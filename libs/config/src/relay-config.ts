@@ -88,6 +88,19 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1)
   JOB_RETENTION_SECONDS = 86400;
 
+  // --- per-workspace quotas (README "Sizing Redis")
+  /** Jobs one workspace may keep stored (pending, running, finished within retention); a submit beyond is 429. 0: no limit. */
+  @Transform(toInt) @IsInt() @Min(0)
+  WORKSPACE_MAX_STORED_JOBS = 100000;
+
+  /** Bytes of JSON a job's result may take; a larger result fails the job (never stored truncated). */
+  @Transform(toInt) @IsInt() @Min(2) @Max(64 * 1024 * 1024)
+  RESULT_MAX_BYTES = 262144;
+
+  /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
+  @IsString()
+  WORKSPACE_LIMITS = '';
+
   // --- worker (SPEC section 5)
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   WORKER_CONCURRENCY = 10;

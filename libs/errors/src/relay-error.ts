@@ -10,6 +10,8 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   Conflict = 'CONFLICT',
   IdempotencyMismatch = 'IDEMPOTENCY_MISMATCH',
+  /** A workspace quota would be exceeded (e.g. stored jobs). */
+  QuotaExceeded = 'QUOTA_EXCEEDED',
   /** What the request names existed and has expired (e.g. the job of a client_request_id). */
   Gone = 'GONE',
   /** Redis did not answer in time. */

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.IdempotencyMismatch]: 422,
   [ErrorCode.Gone]: 410,
+  [ErrorCode.QuotaExceeded]: 429,
   [ErrorCode.Unavailable]: 503,
   [ErrorCode.Overloaded]: 503,
   // Server-side faults: logged, answered as a bare 500.

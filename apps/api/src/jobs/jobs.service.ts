@@ -5,10 +5,11 @@ import { PermissionsService } from '@relay/permissions';
 import { JOB_ID_PATTERN, JobStore, LegacyIndexer, type CreateOutcome, type Job, type JobStatus, type ListPage, type NewJob } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Principal } from '@relay/auth';
+import { WorkspaceLimits } from '@relay/workspace';
 import { checkParamsLimits } from './params-limits.js';
 
 /** A submit that created jobs or replayed the original ones. */
-export type Submitted = Exclude<CreateOutcome, { outcome: 'mismatch' | 'gone' }>;
+export type Submitted = Extract<CreateOutcome, { outcome: 'created' | 'replayed' }>;
 
 export interface StepInput {
   action: string;
@@ -25,6 +26,7 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly metrics: RelayMetrics,
     private readonly labels: WorkspaceLabelPolicy,
     private readonly legacyIndexer: LegacyIndexer,
+    private readonly limits: WorkspaceLimits,
   ) {}
 
   /** Starts indexing predecessor records in the background (a no-op once done; lists wait for it). */
@@ -47,9 +49,17 @@ export class JobsService implements OnApplicationBootstrap {
       const names = [...new Set(denied.map((j) => j.action))].join(', ');
       throw new RelayError(ErrorCode.Forbidden, `action not permitted for this workspace: ${names}`);
     }
-    const outcome = await this.store.create({ workspaceId: principal.workspaceId, jobs, clientRequestId, kind });
+    const maxStoredJobs = this.limits.for(principal.workspaceId).maxStoredJobs;
+    const outcome = await this.store.create({ workspaceId: principal.workspaceId, jobs, clientRequestId, kind, maxStoredJobs });
     if (outcome.outcome === 'mismatch') {
       throw new RelayError(ErrorCode.IdempotencyMismatch, 'client_request_id was already used with a different payload');
+    }
+    if (outcome.outcome === 'quota_exceeded') {
+      throw new RelayError(
+        ErrorCode.QuotaExceeded,
+        `workspace quota: ${outcome.stored} jobs stored, at most ${outcome.quota} (WORKSPACE_MAX_STORED_JOBS or WORKSPACE_LIMITS); ` +
+          `this submit of ${jobs.length} job(s) would exceed it. Finished jobs free their place when they expire (JOB_RETENTION_SECONDS)`,
+      );
     }
     if (outcome.outcome === 'gone') {
       throw new RelayError(

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { PermissionsService } from '@relay/permissions';
 import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import { WorkspaceLimits } from '@relay/workspace';
 import { ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
 import type { AttemptControl } from './attempt-control.js';
@@ -21,6 +22,7 @@ export class JobRunner {
     private readonly config: RelayConfig,
     private readonly permissions: PermissionsService,
     private readonly actions: ActionRegistry,
+    private readonly limits: WorkspaceLimits,
   ) {}
 
   /** `control` is the attempt's stop handle: the timeout stops it too, so the action sees one signal. */
@@ -49,7 +51,7 @@ export class JobRunner {
     try {
       // bound() also ends an action that ignores the signal.
       const result = await control.bound(handler.run(params, context));
-      return { outcome: 'succeeded', result };
+      return this.succeeded(job, result);
     } catch (error) {
       const message = timedOut
         ? `timed out after ${this.config.JOB_TIMEOUT_MS} ms`
@@ -69,5 +71,26 @@ export class JobRunner {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A result is stored whole or not at all: one that is not JSON, or larger
+   * than the workspace's RESULT_MAX_BYTES, fails the job (no retry: the
+   * action would produce it again) rather than being cut.
+   */
+  private succeeded(job: ClaimedJob, result: unknown): AttemptOutcome {
+    let resultJson: string;
+    try {
+      resultJson = JSON.stringify(result ?? null);
+    } catch {
+      return { outcome: 'failed', error: 'the action returned a result that is not JSON (a cycle or a BigInt)' };
+    }
+    const limit = this.limits.for(job.workspaceId).resultMaxBytes;
+    // Cheap first: a UTF-8 byte count is at most 3 per UTF-16 unit.
+    if (resultJson.length * 3 > limit) {
+      const bytes = Buffer.byteLength(resultJson);
+      if (bytes > limit) return { outcome: 'failed', error: `result too large: ${bytes} bytes of JSON, the workspace's limit is ${limit} (RESULT_MAX_BYTES)` };
+    }
+    return { outcome: 'succeeded', result, resultJson };
   }
 }

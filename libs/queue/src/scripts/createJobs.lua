@@ -28,6 +28,7 @@
       '1' when the request carries a client_request_id
       request hash (payload fingerprint; '' without a client_request_id)
       client_request_id ('' when none)
+      the workspace's stored-jobs quota (0: none)
       job count
       then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
         action provider, action name, params (JSON text)
@@ -42,6 +43,7 @@
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
     {'gone', job_id}                           same key, but its job has expired: never a second job
+    {'quota', stored, quota}                   the workspace would store more jobs than its quota
     {'refused', reason}                        a precondition failed; nothing of it written
 
   Reads job copies of an existing idempotency key by computed name (not in
@@ -51,7 +53,7 @@
 -- @include keys
 -- @include entries
 local PER_JOB = 6
-local PER_REQUEST = 5
+local PER_REQUEST = 6
 local idempotencyTtl = tonumber(ARGV[1])
 local createdAt = isoFromMs(redisNowMs())
 
@@ -91,7 +93,7 @@ local queueOk = nil
 -- (its workspace index); jobCount and recordKeys as computed by the caller.
 local function createRequest(a, k, jobCount, recordKeys)
   local ws, hasIdem = ARGV[a], ARGV[a + 1] == '1'
-  local requestHash, clientRequestId = ARGV[a + 2], ARGV[a + 3]
+  local requestHash, clientRequestId, quota = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local indexKey, statusKey, idemKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local firstJob = a + PER_REQUEST
 
@@ -118,6 +120,12 @@ local function createRequest(a, k, jobCount, recordKeys)
   if not queueOk then return {'refused', 'queue key holds another type'} end
   if not holdsOnly(indexKey, 'zset') then return {'refused', 'workspace index holds another type'} end
   if not holdsOnly(statusKey, 'zset') then return {'refused', 'status index holds another type'} end
+  -- The workspace index holds every stored job of the workspace (until the
+  -- recovery sweep drops expired ones), so its size is the quota's count.
+  if quota > 0 then
+    local stored = redis.call('ZCARD', indexKey)
+    if stored + jobCount > quota then return {'quota', tostring(stored), tostring(quota)} end
+  end
   local members, entries = {}, {}
   for i = 0, jobCount - 1 do
     local jobId = ARGV[firstJob + i * PER_JOB + 1]
@@ -158,7 +166,7 @@ end
 local replies = {}
 local a, k = 2, 2
 while a <= #ARGV do
-  local jobCount = tonumber(ARGV[a + 4])
+  local jobCount = tonumber(ARGV[a + 5])
   -- Record keys of this request: one per L and one per S in its copies.
   local recordKeys = 0
   for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end

@@ -71,7 +71,7 @@ export class QueueScripts {
     for (const request of requests) {
       const ws = request.workspaceId;
       keys.push(RedisKeys.workspaceIndex(ws), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
-      args.push(ws, request.clientRequestId ? '1' : '0', request.requestHash, request.clientRequestId ?? '', request.jobs.length);
+      args.push(ws, request.clientRequestId ? '1' : '0', request.requestHash, request.clientRequestId ?? '', request.maxStoredJobs ?? 0, request.jobs.length);
       for (const job of request.jobs) {
         if (job.copies !== 'S') keys.push(RedisKeys.legacyJob(job.jobId));
         if (job.copies !== 'L') keys.push(RedisKeys.scopedJob(ws, job.jobId));
@@ -90,6 +90,8 @@ export class QueueScripts {
           return { outcome: 'mismatch' };
         case 'gone':
           return { outcome: 'gone', firstJobId: reply[1] };
+        case 'quota':
+          return { outcome: 'quota', stored: Number(reply[1]), quota: Number(reply[2]) };
         default:
           return { outcome: 'refused', reason: String(reply[1]) };
       }
@@ -144,7 +146,7 @@ export class QueueScripts {
         job.entry,
         job.token,
         outcome.outcome,
-        outcome.outcome === 'succeeded' ? JSON.stringify(outcome.result ?? null) : '',
+        outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
         outcome.outcome === 'succeeded' ? '' : outcome.error,
         outcome.outcome === 'retry' ? outcome.delayMs : 0,
         job.createdAt,

@@ -23,6 +23,8 @@ export interface CreateScriptRequest {
   clientRequestId?: string;
   /** Payload fingerprint; '' without a client_request_id. */
   requestHash: string;
+  /** Jobs the workspace may keep stored, these included (0 or absent: no limit). */
+  maxStoredJobs?: number;
   jobs: CreateScriptJob[];
 }
 
@@ -32,6 +34,7 @@ export type CreateScriptReply =
   | { outcome: 'mismatch' }
   /** The key's job has expired: its id, never a second job. */
   | { outcome: 'gone'; firstJobId: string }
+  | { outcome: 'quota'; stored: number; quota: number }
   | { outcome: 'refused'; reason: string };
 
 export type ReadPath = 'new' | 'old' | 'miss';
@@ -76,7 +79,8 @@ export interface ClaimedJob {
 }
 
 export type AttemptOutcome =
-  | { outcome: 'succeeded'; result: unknown }
+  /** resultJson: the result as JSON text, when the caller already serialized it (to check its size). */
+  | { outcome: 'succeeded'; result: unknown; resultJson?: string }
   | { outcome: 'failed'; error: string }
   | { outcome: 'retry'; error: string; delayMs: number };
 

@@ -16,6 +16,8 @@ export interface CreateRequest {
   clientRequestId?: string;
   /** Distinguishes a single submit from a plan with the same idempotency key. */
   kind: 'job' | 'plan';
+  /** Jobs the workspace may keep stored, these included (absent or 0: no limit). */
+  maxStoredJobs?: number;
 }
 
 export type CreateOutcome =
@@ -24,7 +26,9 @@ export type CreateOutcome =
   /** The client_request_id was first used with a different payload. */
   | { outcome: 'mismatch' }
   /** The client_request_id's job has expired (within the key's 24 h): the first job's id; nothing created. */
-  | { outcome: 'gone'; firstJobId: string };
+  | { outcome: 'gone'; firstJobId: string }
+  /** Creating these jobs would take the workspace past its stored-jobs quota; nothing created. */
+  | { outcome: 'quota_exceeded'; stored: number; quota: number };
 
 export interface ListQuery {
   workspaceId: string;

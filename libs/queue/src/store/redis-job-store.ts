@@ -68,7 +68,9 @@ export class RedisJobStore extends JobStore {
         paramsJson: job.paramsJson ?? JSON.stringify(job.params),
       };
     });
-    const reply = await this.countDualWrite(this.creates.submit({ workspaceId, clientRequestId: request.clientRequestId, requestHash, jobs }));
+    const reply = await this.countDualWrite(
+      this.creates.submit({ workspaceId, clientRequestId: request.clientRequestId, requestHash, maxStoredJobs: request.maxStoredJobs, jobs }),
+    );
 
     switch (reply.outcome) {
       case 'created':
@@ -83,6 +85,8 @@ export class RedisJobStore extends JobStore {
         return { outcome: 'mismatch' };
       case 'gone':
         return { outcome: 'gone', firstJobId: reply.firstJobId };
+      case 'quota':
+        return { outcome: 'quota_exceeded', stored: reply.stored, quota: reply.quota };
       default:
         throw new StorageRefusedError(reply.reason);
     }
