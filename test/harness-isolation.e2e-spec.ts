@@ -107,6 +107,7 @@ describe('test isolation: each e2e file has a redis-server of its own', () => {
     const port = await freePort();
     const teardown = pathToFileURL(join(ROOT, 'test/support/global-teardown.js')).href;
     const parent = spawn(process.execPath, ['--input-type=module', '-e', ABANDONING_PARENT, String(port), teardown], {
+      cwd: tmpdir(), // the server's working directory: never the checkout
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
