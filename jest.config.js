@@ -8,6 +8,6 @@ export default {
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: {},
   testTimeout: 60000,
-  globalSetup: '<rootDir>/test/support/global-setup.js',
+  // Each e2e file starts and stops its own redis-server (test/support/redis.ts); this stops any left running.
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
 };

@@ -2,8 +2,7 @@ import { Redis } from 'ioredis';
 import { QueueScripts, RedisJobStore, StorageRefusedError, selectStorageStrategy, type CreateScriptRequest } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase, testRedisUrl } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * SPEC section 3, atomic writes: a submit writes its job record(s), index
@@ -17,6 +16,7 @@ import { freshDatabase, testRedisUrl } from './support/redis.js';
 describe('atomic submission: all or nothing (real Redis)', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   let key: string;
   const auth = () => ({ Authorization: `Bearer ${key}` });
 
@@ -64,8 +64,9 @@ describe('atomic submission: all or nothing (real Redis)', () => {
   }
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.atomicity);
-    api = await startApi(TEST_DB.atomicity);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
   });
   beforeEach(async () => {
     await redis.flushdb();
@@ -73,8 +74,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
   });
   afterAll(async () => {
     await api?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   /** Obstacles: each one a key of the wrong type (replacing whatever was there) on a key every submit of workspace acme writes. */
@@ -222,7 +222,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
   ])('in $phase', ({ env, legacy }) => {
     let phased: ApiHarness;
     beforeAll(async () => {
-      phased = await startApi(TEST_DB.atomicity, env);
+      phased = await startApi(server.url, env);
     });
     afterAll(async () => {
       await phased?.close();
@@ -323,20 +323,20 @@ describe('atomic submission: all or nothing (real Redis)', () => {
   });
 
   it('submits made together share createJobs calls; those of a workspace whose index is broken fail, the others in the same calls are created', async () => {
-    // The store as the API builds it, dual-write (both copies), on this file's database.
-    const client = new Redis(testRedisUrl(TEST_DB.atomicity), { enableOfflineQueue: false, commandTimeout: 5000 });
+    // The store as the API builds it, dual-write (both copies), on this file's Redis.
+    const client = new Redis(server.url, { enableOfflineQueue: false, commandTimeout: 5000 });
     const monitor = await redis.monitor();
     try {
       await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
       const flags = { newSchema: true, canaryPct: 100, readPrefersNew: false, readFallbackOld: true, legacyWrites: true };
       const store = new RedisJobStore(new QueueScripts(client), selectStorageStrategy(flags), new RelayMetrics(), 86400);
       await redis.set('ai:index:acme', 'somestring');
-      // Workspaces named in each createJobs call on this database (the first key of createJobs is the queue).
+      // Workspaces named in each createJobs call on this file's database, 0 (the first key of createJobs is the queue).
       const calls: string[][] = [];
       monitor.on('monitor', (_time: string, args: string[], _source: string, database: string) => {
         // ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA (same argument layout).
         const command = args[0].toLowerCase();
-        if (String(database) !== String(TEST_DB.atomicity) || (command !== 'evalsha' && command !== 'eval') || args[3] !== 'ai:queue:pending') return;
+        if (String(database) !== '0' || (command !== 'evalsha' && command !== 'eval') || args[3] !== 'ai:queue:pending') return;
         const keys = args.slice(3, 3 + Number(args[2]));
         if (keys.some((k) => k.startsWith('ai:queue:') && k !== 'ai:queue:pending')) return; // a worker script, not a submit
         calls.push(keys.filter((k) => /^ai:index:[^:]+$/.test(k)).map((k) => k.slice('ai:index:'.length)));

@@ -8,15 +8,13 @@ import type { Response } from 'supertest';
 import { ApiKeyStore, mintApiKey, parseKeyId } from '@relay/auth';
 import { JobsController } from '../apps/api/src/jobs/jobs.controller.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * Authentication, scopes and workspace isolation (SPEC sections 4 and 6), on
- * the real API application and a real Redis (database TEST_DB.isolation only).
+ * the real API application and a real Redis (a redis-server of this file's own).
  */
 
-const DB = TEST_DB.isolation;
 const ALL_SCOPES = ['actions:execute', 'actions:preview'];
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
@@ -81,6 +79,7 @@ function send(api: ApiHarness, method: string, path: string, body?: object) {
 describe('authentication, scopes, workspace claims and route protection', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   let keys: ApiKeyStore;
   let fullKey: string;
   let previewKey: string;
@@ -107,8 +106,9 @@ describe('authentication, scopes, workspace claims and route protection', () => 
   });
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
-    api = await startApi(DB);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
     keys = api.app.get(ApiKeyStore);
     fullKey = await newKey('beta', ALL_SCOPES, 'agent-b');
     previewKey = await newKey('beta', ['actions:preview'], 'viewer-b');
@@ -116,8 +116,7 @@ describe('authentication, scopes, workspace claims and route protection', () => 
   });
   afterAll(async () => {
     await api?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   describe('authentication (401)', () => {
@@ -403,6 +402,7 @@ const PHASES: [string, Record<string, string>][] = [
 describe.each(PHASES)('workspace isolation, %s', (_phase, env) => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   let alphaKey: string;
   let betaKey: string;
   const alphaIds: string[] = [];
@@ -458,8 +458,9 @@ describe.each(PHASES)('workspace isolation, %s', (_phase, env) => {
   };
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
-    api = await startApi(DB, env);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url, env);
     alphaKey = await api.key('alpha', ALL_SCOPES, 'agent-a');
     betaKey = await api.key('beta', ALL_SCOPES, 'agent-b');
     const alpha = bearer(alphaKey);
@@ -518,8 +519,7 @@ describe.each(PHASES)('workspace isolation, %s', (_phase, env) => {
   });
   afterAll(async () => {
     await api?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   it('sets up what it claims: alpha reads its own jobs, with the expected statuses', async () => {

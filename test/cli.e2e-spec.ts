@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { runRelay, type CliRun } from './support/cli-runner.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase, testRedisUrl } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
-/** `relay keys …` (SPEC section 8) through runCli, against the file's own Redis database. */
+/** `relay keys …` (SPEC section 8) through runCli, against the file's own Redis. */
 
-/** `relay <argv>` in-process against this file's database. */
+/** This file's own Redis (started in beforeAll). */
+let server: FileRedis;
+
+/** `relay <argv>` in-process against this file's Redis. */
 async function relay(...argv: string[]): Promise<CliRun> {
-  return runRelay({ REDIS_URL: testRedisUrl(TEST_DB.cli) }, argv);
+  return runRelay({ REDIS_URL: server.url }, argv);
 }
 
 interface CreatedKey {
@@ -65,13 +67,13 @@ describe('relay keys (operator CLI) on a real Redis', () => {
   let api: ApiHarness;
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.cli);
-    api = await startApi(TEST_DB.cli);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   it('keys create --json prints one JSON object with the key, its id, workspace, actor and scopes; exit 0', async () => {

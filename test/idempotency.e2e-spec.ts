@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { expectEventually } from './support/expect-eventually.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * SPEC section 4, "Idempotency": a repeat of a request with the same
@@ -14,6 +13,7 @@ import { freshDatabase } from './support/redis.js';
 describe('idempotency of job and plan submission (real Redis)', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   let acmeKey: string;
   let globexKey: string;
   const acme = () => ({ Authorization: `Bearer ${acmeKey}` });
@@ -34,19 +34,19 @@ describe('idempotency of job and plan submission (real Redis)', () => {
   const queueLength = () => redis.llen('ai:queue:pending');
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.idempotency);
-    api = await startApi(TEST_DB.idempotency);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
   });
   beforeEach(async () => {
-    // Each test starts from an empty database of its own (only this file's number), so counts are exact.
+    // Each test starts from an empty database (this file's own server), so counts are exact.
     await redis.flushdb();
     acmeKey = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-1');
     globexKey = await api.key('globex', ['actions:execute', 'actions:preview'], 'agent-2');
   });
   afterAll(async () => {
     await api?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   it('replays a repeat with the same client_request_id: 200, Idempotent-Replayed: true, the original job, one job in Redis', async () => {
@@ -280,7 +280,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
 
   it('a repeat after the original job expired (retention shorter than the 24 h key) is 410 with the original job id, never a second job', async () => {
     // The store writes a key only with its job, so a key whose job is missing means the job expired.
-    const shortRetention = await startApi(TEST_DB.idempotency, { JOB_RETENTION_SECONDS: '1' });
+    const shortRetention = await startApi(server.url, { JOB_RETENTION_SECONDS: '1' });
     try {
       const body = { action: 'debug.echo', params: {}, client_request_id: 'expired-1' };
       const first = await shortRetention.http.post('/ai/jobs').set(acme()).send(body);
@@ -346,7 +346,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
   ])('in $phase', ({ env, legacy, scoped }) => {
     let phased: ApiHarness;
     beforeAll(async () => {
-      phased = await startApi(TEST_DB.idempotency, env);
+      phased = await startApi(server.url, env);
     });
     afterAll(async () => {
       await phased?.close();
@@ -391,7 +391,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
     const body = { action: 'debug.echo', params: { n: 1 }, client_request_id: 'across-1' };
     const first = await api.http.post('/ai/jobs').set(acme()).send(body);
     expect(first.status).toBe(202);
-    const dual = await startApi(TEST_DB.idempotency, { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on' });
+    const dual = await startApi(server.url, { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on' });
     try {
       const again = await dual.http.post('/ai/jobs').set(acme()).send(body);
       expect([again.status, again.body.job_id]).toEqual([200, first.body.job_id]);

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { JOB_FIELDS } from '@relay/queue';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 describe('job API on a real Redis (default phase: legacy schema)', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   let key: string;
   const auth = () => ({ Authorization: `Bearer ${key}` });
 
@@ -17,18 +17,18 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
   });
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.jobsApi);
+    server = await fileRedis();
+    redis = server.redis;
     // Written by the predecessor system before Relay first starts: no index entries.
     await redis.hset('ai:jobs:pre-1', predecessorRecord('pre-1', 'acme', '2025-10-17T10:15:00.000Z'));
     await redis.hset('ai:jobs:pre-2', predecessorRecord('pre-2', 'other', '2025-10-17T10:16:00.000Z'));
     await redis.hset('ai:jobs:pre-bad', predecessorRecord('pre-bad', 'Not Valid!', '2025-10-17T10:17:00.000Z'));
-    api = await startApi(TEST_DB.jobsApi);
+    api = await startApi(server.url);
     key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-7');
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   it('submits a job: 202, Location, and the legacy record, index entry and queue entry in Redis', async () => {

@@ -1,28 +1,28 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /** Records of the predecessor system that do not look like Relay's own. */
 describe('odd predecessor records', () => {
   let redis: Redis;
+  let server: FileRedis;
   let api: ApiHarness;
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.legacyRecords);
+    server = await fileRedis();
+    redis = server.redis;
     const base = { workspace_id: 'acme', action_provider: 'gmail', action_name: 'send', status: 'pending', attempts: '0' };
     await redis.hset('ai:jobs:plain-text', { ...base, job_id: 'plain-text', params: 'password=hunter2', created_at: '2025-10-17T10:15:00.000Z' });
     await redis.hset('ai:jobs:no-created', { ...base, job_id: 'no-created', params: '{}' });
     await redis.hset('ai:jobs:expiring', { ...base, job_id: 'expiring', status: 'succeeded', params: '{}', created_at: '2025-10-17T10:16:00.000Z' });
     await redis.pexpire('ai:jobs:expiring', 600000);
-    api = await startApi(TEST_DB.legacyRecords);
+    api = await startApi(server.url);
     auth = { Authorization: `Bearer ${await api.key('acme')}` };
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   it('never shows params that are not JSON (they cannot be redacted field by field)', async () => {
@@ -45,7 +45,7 @@ describe('odd predecessor records', () => {
       job_id: 'legacy-only', workspace_id: 'acme', action_provider: 'debug', action_name: 'echo', params: '{}',
       status: 'pending', attempts: '0', created_at: '2025-10-17T10:17:00.000Z',
     });
-    const phase3 = await startApi(TEST_DB.legacyRecords, { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on', READ_FALLBACK_OLD: 'off' });
+    const phase3 = await startApi(server.url, { AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on', READ_FALLBACK_OLD: 'off' });
     try {
       const key = { Authorization: `Bearer ${await phase3.key('acme')}` };
       expect((await phase3.http.get('/ai/jobs/legacy-only').set(key)).status).toBe(404);

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * GET /ai/jobs (SPEC section 4): newest first (created_at descending, ties by
@@ -46,6 +45,7 @@ async function clockPasses(iso: string): Promise<void> {
 describe('GET /ai/jobs listing on a real Redis', () => {
   let api: ApiHarness;
   let redis: Redis;
+  let server: FileRedis;
   const keys = new Map<string, string>();
 
   async function keyFor(workspace: string): Promise<string> {
@@ -115,14 +115,14 @@ describe('GET /ai/jobs listing on a real Redis', () => {
   }
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.listing);
+    server = await fileRedis();
+    redis = server.redis;
     // Rate limiting is not under test here; the walks with limit 1 send many requests.
-    api = await startApi(TEST_DB.listing, { RATE_LIMIT_MAX: '0' });
+    api = await startApi(server.url, { RATE_LIMIT_MAX: '0' });
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   describe('order, limit and walks', () => {
@@ -397,8 +397,8 @@ describe('GET /ai/jobs listing on a real Redis', () => {
 
   it('a cursor stays valid across a change of read flags between pages (phase 0 -> 1 -> 2 apps on one Redis)', async () => {
     const ws = 'flags';
-    const phase1 = await startApi(TEST_DB.listing, { RATE_LIMIT_MAX: '0', AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '50' });
-    const phase2 = await startApi(TEST_DB.listing, { RATE_LIMIT_MAX: '0', AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on' });
+    const phase1 = await startApi(server.url, { RATE_LIMIT_MAX: '0', AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '50' });
+    const phase2 = await startApi(server.url, { RATE_LIMIT_MAX: '0', AI_JOBS_NEW_SCHEMA: 'on', READ_PREFERS_NEW: 'on' });
     try {
       const headers = await auth(ws);
       const jobs: Ref[] = [...(await submitMany(ws, 6)), ...(await submit(ws, 3))]; // legacy only

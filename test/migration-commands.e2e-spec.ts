@@ -10,9 +10,8 @@ import { BackfillService, type BackfillTotals } from '@relay/queue';
 import { CliModule } from '../apps/cli/src/cli.module.js';
 import { runRelay, type CliRun } from './support/cli-runner.js';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
 import { expectEventually } from './support/expect-eventually.js';
-import { freshDatabase, testRedisUrl } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * `relay migrate status | backfill | verify | cleanup` (SPEC sections 2, 3
@@ -23,7 +22,6 @@ import { freshDatabase, testRedisUrl } from './support/redis.js';
  * the results read back from Redis and through the API.
  */
 
-const DB = TEST_DB.migrationCommands;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI_MAIN = join(ROOT, 'apps/cli/src/main.ts');
 // The TypeScript hook, resolved from the checkout rather than from the child's (temporary) cwd.
@@ -43,9 +41,12 @@ const CHECKPOINT = 'ai:migration:backfill-cursor';
 const PROGRESS = 'ai:migration:backfill-progress';
 const LEGACY_INDEXED = 'ai:migration:legacy-indexed';
 
+/** This file's own Redis (started in beforeAll). */
+let server: FileRedis;
+
 /** `relay <argv>` in-process with the phase's flags. */
 async function relay(env: Env, ...argv: string[]): Promise<CliRun> {
-  return runRelay({ REDIS_URL: testRedisUrl(DB), ...env }, argv);
+  return runRelay({ REDIS_URL: server.url, ...env }, argv);
 }
 
 /** Runs a --json command expecting `code`, and parses its single line of output. */
@@ -134,7 +135,7 @@ describe('relay migrate (status, backfill, verify, cleanup) on a real Redis', ()
   function spawnCli(env: Env, ...argv: string[]): CliChild {
     const proc = spawn(process.execPath, ['--import', REGISTER_HOOK, CLI_MAIN, ...argv], {
       cwd: tempDir(),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), REDIS_URL: testRedisUrl(DB), ...env },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'), REDIS_URL: server.url, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(proc);
@@ -215,17 +216,18 @@ describe('relay migrate (status, backfill, verify, cleanup) on a real Redis', ()
   const backfill = (...extra: string[]) => relayJson<BackfillTotals>(P2, 0, 'migrate', 'backfill', '--json', ...extra);
 
   async function backfillContext(env: Env = P2): Promise<BackfillService> {
-    const context = await NestFactory.createApplicationContext(CliModule.forRoot({ REDIS_URL: testRedisUrl(DB), ...env }), { logger: false, abortOnError: false });
+    const context = await NestFactory.createApplicationContext(CliModule.forRoot({ REDIS_URL: server.url, ...env }), { logger: false, abortOnError: false });
     contexts.push(context);
     return context.get(BackfillService);
   }
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
+    server = await fileRedis();
+    redis = server.redis;
     // Records seeded by this file come after the API's one-off start-up sweep:
     // only backfill indexes them.
     await redis.set(LEGACY_INDEXED, new Date().toISOString());
-    for (const env of PHASES) apis.push(await startApi(DB, env));
+    for (const env of PHASES) apis.push(await startApi(server.url, env));
     // Make sure every API's start-up sweep is over (a list request waits for it).
     for (const api of apis) {
       const res = await api.http.get('/ai/jobs').set('Authorization', `Bearer ${await api.key('warmup')}`);
@@ -242,8 +244,7 @@ describe('relay migrate (status, backfill, verify, cleanup) on a real Redis', ()
     for (const proc of children) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     for (const context of contexts) await context.close();
     for (const api of apis) await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await server?.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 

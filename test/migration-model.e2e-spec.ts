@@ -16,13 +16,12 @@ import {
 } from '@relay/queue';
 import { RedisKeys } from '@relay/redis';
 import { RelayMetrics } from '@relay/telemetry';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * Model-based test of the online storage migration (SPEC sections 2 and 3).
  *
- * The system under test is a real Redis (database TEST_DB.migrationReads,
+ * The system under test is a real Redis (this file's own redis-server,
  * flushed before every run) with the store of the current phase, a
  * WorkQueue and a BackfillService built directly. Random command sequences
  * submit jobs and plans in three workspaces, cancel (also across
@@ -39,7 +38,6 @@ import { freshDatabase } from './support/redis.js';
  * operator would.
  */
 
-const DB = TEST_DB.migrationReads;
 const WORKSPACES = ['w1', 'w2', 'w3'] as const;
 type Ws = (typeof WORKSPACES)[number];
 const STATUSES: JobStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -454,14 +452,15 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
 
 describe('online storage migration: model-based property on a real Redis', () => {
   let redis: Redis;
+  let server: FileRedis;
   const metrics = new RelayMetrics();
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
+    server = await fileRedis();
+    redis = server.redis;
   });
   afterAll(async () => {
-    await redis.flushdb();
-    await redis.quit();
+    await server?.stop();
   });
 
   it('reads, lists (also across a phase change between pages), cancels and status updates match the model in every phase', async () => {

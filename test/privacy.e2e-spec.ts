@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * SPEC section 6 (privacy): params may hold secrets. Every output of params
@@ -11,7 +10,6 @@ import { freshDatabase } from './support/redis.js';
  * record keeps the real params, because the worker needs them.
  */
 
-const DB = TEST_DB.privacy;
 const REDACTED = '[REDACTED]';
 
 /** Secret values: none of them may appear in any response body or log line. */
@@ -92,6 +90,7 @@ function expectNoParamValue(text: string, where: string): void {
 
 describe('privacy: secrets in params never leave Relay except to the worker', () => {
   let redis: Redis;
+  let server: FileRedis;
   let api: ApiHarness;
   let verbose: ApiHarness;
   let key: string;
@@ -110,17 +109,17 @@ describe('privacy: secrets in params never leave Relay except to the worker', ()
   }
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
-    api = await startApi(DB);
-    verbose = await startApi(DB, { LOG_LEVEL: 'verbose' });
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
+    verbose = await startApi(server.url, { LOG_LEVEL: 'verbose' });
     key = await api.key('priv-ws', ['actions:execute', 'actions:preview'], 'agent-p');
     verboseKey = await verbose.key('priv-ws', ['actions:execute', 'actions:preview'], 'agent-v');
   });
   afterAll(async () => {
     await api?.close();
     await verbose?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   it('GET /ai/jobs/:id redacts secrets at every depth and keeps non-secret fields intact', async () => {

@@ -1,20 +1,20 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 describe('rate limiting per API key (shared through Redis)', () => {
   let redis: Redis;
+  let server: FileRedis;
   let api: ApiHarness;
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.rateLimit);
-    api = await startApi(TEST_DB.rateLimit, { RATE_LIMIT_MAX: '4', RATE_LIMIT_WINDOW_MS: '60000' });
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url, { RATE_LIMIT_MAX: '4', RATE_LIMIT_WINDOW_MS: '60000' });
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   it('counts every route of a key against one budget, then answers 429 with Retry-After', async () => {

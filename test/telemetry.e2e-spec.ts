@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * SPEC section 7 (telemetry) and the health endpoints of section 4, on the
@@ -57,6 +56,7 @@ const SPEC_METRICS = [
 
 describe('telemetry: /metrics, metric labels and health', () => {
   let redis: Redis;
+  let server: FileRedis;
   let api: ApiHarness;
   let key: string;
   const auth = (k = key) => ({ Authorization: `Bearer ${k}` });
@@ -87,14 +87,14 @@ describe('telemetry: /metrics, metric labels and health', () => {
   }
 
   beforeAll(async () => {
-    redis = await freshDatabase(TEST_DB.telemetry);
-    api = await startApi(TEST_DB.telemetry);
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
     key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-telemetry-7');
   });
   afterAll(async () => {
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   describe('health', () => {
@@ -194,7 +194,7 @@ describe('telemetry: /metrics, metric labels and health', () => {
     });
 
     it('with dual-write on (new schema, canary 100 %), ai_jobs_dual_write_ratio is 1 and relay_dual_write_attempt{result="succeeded"} counts', async () => {
-      const dual = await startApi(TEST_DB.telemetry, { AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '100', READ_PREFERS_NEW: 'on' });
+      const dual = await startApi(server.url, { AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '100', READ_PREFERS_NEW: 'on' });
       try {
         const dualKey = await dual.key('acme');
         const before = await scrape(dual);
@@ -221,7 +221,7 @@ describe('telemetry: /metrics, metric labels and health', () => {
     });
 
     it('with METRICS_WORKSPACE_LABEL=on and METRICS_WORKSPACE_ALLOWLIST=acme: acme is labelled "acme", other workspaces "unscoped"', async () => {
-      const labelled = await startApi(TEST_DB.telemetry, { METRICS_WORKSPACE_LABEL: 'on', METRICS_WORKSPACE_ALLOWLIST: 'acme' });
+      const labelled = await startApi(server.url, { METRICS_WORKSPACE_LABEL: 'on', METRICS_WORKSPACE_ALLOWLIST: 'acme' });
       try {
         const acmeKey = await labelled.key('acme');
         const otherKey = await labelled.key('other');

@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
-import { freshDatabase } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * SPEC section 4 (Errors, Validation): every invalid input is a 4xx in
@@ -12,7 +11,6 @@ import { freshDatabase } from './support/redis.js';
  * driver's name.
  */
 
-const DB = TEST_DB.validation;
 const PARAMS_MAX_BYTES = 1024;
 const BODY_MAX_BYTES = 2048;
 
@@ -56,6 +54,7 @@ function nestedArrays(depth: number): string {
 
 describe('validation: every invalid input is a 4xx with field-level messages, never a 5xx', () => {
   let redis: Redis;
+  let server: FileRedis;
   let api: ApiHarness;
   let small: ApiHarness; // PARAMS_MAX_BYTES=1024, BODY_MAX_BYTES=2048
   let key: string;
@@ -65,17 +64,17 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
   const submit = (body: unknown) => api.http.post('/ai/jobs').set(auth()).send(body as object);
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
-    api = await startApi(DB);
-    small = await startApi(DB, { PARAMS_MAX_BYTES: String(PARAMS_MAX_BYTES), BODY_MAX_BYTES: String(BODY_MAX_BYTES) });
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url);
+    small = await startApi(server.url, { PARAMS_MAX_BYTES: String(PARAMS_MAX_BYTES), BODY_MAX_BYTES: String(BODY_MAX_BYTES) });
     key = await api.key('val-ws');
     smallKey = await small.key('val-ws');
   });
   afterAll(async () => {
     await api?.close();
     await small?.close();
-    await redis?.flushdb();
-    redis?.disconnect();
+    await server?.stop();
   });
 
   it('accepts a valid submit (the baseline the invalid cases differ from)', async () => {

@@ -25,7 +25,7 @@ describe('worker outcomes: no false lease warnings, each outcome counted once', 
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
-    api = await startApi(0, { REDIS_URL: server.url }); // its own server: the database number is not used
+    api = await startApi(server.url);
     key = await api.key(WS);
   });
   afterAll(async () => {

@@ -5,18 +5,17 @@ import request from 'supertest';
 import { ApiKeyStore } from '@relay/auth';
 import { createApiApp } from '../apps/api/src/api.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
-import { TEST_DB } from './support/databases.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { PrivateRedis } from './support/redis-server.js';
-import { freshDatabase, testRedisUrl } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 import { killAllWorkers, startWorker, type WorkerExit, type WorkerProcess } from './support/worker-process.js';
 
 /**
  * SPEC section 5, end to end: the real worker entry point runs as child
  * processes (killed and stopped like an orchestrator would), jobs are
  * submitted through the real API in-process, and everything is checked in a
- * real Redis (database TEST_DB.worker of the test Redis, and a private
- * redis-server for the restart test).
+ * real Redis (redis-servers of this file's own: one that the restart test
+ * stops and starts, one for the rest).
  *
  * - At-least-once and fencing: a SIGKILLed worker's jobs are delivered again
  *   after their lease expires, none is lost, and no job is ever run by two
@@ -274,15 +273,16 @@ describe('worker resilience (worker child processes, real Redis)', () => {
     });
   });
 
-  describe(`on the test Redis, database ${TEST_DB.worker}`, () => {
+  describe("on the file's own Redis", () => {
     let redis: Redis;
+    let server: FileRedis;
     let api: ApiHarness;
     let recorder: Recorder;
     let key: string;
     const auth = () => ({ Authorization: `Bearer ${key}` });
 
     const workerEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
-      REDIS_URL: testRedisUrl(TEST_DB.worker),
+      REDIS_URL: server.url,
       ACTION_ALLOWLIST: BUILT_INS,
       HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${recorder.port}`,
       WORKER_LEASE_MS: String(LEASE_MS),
@@ -338,8 +338,9 @@ describe('worker resilience (worker child processes, real Redis)', () => {
     const EMPTY = { pending: 0, leases: 0, active: 0, retry: 0, dead: 0 };
 
     beforeAll(async () => {
-      redis = await freshDatabase(TEST_DB.worker);
-      api = await startApi(TEST_DB.worker);
+      server = await fileRedis();
+      redis = server.redis;
+      api = await startApi(server.url);
       recorder = await startRecorder();
     });
 
@@ -355,8 +356,7 @@ describe('worker resilience (worker child processes, real Redis)', () => {
       await killAllWorkers();
       await api?.close();
       await recorder?.close();
-      await redis?.flushdb();
-      redis?.disconnect();
+      await server?.stop();
     });
 
     it('SIGKILL of one of 3 workers mid-run: every job succeeds, none runs on two live workers at once, queue drained', async () => {

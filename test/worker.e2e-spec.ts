@@ -10,21 +10,20 @@ import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support
 import { runRelay, type CliRun } from './support/cli-runner.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { freePort } from './support/redis-server.js';
-import { freshDatabase, testRedisUrl } from './support/redis.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * The worker (SPEC sections 5 and 7) end to end: the real API and the real
- * worker application, both in-process, on a real Redis.
- *
- * Database 13 is reserved for this file (TEST_DB.workerBehaviour in
- * test/support/databases.ts; written as a literal here). Only it is flushed.
+ * worker application, both in-process, on a real Redis (a redis-server of
+ * this file's own, flushed before every test).
  */
-const DB = 13;
 const WS = 'acme';
 
-/** Settings that keep the worker fast under test; each test adds its own. */
+/** This file's own Redis (started in beforeAll). */
+let server: FileRedis;
+
+/** Settings that keep the worker fast under test (REDIS_URL is added when it starts); each test adds its own. */
 const WORKER_BASE: Record<string, string> = {
-  REDIS_URL: testRedisUrl(DB),
   ACTION_ALLOWLIST: BUILT_INS,
   WORKER_LEASE_MS: '1000',
   WORKER_SHUTDOWN_GRACE_MS: '500',
@@ -39,9 +38,9 @@ interface Worker {
   queue: WorkQueue;
 }
 
-/** `relay <argv>` in-process against this file's database. */
+/** `relay <argv>` in-process against this file's Redis. */
 async function relay(...argv: string[]): Promise<CliRun> {
-  return runRelay({ REDIS_URL: testRedisUrl(DB) }, argv);
+  return runRelay({ REDIS_URL: server.url }, argv);
 }
 
 /** Start and end of each interval; the largest number that were open at one instant ([start, end): an end at t closes before a start at t). */
@@ -81,7 +80,7 @@ describe('worker (in-process, real Redis)', () => {
 
   async function startWorker(env: Record<string, string> = {}, port?: number): Promise<Worker> {
     const logs = new CapturingLogger();
-    const app = await createWorkerApp({ ...WORKER_BASE, ...env }, logs);
+    const app = await createWorkerApp({ ...WORKER_BASE, REDIS_URL: server.url, ...env }, logs);
     const worker = { app, logs, queue: app.get(WorkQueue) };
     workers.push(worker);
     if (port === undefined) await app.init();
@@ -116,8 +115,9 @@ describe('worker (in-process, real Redis)', () => {
   const entry = (id: string) => `${WS}:${id}`;
 
   beforeAll(async () => {
-    redis = await freshDatabase(DB);
-    api = await startApi(DB, { RATE_LIMIT_MAX: '0' });
+    server = await fileRedis();
+    redis = server.redis;
+    api = await startApi(server.url, { RATE_LIMIT_MAX: '0' });
   });
   beforeEach(async () => {
     await redis.flushdb();
@@ -128,9 +128,8 @@ describe('worker (in-process, real Redis)', () => {
   });
   afterAll(async () => {
     await stopWorkers();
-    await api.close();
-    await redis.flushdb();
-    redis.disconnect();
+    await api?.close();
+    await server?.stop();
   });
 
   describe('1. running jobs', () => {

@@ -2,7 +2,6 @@ import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { ApiKeyStore } from '@relay/auth';
 import { createApiApp } from '../../apps/api/src/api.app.js';
-import { testRedisUrl } from './redis.js';
 
 /** A logger that keeps every line, so tests can assert what logs never contain. */
 export class CapturingLogger extends ConsoleLogger {
@@ -29,10 +28,10 @@ export interface ApiHarness {
 
 export const BUILT_INS = 'debug.*,http.post';
 
-/** The real API application on the file's own Redis database, in-process, not listening on a port. */
-export async function startApi(db: number, env: Record<string, string> = {}): Promise<ApiHarness> {
+/** The real API application on the file's own Redis (`redisUrl`, from fileRedis()), in-process, not listening on a port. */
+export async function startApi(redisUrl: string, env: Record<string, string> = {}): Promise<ApiHarness> {
   const logs = new CapturingLogger();
-  const app = await createApiApp({ REDIS_URL: testRedisUrl(db), ACTION_ALLOWLIST: BUILT_INS, ...env }, logs);
+  const app = await createApiApp({ REDIS_URL: redisUrl, ACTION_ALLOWLIST: BUILT_INS, ...env }, logs);
   await app.init();
   const keys = app.get(ApiKeyStore);
   return {

@@ -1,0 +1,67 @@
+import { Redis } from 'ioredis';
+import { JobStore } from '@relay/queue';
+import { RelayMetrics } from '@relay/telemetry';
+import { startApi, type ApiHarness } from './support/api-harness.js';
+import { PrivateRedis } from './support/redis-server.js';
+
+/**
+ * Issue 12, point 11: when the API's own submit queue overflows, the answer,
+ * the log and a metric say so — not "Redis unavailable" — and the log is
+ * aggregated instead of one line per request. Redis stays healthy (it
+ * answers PING and reads throughout) but holds writes for 800 ms
+ * (`CLIENT PAUSE … WRITE`, less than the 1 s command timeout, so no call
+ * times out) while 10,000 submits made in-process through the API's own
+ * store fill its wait queue; the HTTP submits that arrive then are refused
+ * at once. Private redis-server (it is paused).
+ */
+describe('API overload: a distinct reason in the answer, the log and a metric', () => {
+  let server: PrivateRedis;
+  let pauser: Redis;
+  let api: ApiHarness;
+
+  beforeAll(async () => {
+    server = await PrivateRedis.start();
+    pauser = new Redis(server.url);
+    api = await startApi(server.url, { REDIS_COMMAND_TIMEOUT_MS: '1000', RATE_LIMIT_MAX: '0' });
+  });
+  afterAll(async () => {
+    await api.close();
+    pauser.disconnect();
+    await server.stop();
+  });
+
+  it('submits that find the wait queue full are 503 "overloaded" with Retry-After, counted, logged in one line; Redis is never blamed, and submits work again after', async () => {
+    const key = await api.key('acme');
+    const auth = { Authorization: `Bearer ${key}` };
+    const metrics = api.app.get(RelayMetrics);
+    const count = async (reason: string) => (await metrics.unavailableResponses.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    const before = { overload: await count('submit_overload'), unavailable: await count('redis_unavailable') };
+    const store = api.app.get(JobStore);
+
+    await pauser.call('CLIENT', 'PAUSE', '800', 'WRITE');
+    // 4 calls go out (and wait for the pause); the next 10,000 submits wait for a slot: the queue is full.
+    const flood = Array.from({ length: 10_004 }, (_, i) =>
+      store.create({ workspaceId: 'flood', kind: 'job', jobs: [{ actorId: 'a', action: 'debug.echo', params: { i } }] }).then(
+        () => 'created',
+        (error: Error) => error.name,
+      ),
+    );
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => api.http.post('/ai/jobs').set(auth).send({ action: 'debug.echo', params: { i } })));
+    expect(await pauser.ping()).toBe('PONG'); // Redis itself answers throughout
+
+    for (const res of answers) {
+      expect([res.status, res.headers['retry-after'], res.body.message]).toEqual([503, '1', 'the API is overloaded: too many submits are waiting for storage; retry shortly']);
+    }
+    expect((await count('submit_overload')) - before.overload).toBe(20);
+    expect((await count('redis_unavailable')) - before.unavailable).toBe(0);
+    expect(api.logs.lines.filter((l) => l.includes('submit_overload'))).toHaveLength(1);
+    expect(api.logs.lines.filter((l) => /redis_unavailable/.test(l))).toEqual([]);
+
+    // The flood ends as created or refused for waiting (never a Redis error), and the API serves again.
+    const outcomes = new Set(await Promise.all(flood));
+    expect([...outcomes].every((o) => o === 'created' || o === 'SubmitWaitError')).toBe(true);
+    expect(outcomes.has('created')).toBe(true);
+    const after = await api.http.post('/ai/jobs').set(auth).send({ action: 'debug.echo', params: {} });
+    expect(after.status).toBe(202);
+  }, 60_000);
+});
