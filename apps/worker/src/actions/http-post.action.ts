@@ -1,9 +1,10 @@
-import { lookup as dnsLookup } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import type { LookupFunction } from 'node:net';
 import { RelayConfig } from '@relay/config';
 import { ActionError, RelayAction, type ActionContext, type ActionHandler } from './action.js';
+import { canonicalAddress } from './address-class.js';
+import { checkedLookup } from './checked-lookup.js';
 import { OutboundPolicy } from './outbound-policy.js';
 
 /**
@@ -16,9 +17,11 @@ import { OutboundPolicy } from './outbound-policy.js';
 @RelayAction('http.post')
 export class HttpPostAction implements ActionHandler {
   private readonly policy: OutboundPolicy;
+  private readonly lookup: LookupFunction;
 
   constructor(private readonly config: RelayConfig) {
     this.policy = new OutboundPolicy(config.HTTP_ACTION_ALLOWED_HOSTS);
+    this.lookup = checkedLookup(this.policy);
   }
 
   async run(params: Record<string, unknown>, context: ActionContext) {
@@ -31,8 +34,9 @@ export class HttpPostAction implements ActionHandler {
     }
     const refused = this.policy.refuseUrl(url);
     if (refused) throw new ActionError(`http.post: ${refused}`, false);
+    // The socket skips the DNS lookup for an IP host, so an IP is checked here.
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
+    if (canonicalAddress(host) !== undefined) {
       const refusedAddress = this.policy.refuseAddress(host, host);
       if (refusedAddress) throw new ActionError(`http.post: ${refusedAddress}`, false);
     }
@@ -45,26 +49,13 @@ export class HttpPostAction implements ActionHandler {
 
   private send(url: URL, payload: string, jobSignal: AbortSignal): Promise<{ status: number; body: unknown }> {
     const signal = AbortSignal.any([jobSignal, AbortSignal.timeout(this.config.HTTP_ACTION_TIMEOUT_MS)]);
-    // Every address the socket may connect to is checked (Node 20 asks for
-    // all of them when it tries IPv4 and IPv6 in turn).
-    const lookup: LookupFunction = (hostname, options, callback) =>
-      dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-        if (error) return callback(error, '', 0);
-        const list = addresses as { address: string; family: number }[];
-        const refused = list.map((a) => this.policy.refuseAddress(hostname, a.address)).find(Boolean);
-        if (refused || list.length === 0) {
-          return callback(Object.assign(new Error(refused ?? `no address for ${hostname}`), { code: 'RELAY_REFUSED' }), '', 0);
-        }
-        if (options.all) (callback as unknown as (e: null, a: typeof list) => void)(null, list);
-        else callback(null, list[0].address, list[0].family);
-      });
     const cap = this.config.HTTP_ACTION_MAX_RESPONSE_BYTES;
     return new Promise((resolve, reject) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': 'relay-worker' },
-        lookup,
+        lookup: this.lookup,
         signal,
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
