@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { maskCredentials } from './mask-credentials.js';
 import { RelayConfig } from './relay-config.js';
 
 /** Thrown when a setting is invalid; the message names every offending variable. */
@@ -12,11 +13,6 @@ export class ConfigError extends Error {
 }
 
 const SETTING_NAMES = new Set(Object.keys(new RelayConfig()));
-
-/** A URL's password never reaches a message: `redis://user:secret@host` → `redis://user:***@host`. */
-export function maskCredentials(text: string): string {
-  return text.replace(/(\/\/[^:/@\s]*):[^@/\s]*@/g, '$1:***@');
-}
 
 /**
  * Builds a validated RelayConfig from an environment-like record. Unset or
@@ -31,7 +27,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) {
     throw new ConfigError(
-      errors.map((e) => `${e.property}=${maskCredentials(JSON.stringify(given[e.property]))}: ${Object.values(e.constraints ?? {}).join(', ')}`),
+      // A value is masked before it is quoted: a URL's credentials never reach the message.
+      errors.map((e) => `${e.property}=${JSON.stringify(maskCredentials(given[e.property]))}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
   return Object.freeze(config);
