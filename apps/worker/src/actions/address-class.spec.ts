@@ -1,4 +1,4 @@
-import { canonicalAddress, classifyAddress, type AddressClass } from './address-class.js';
+import { canonicalAddress, classifyAddress, effectiveAddress, type AddressClass } from './address-class.js';
 
 describe('classifyAddress', () => {
   const table: [string, AddressClass][] = [
@@ -81,5 +81,17 @@ describe('canonicalAddress', () => {
     expect(canonicalAddress('127.0.0.1')).toBe('127.0.0.1');
     expect(canonicalAddress('example.com')).toBeUndefined();
     expect(canonicalAddress('0x7f.1')).toBeUndefined();
+  });
+});
+
+describe('effectiveAddress', () => {
+  it('is the IPv4 address inside an IPv4-mapped one, in any spelling, else the canonical address', () => {
+    expect(effectiveAddress('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(effectiveAddress('::FFFF:7f00:1')).toBe('127.0.0.1');
+    expect(effectiveAddress('::ffff:0:0')).toBe('0.0.0.0');
+    expect(effectiveAddress('::ffff:ffff:ffff')).toBe('255.255.255.255');
+    expect(effectiveAddress('64:ff9b::7f00:1')).toBe('64:ff9b::7f00:1');
+    expect(effectiveAddress('8.8.8.8')).toBe('8.8.8.8');
+    expect(effectiveAddress('example.com')).toBeUndefined();
   });
 });
