@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { maskCredentials } from '@relay/config';
 import { ExitCode, exitCodeFor } from '@relay/errors';
 import { isRedisUnavailableError } from '@relay/redis';
 import { CliContext } from './cli-context.js';
@@ -34,9 +35,9 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadUsage;
     const code = exitCodeFor(error);
-    if (code === ExitCode.BadUsage) io.err((error as Error).message);
+    if (code === ExitCode.BadUsage) io.err(maskCredentials((error as Error).message));
     else if (isRedisUnavailableError(error)) io.err('relay: Redis did not answer at REDIS_URL');
-    else io.err(`relay: ${error instanceof Error ? error.message : String(error)}`);
+    else io.err(`relay: ${maskCredentials(error instanceof Error ? error.message : String(error))}`);
     return code;
   } finally {
     await context.close();

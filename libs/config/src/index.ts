@@ -1,5 +1,6 @@
 export { RelayConfig, type OnOff, type RelaySettingName } from './relay-config.js';
-export { loadConfig, settingNames, ConfigError, maskCredentials } from './load-config.js';
+export { loadConfig, settingNames, ConfigError } from './load-config.js';
+export { maskCredentials } from './mask-credentials.js';
 export { configFromProcessEnv } from './process-env.js';
 export { RelayConfigModule } from './relay-config.module.js';
 export { runMain } from './startup-check.js';

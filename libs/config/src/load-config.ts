@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { ErrorCode, RelayError } from '@relay/errors';
+import { maskCredentials } from './mask-credentials.js';
 import { RelayConfig } from './relay-config.js';
 
 /** Thrown when a setting is invalid; the message names every offending variable. */
@@ -13,11 +14,6 @@ export class ConfigError extends RelayError {
 }
 
 const SETTING_NAMES = new Set(Object.keys(new RelayConfig()));
-
-/** A URL's password never reaches a message: `redis://user:secret@host` → `redis://user:***@host`. */
-export function maskCredentials(text: string): string {
-  return text.replace(/(\/\/[^:/@\s]*):[^@/\s]*@/g, '$1:***@');
-}
 
 /**
  * Builds a validated RelayConfig from an environment-like record. Unset or
@@ -32,7 +28,8 @@ export function loadConfig(env: Record<string, string | undefined>): RelayConfig
   const errors = validateSync(config, { forbidUnknownValues: true });
   if (errors.length > 0) {
     throw new ConfigError(
-      errors.map((e) => `${e.property}=${maskCredentials(JSON.stringify(given[e.property]))}: ${Object.values(e.constraints ?? {}).join(', ')}`),
+      // A value is masked before it is quoted: a URL's credentials never reach the message.
+      errors.map((e) => `${e.property}=${JSON.stringify(maskCredentials(given[e.property]))}: ${Object.values(e.constraints ?? {}).join(', ')}`),
     );
   }
   return Object.freeze(config);

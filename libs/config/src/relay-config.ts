@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 
 const ON_OFF = ['on', 'off'] as const;
 export type OnOff = (typeof ON_OFF)[number];
@@ -8,6 +8,30 @@ const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 const toLowerTrim = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+/**
+ * A redis:// or rediss:// URL that the WHATWG parser (the one ioredis uses)
+ * reads. Checked here so a malformed one stops start-up with a message that
+ * masks its credentials; ioredis would throw an error carrying the URL in
+ * clear, which the Nest logger prints.
+ */
+function isRedisUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || /\s/.test(value)) return false;
+  try {
+    return /^rediss?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const IsRedisUrl = () =>
+  ValidateBy({
+    name: 'isRedisUrl',
+    validator: {
+      validate: isRedisUrl,
+      defaultMessage: () => 'REDIS_URL must be a redis:// or rediss:// URL (percent-encode characters such as / @ : and spaces in the user name and password)',
+    },
+  });
 
 /**
  * Every setting Relay reads, with its default. The property name is the
@@ -22,7 +46,7 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   WORKER_PORT = 3001;
 
-  @IsString() @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsString() @IsRedisUrl()
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** A command that gets no answer within this time fails (the API then answers 503). */

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { maskCredentials } from '@relay/config';
 
 export interface RedisClientOptions {
   url: string;
@@ -16,15 +17,17 @@ export interface RedisClientOptions {
  * serves again as soon as Redis returns, without a restart.
  */
 export function createRedisClient(options: RedisClientOptions): Redis {
-  const client = new Redis(options.url, {
-    connectionName: options.connectionName,
-    enableOfflineQueue: false,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
-    lazyConnect: false,
-  });
+  const client = withMaskedUrl(options.url, () =>
+    new Redis(options.url, {
+      connectionName: options.connectionName,
+      enableOfflineQueue: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+      maxRetriesPerRequest: 0,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000),
+      lazyConnect: false,
+    }),
+  );
   // Without a listener ioredis prints every failed reconnect. Log the first
   // error of each outage, and the recovery, instead.
   const logger = new Logger(`Redis:${options.connectionName}`);
@@ -38,4 +41,18 @@ export function createRedisClient(options: RedisClientOptions): Redis {
     down = false;
   });
   return client;
+}
+
+/**
+ * ioredis rejects a URL it cannot parse with the parser's TypeError, whose
+ * `input` holds the URL in clear and is printed by loggers that print error
+ * properties (Nest's does). RelayConfig refuses such a REDIS_URL first; this
+ * covers callers that pass a URL of their own.
+ */
+function withMaskedUrl(url: string, create: () => Redis): Redis {
+  try {
+    return create();
+  } catch (error) {
+    throw new Error(`Redis URL ${maskCredentials(url)} cannot be used: ${error instanceof Error ? maskCredentials(error.message) : 'invalid'}`);
+  }
 }
