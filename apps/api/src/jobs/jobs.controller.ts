@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import type { Response } from 'express';
 import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
+import { SecretRedactor } from '@relay/permissions';
 import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
 import type { PlanBody } from './dto/submit-plan.dto.js';
 import { PlanBodyPipe } from './plan-body.pipe.js';
@@ -11,7 +12,10 @@ import { jobView, summaryView } from './job.view.js';
 
 @Controller('ai')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly redactor: SecretRedactor,
+  ) {}
 
   @Post('jobs')
   @Scopes('actions:execute')
@@ -50,20 +54,20 @@ export class JobsController {
   @Scopes('actions:preview')
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery) {
     const page = await this.jobs.list(principal, query.limit, query.cursor, query.status);
-    return { items: page.items.map(summaryView), next_cursor: page.nextCursor };
+    return { items: page.items.map((item) => summaryView(item, this.redactor)), next_cursor: page.nextCursor };
   }
 
   @Get('jobs/:id')
   @Scopes('actions:preview')
   async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return jobView(await this.jobs.get(principal, id));
+    return jobView(await this.jobs.get(principal, id), this.redactor);
   }
 
   @Post('jobs/:id/cancel')
   @Scopes('actions:execute')
   @HttpCode(200)
   async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return jobView(await this.jobs.cancel(principal, id));
+    return jobView(await this.jobs.cancel(principal, id), this.redactor);
   }
 }
 
