@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
 import { SecretRedactor } from '@relay/permissions';
+import { CurrentRequestFacts, type RequestFacts } from '@relay/workspace';
 import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
 import type { PlanBody } from './dto/submit-plan.dto.js';
 import { PlanBodyPipe } from './plan-body.pipe.js';
@@ -22,12 +23,13 @@ export class JobsController {
   @HttpCode(202)
   async submit(
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestFacts() request: RequestFacts,
     @Body() body: SubmitJobDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
-    const outcome = await this.jobs.submit(principal, [body], 'job', clientRequestId);
+    const outcome = await this.jobs.submit(principal, request, [body], 'job', clientRequestId);
     const [jobId] = outcome.jobIds;
     res.setHeader('Location', `/ai/jobs/${jobId}`);
     markReplay(outcome, res);
@@ -39,13 +41,14 @@ export class JobsController {
   @HttpCode(202)
   async submitPlan(
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestFacts() request: RequestFacts,
     // PlanBody is an interface: the global ValidationPipe passes it on, PlanBodyPipe validates it.
     @Body(PlanBodyPipe) body: PlanBody,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
-    const outcome = await this.jobs.submit(principal, body.steps, 'plan', clientRequestId);
+    const outcome = await this.jobs.submit(principal, request, body.steps, 'plan', clientRequestId);
     markReplay(outcome, res);
     return { job_ids: outcome.jobIds, created_at: outcome.createdAt };
   }
