@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/common';
+import { isValidWorkspaceId } from './workspace-id.js';
 
 /**
  * The audit trail of refused requests: one structured warning (context
@@ -11,8 +12,8 @@ import { createParamDecorator, type ExecutionContext, Logger } from '@nestjs/com
  */
 const logger = new Logger('SecurityAudit');
 
-/** Longest claimed workspace id written: the claim is the client's input. */
-const MAX_CLAIM_LENGTH = 64;
+/** Values of a repeated `workspace_id` query parameter written at most. */
+const MAX_LISTED_CLAIMS = 4;
 
 /** The request as the audit names it. */
 export interface RequestFacts {
@@ -76,9 +77,19 @@ export function auditPermissionDenied(facts: RequestFacts, principal: AuditedPri
   });
 }
 
-/** The claim as sent when it is text (repeated query parameters give a list), else only its type. */
+/**
+ * The claim as sent when it is a well-formed workspace id (another
+ * workspace's); anything else is the client's free text, which may be
+ * anything, a secret included, so only its shape is written. Repeated query
+ * parameters give a list.
+ */
 function describeClaim(claimed: unknown): string | string[] {
-  if (typeof claimed === 'string') return claimed.slice(0, MAX_CLAIM_LENGTH);
-  if (Array.isArray(claimed) && claimed.every((c) => typeof c === 'string')) return claimed.slice(0, 4).map((c: string) => c.slice(0, MAX_CLAIM_LENGTH));
+  if (Array.isArray(claimed)) return claimed.slice(0, MAX_LISTED_CLAIMS).map(describeOne);
+  return describeOne(claimed);
+}
+
+function describeOne(claimed: unknown): string {
+  if (isValidWorkspaceId(claimed)) return claimed;
+  if (typeof claimed === 'string') return `<invalid: ${claimed.length} characters>`;
   return `<${claimed === null ? 'null' : Array.isArray(claimed) ? 'array' : typeof claimed}>`;
 }
