@@ -36,6 +36,16 @@ function expectErrorBody(res: Response, status: number, label = 'request'): void
   for (const m of messages) expect(typeof m === 'string' && m.length > 0).toBe(true);
 }
 
+/** The SecurityAudit lines an app logged for one request id, parsed (the capturing logger keeps them as JSON). */
+function auditLines(api: ApiHarness, requestId: string): Record<string, unknown>[] {
+  return api.logs.lines.flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    const { messages, context, logLevel } = JSON.parse(line) as { messages: unknown[]; context?: string; logLevel?: string };
+    const [message] = messages as Record<string, unknown>[];
+    return context === 'SecurityAudit' && message?.request_id === requestId ? [{ level: logLevel, ...message }] : [];
+  });
+}
+
 /** The secret part of a key (after `rly_<16 hex>_`). */
 const secretOf = (key: string) => key.slice('rly_'.length + 16 + 1);
 
@@ -330,6 +340,111 @@ describe('authentication, scopes, workspace claims and route protection', () => 
       expect(plan.body.job_ids).toHaveLength(1);
       expect(await redis.hget(`ai:jobs:${plan.body.job_ids[0]}`, 'workspace_id')).toBe('beta');
       expect(await redis.zcard('ai:index:alpha')).toBe(0);
+    });
+  });
+
+  describe('audit log: one structured warning per 403, never params', () => {
+    /** Values that must never reach a log line. */
+    const PARAMS = { password: 'AUDIT-SECRET-pw', note: 'AUDIT-PARAM-note' };
+    let probe = 0;
+    const requestId = () => `audit-probe-${++probe}`;
+    const logText = () => api.logs.lines.join('\n');
+
+    it('logs a workspace claim other than the key\'s, in the query or the body, with both workspace ids, key id, route pattern and request id', async () => {
+      const { job_id: jobId } = await submit(fullKey);
+      const cases = [
+        { method: 'GET', url: `/ai/jobs/${jobId}?workspace_id=alpha`, body: undefined, route: '/ai/jobs/:id', claimed: 'alpha', source: 'query' },
+        { method: 'GET', url: '/ai/jobs?workspace_id=gamma', body: undefined, route: '/ai/jobs', claimed: 'gamma', source: 'query' },
+        { method: 'POST', url: '/ai/jobs', body: { action: 'debug.echo', params: PARAMS, workspace_id: 'alpha' }, route: '/ai/jobs', claimed: 'alpha', source: 'body' },
+        { method: 'POST', url: '/ai/plans', body: { steps: [{ action: 'debug.echo', params: PARAMS }], workspace_id: 'alpha' }, route: '/ai/plans', claimed: 'alpha', source: 'body' },
+        { method: 'POST', url: `/ai/jobs/${jobId}/cancel`, body: { workspace_id: 'alpha' }, route: '/ai/jobs/:id/cancel', claimed: 'alpha', source: 'body' },
+      ];
+      for (const c of cases) {
+        const id = requestId();
+        const res = await send(api, c.method, c.url, c.body).set(bearer(fullKey)).set('X-Request-Id', id);
+        expectErrorBody(res, 403, `${c.method} ${c.url}`);
+        expect(auditLines(api, id)).toEqual([
+          {
+            level: 'warn',
+            event: 'workspace_violation',
+            request_id: id,
+            method: c.method,
+            route: c.route,
+            key_id: parseKeyId(fullKey),
+            actor_id: 'agent-b',
+            key_workspace_id: 'beta',
+            requested_workspace_id: c.claimed,
+            source: c.source,
+          },
+        ]);
+      }
+      expect(logText()).not.toContain(jobId);
+      for (const value of Object.values(PARAMS)) expect(logText()).not.toContain(value);
+    });
+
+    it('writes a claim that is not a well-formed workspace id only by its shape (it is free text, maybe a secret), and repeated query values as a list', async () => {
+      const probes = [
+        { url: '/ai/jobs?workspace_id=beta&workspace_id=alpha', claimed: ['beta', 'alpha'] },
+        { url: '/ai/jobs?workspace_id=BETA', claimed: '<invalid: 4 characters>' },
+        { url: `/ai/jobs?workspace_id=${encodeURIComponent(PARAMS.password)}`, claimed: `<invalid: ${PARAMS.password.length} characters>` },
+        { url: `/ai/jobs?workspace_id=${'x'.repeat(300)}`, claimed: '<invalid: 300 characters>' },
+      ];
+      for (const p of probes) {
+        const id = requestId();
+        expectErrorBody(await api.http.get(p.url).set(bearer(fullKey)).set('X-Request-Id', id), 403);
+        expect(auditLines(api, id).map((l) => l.requested_workspace_id)).toEqual([p.claimed]);
+      }
+      const id = requestId();
+      const res = await api.http.post('/ai/jobs').set(bearer(fullKey)).set('X-Request-Id', id).send({ action: 'debug.echo', params: {}, workspace_id: { password: PARAMS.password } });
+      expectErrorBody(res, 403);
+      expect(auditLines(api, id).map((l) => l.requested_workspace_id)).toEqual(['<object>']);
+      expect(logText()).not.toContain(PARAMS.password);
+    });
+
+    it('logs a missing scope with the key, its workspace, the route and the scopes it lacks', async () => {
+      const cases = [
+        { key: previewKey, actor: 'viewer-b', method: 'POST', url: '/ai/jobs', body: { action: 'debug.echo', params: PARAMS }, route: '/ai/jobs', missing: ['actions:execute'] },
+        { key: executeKey, actor: 'runner-b', method: 'GET', url: `/ai/jobs/no-such-${randomUUID()}`, body: undefined, route: '/ai/jobs/:id', missing: ['actions:preview'] },
+      ];
+      for (const c of cases) {
+        const id = requestId();
+        expectErrorBody(await send(api, c.method, c.url, c.body).set(bearer(c.key)).set('X-Request-Id', id), 403);
+        expect(auditLines(api, id)).toEqual([
+          { level: 'warn', event: 'permission_denied', request_id: id, method: c.method, route: c.route, key_id: parseKeyId(c.key), actor_id: c.actor, workspace_id: 'beta', reason: 'missing_scope', missing_scopes: c.missing },
+        ]);
+      }
+      for (const value of Object.values(PARAMS)) expect(logText()).not.toContain(value);
+    });
+
+    it('logs an action the workspace may not run, once per request, naming every refused action of a plan', async () => {
+      const single = requestId();
+      expectErrorBody(await api.http.post('/ai/jobs').set(bearer(fullKey)).set('X-Request-Id', single).send({ action: 'gmail.send', params: PARAMS }), 403);
+      const plan = requestId();
+      const steps = [{ action: 'debug.echo', params: PARAMS }, { action: 'gmail.send', params: PARAMS }, { action: 'http.get', params: PARAMS }, { action: 'gmail.send', params: {} }];
+      expectErrorBody(await api.http.post('/ai/plans').set(bearer(fullKey)).set('X-Request-Id', plan).send({ steps }), 403);
+      const expected = (id: string, route: string, actions: string[]) => [
+        { level: 'warn', event: 'permission_denied', request_id: id, method: 'POST', route, key_id: parseKeyId(fullKey), actor_id: 'agent-b', workspace_id: 'beta', reason: 'not_allowlisted', actions },
+      ];
+      expect(auditLines(api, single)).toEqual(expected(single, '/ai/jobs', ['gmail.send']));
+      expect(auditLines(api, plan)).toEqual(expected(plan, '/ai/plans', ['gmail.send', 'http.get']));
+      for (const value of Object.values(PARAMS)) expect(logText()).not.toContain(value);
+    });
+
+    it('logs nothing for requests that are not refused with 403: allowed, 401, 404 for another workspace\'s job', async () => {
+      const { job_id: jobId } = await submit(fullKey);
+      const alphaKey = await newKey('alpha', ALL_SCOPES, 'agent-a');
+      const requests = [
+        { res: () => api.http.get('/ai/jobs?workspace_id=beta').set(bearer(fullKey)), status: 200 },
+        { res: () => api.http.post('/ai/jobs').set(bearer(fullKey)).send({ action: 'debug.echo', params: PARAMS, workspace_id: 'beta' }), status: 202 },
+        { res: () => api.http.get('/ai/jobs?workspace_id=alpha'), status: 401 },
+        { res: () => api.http.get(`/ai/jobs/${jobId}`).set(bearer(alphaKey)), status: 404 },
+      ];
+      for (const r of requests) {
+        const id = requestId();
+        const res = await r.res().set('X-Request-Id', id);
+        expect(res.status).toBe(r.status);
+        expect(auditLines(api, id)).toEqual([]);
+      }
     });
   });
 

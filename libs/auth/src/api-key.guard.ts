@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_ROUTE } from '@relay/access';
 import { ErrorCode, RelayError } from '@relay/errors';
+import { auditPermissionDenied, requestFacts, type AuditableRequest } from '@relay/workspace';
 import { ApiKeyStore } from './api-key.store.js';
 import { REQUIRED_SCOPES } from './auth.decorators.js';
 import type { AuthenticatedRequest } from './principal.js';
@@ -11,7 +12,7 @@ import type { Scope } from './scopes.js';
  * Global guard, deny by default: every route needs a valid API key in the
  * `Authorization: Bearer` header unless marked @Public(). A key anywhere else
  * (query string, body) is never looked at. Missing, unknown or revoked key:
- * 401; key without a required scope: 403.
+ * 401; key without a required scope: 403, logged for audit.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -24,7 +25,7 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
 
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest & { headers: Record<string, string | undefined> }>();
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest & AuditableRequest & { headers: Record<string, string | undefined> }>();
     const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
     if (!match) throw new RelayError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
     const principal = await this.keys.verify(match[1]);
@@ -33,7 +34,10 @@ export class ApiKeyGuard implements CanActivate {
 
     const required = this.reflector.getAllAndOverride<Scope[]>(REQUIRED_SCOPES, targets) ?? [];
     const missing = required.filter((s) => !principal.scopes.includes(s));
-    if (missing.length > 0) throw new RelayError(ErrorCode.Forbidden, `API key lacks scope ${missing.join(', ')}`);
+    if (missing.length > 0) {
+      auditPermissionDenied(requestFacts(request), principal, { reason: 'missing_scope', missing_scopes: missing });
+      throw new RelayError(ErrorCode.Forbidden, `API key lacks scope ${missing.join(', ')}`);
+    }
     return true;
   }
 }

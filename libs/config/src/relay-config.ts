@@ -9,6 +9,9 @@ const toInt = ({ value }: { value: unknown }) =>
 const toLowerTrim = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;
 
+/** Comma-separated entries, each holding a letter (an entry of digits or separators names no word). */
+const REDACT_KEYS_PATTERN = /^\s*(?:[\w. -]*[A-Za-z][\w. -]*)?(?:,\s*(?:[\w. -]*[A-Za-z][\w. -]*)?)*$/;
+
 /**
  * A redis:// or rediss:// URL that the WHATWG parser (the one ioredis uses)
  * reads. Checked here so a malformed one stops start-up with a message that
@@ -87,6 +90,11 @@ export class RelayConfig {
   /** JSON: {"<workspace>": {"allow": [...], "deny": [...]}}; checked in parsePermissionRules. */
   @IsString()
   WORKSPACE_ACTION_RULES = '';
+
+  // --- privacy (README "Privacy")
+  /** Comma-separated words or compounds (any spelling: `ssn, account_number`) redacted in params output besides the built-in list. */
+  @IsString() @Matches(REDACT_KEYS_PATTERN, { message: 'REDACT_KEYS must be comma-separated key words, each with a letter (letters, digits, _ - . and spaces)' })
+  REDACT_KEYS = '';
 
   // --- API limits
   @Transform(toInt) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)

@@ -2,3 +2,13 @@ export { WORKSPACE_ID_PATTERN, isValidWorkspaceId, assertWorkspaceId, InvalidWor
 export { WorkspaceModule } from './workspace.module.js';
 export { SameWorkspaceGuard } from './same-workspace.guard.js';
 export { WorkspaceLimits, parseWorkspaceLimits, type Limits } from './workspace-limits.js';
+export {
+  auditPermissionDenied,
+  auditWorkspaceViolation,
+  CurrentRequestFacts,
+  requestFacts,
+  type AuditableRequest,
+  type AuditedPrincipal,
+  type PermissionDenial,
+  type RequestFacts,
+} from './security-audit.js';

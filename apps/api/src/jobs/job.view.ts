@@ -1,14 +1,14 @@
-import { REDACTED, redactSecrets } from '@relay/permissions';
+import { REDACTED, type SecretRedactor } from '@relay/permissions';
 import type { Job, JobSummary } from '@relay/queue';
 
 /** The API's shape of a job: snake_case, params (and results, which may echo them) redacted at any depth. */
-export function jobView(job: Job) {
+export function jobView(job: Job, redactor: SecretRedactor) {
   // Params that are not JSON (a predecessor's record) cannot be redacted field by field: hide them.
-  return { ...summaryView(job), params: typeof job.params === 'string' ? REDACTED : redactSecrets(job.params) };
+  return { ...summaryView(job, redactor), params: typeof job.params === 'string' ? REDACTED : redactor.redact(job.params) };
 }
 
 /** A list item: no params. */
-export function summaryView(job: JobSummary) {
+export function summaryView(job: JobSummary, redactor: SecretRedactor) {
   return {
     job_id: job.jobId,
     workspace_id: job.workspaceId,
@@ -16,7 +16,7 @@ export function summaryView(job: JobSummary) {
     action: job.action,
     status: job.status,
     attempts: job.attempts,
-    result: redactSecrets(job.result),
+    result: redactor.redact(job.result),
     error: job.error,
     client_request_id: job.clientRequestId,
     created_at: job.createdAt,

@@ -2,6 +2,8 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } fro
 import type { Response } from 'express';
 import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
+import { SecretRedactor } from '@relay/permissions';
+import { CurrentRequestFacts, type RequestFacts } from '@relay/workspace';
 import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
 import type { PlanBody } from './dto/submit-plan.dto.js';
 import { PlanBodyPipe } from './plan-body.pipe.js';
@@ -11,19 +13,23 @@ import { jobView, summaryView } from './job.view.js';
 
 @Controller('ai')
 export class JobsController {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly redactor: SecretRedactor,
+  ) {}
 
   @Post('jobs')
   @Scopes('actions:execute')
   @HttpCode(202)
   async submit(
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestFacts() request: RequestFacts,
     @Body() body: SubmitJobDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
-    const outcome = await this.jobs.submit(principal, [body], 'job', clientRequestId);
+    const outcome = await this.jobs.submit(principal, request, [body], 'job', clientRequestId);
     const [jobId] = outcome.jobIds;
     res.setHeader('Location', `/ai/jobs/${jobId}`);
     markReplay(outcome, res);
@@ -35,13 +41,14 @@ export class JobsController {
   @HttpCode(202)
   async submitPlan(
     @CurrentPrincipal() principal: Principal,
+    @CurrentRequestFacts() request: RequestFacts,
     // PlanBody is an interface: the global ValidationPipe passes it on, PlanBodyPipe validates it.
     @Body(PlanBodyPipe) body: PlanBody,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
-    const outcome = await this.jobs.submit(principal, body.steps, 'plan', clientRequestId);
+    const outcome = await this.jobs.submit(principal, request, body.steps, 'plan', clientRequestId);
     markReplay(outcome, res);
     return { job_ids: outcome.jobIds, created_at: outcome.createdAt };
   }
@@ -50,20 +57,20 @@ export class JobsController {
   @Scopes('actions:preview')
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery) {
     const page = await this.jobs.list(principal, query.limit, query.cursor, query.status);
-    return { items: page.items.map(summaryView), next_cursor: page.nextCursor };
+    return { items: page.items.map((item) => summaryView(item, this.redactor)), next_cursor: page.nextCursor };
   }
 
   @Get('jobs/:id')
   @Scopes('actions:preview')
   async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return jobView(await this.jobs.get(principal, id));
+    return jobView(await this.jobs.get(principal, id), this.redactor);
   }
 
   @Post('jobs/:id/cancel')
   @Scopes('actions:execute')
   @HttpCode(200)
   async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return jobView(await this.jobs.cancel(principal, id));
+    return jobView(await this.jobs.cancel(principal, id), this.redactor);
   }
 }
 

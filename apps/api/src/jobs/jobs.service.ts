@@ -1,11 +1,11 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { ErrorCode, RelayError, invalidInput, notFound } from '@relay/errors';
-import { PermissionsService } from '@relay/permissions';
+import { PermissionsService, type Decision } from '@relay/permissions';
 import { JOB_ID_PATTERN, JobStore, LegacyIndexer, type CreateOutcome, type Job, type JobStatus, type ListPage, type NewJob } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Principal } from '@relay/auth';
-import { WorkspaceLimits } from '@relay/workspace';
+import { WorkspaceLimits, auditPermissionDenied, type RequestFacts } from '@relay/workspace';
 import { checkParamsLimits } from './params-limits.js';
 
 /** A submit that created jobs or replayed the original ones. */
@@ -34,7 +34,8 @@ export class JobsService implements OnApplicationBootstrap {
     void this.legacyIndexer.ensureIndexed().catch(() => undefined);
   }
 
-  async submit(principal: Principal, steps: StepInput[], kind: 'job' | 'plan', clientRequestId?: string): Promise<Submitted> {
+  /** `request` names the request in the audit line of a refused action. */
+  async submit(principal: Principal, request: RequestFacts, steps: StepInput[], kind: 'job' | 'plan', clientRequestId?: string): Promise<Submitted> {
     if (kind === 'plan' && steps.length > this.config.PLAN_MAX_STEPS) {
       throw invalidInput(`steps must hold at most ${this.config.PLAN_MAX_STEPS} steps (got ${steps.length})`);
     }
@@ -44,10 +45,15 @@ export class JobsService implements OnApplicationBootstrap {
       return { actorId: principal.actorId, action: step.action, params, paramsJson };
     });
     // Every step is checked before anything is written: one forbidden step rejects the plan.
-    const denied = jobs.filter((job) => !this.permissions.canExecute(job.action, principal.actorId, principal.workspaceId).allowed);
-    if (denied.length > 0) {
-      const names = [...new Set(denied.map((j) => j.action))].join(', ');
-      throw new RelayError(ErrorCode.Forbidden, `action not permitted for this workspace: ${names}`);
+    const denied = new Map<string, Exclude<Decision, { allowed: true }>>();
+    for (const job of jobs) {
+      const decision = this.permissions.canExecute(job.action, principal.actorId, principal.workspaceId);
+      if (!decision.allowed && !denied.has(job.action)) denied.set(job.action, decision);
+    }
+    if (denied.size > 0) {
+      // One audit line per refused request, with the first refusal's reason and every refused action.
+      auditPermissionDenied(request, principal, { reason: [...denied.values()][0].reason, actions: [...denied.keys()] });
+      throw new RelayError(ErrorCode.Forbidden, `action not permitted for this workspace: ${[...denied.keys()].join(', ')}`);
     }
     const maxStoredJobs = this.limits.for(principal.workspaceId).maxStoredJobs;
     const outcome = await this.store.create({ workspaceId: principal.workspaceId, jobs, clientRequestId, kind, maxStoredJobs });
