@@ -1,14 +1,14 @@
 /**
  * `npm start`: runs Relay on one machine. Makes sure a Redis answers at
  * REDIS_URL (starting a private `redis-server` when none does and the URL is
- * local), then runs the built API and worker as child processes, prints how
+ * local; with REDIS_SENTINELS, that the sentinels name a primary that answers), then runs the built API and worker as child processes, prints how
  * to call them, and stops everything it started on Ctrl-C or SIGTERM.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configFromProcessEnv, ConfigError, maskCredentials } from '@relay/config';
-import { createRedisClient, waitUntilReady } from '@relay/redis';
+import { configFromProcessEnv, ConfigError, maskCredentials, type RelayConfig } from '@relay/config';
+import { createRedisClient, redisClientOptions, waitUntilReady } from '@relay/redis';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -18,8 +18,8 @@ function say(line: string): void {
   process.stdout.write(`[relay] ${maskCredentials(line)}\n`);
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = createRedisClient({ url, commandTimeoutMs: 1000, connectionName: 'relay-launcher' });
+async function redisAnswers(config: RelayConfig): Promise<boolean> {
+  const client = createRedisClient({ ...redisClientOptions(config, 'relay-launcher'), commandTimeoutMs: 1000 });
   client.removeAllListeners('error');
   client.on('error', () => undefined);
   const ready = await waitUntilReady(client, 1500);
@@ -27,7 +27,11 @@ async function redisAnswers(url: string): Promise<boolean> {
   return ready;
 }
 
-async function startPrivateRedis(url: string): Promise<void> {
+async function startPrivateRedis(config: RelayConfig): Promise<void> {
+  const url = config.REDIS_URL;
+  if (config.REDIS_SENTINELS) {
+    throw new Error(`the sentinels at ${config.REDIS_SENTINELS} name no primary "${config.REDIS_SENTINEL_MASTER}" that answers (a private Redis is started only without REDIS_SENTINELS)`);
+  }
   const { hostname, port } = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname)) {
     throw new Error(`no Redis answers at ${url}, and it is not local, so no private one can be started there`);
@@ -43,7 +47,7 @@ async function startPrivateRedis(url: string): Promise<void> {
   });
   children.push(redis);
   for (let i = 0; i < 20; i++) {
-    if (await redisAnswers(url)) return;
+    if (await redisAnswers(config)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`the private redis-server on port ${port || 6379} did not answer (is the port taken?)`);
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   }
   process.chdir(root);
   const config = configFromProcessEnv();
-  if (!(await redisAnswers(config.REDIS_URL))) await startPrivateRedis(config.REDIS_URL);
+  if (!(await redisAnswers(config))) await startPrivateRedis(config);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   run('api', 'dist/apps/api/src/main.js');

@@ -1,5 +1,5 @@
 export { Redis } from 'ioredis';
-export { createRedisClient, type RedisClientOptions } from './create-redis-client.js';
+export { createRedisClient, redisClientOptions, type RedisClientOptions } from './create-redis-client.js';
 export { isRedisUnavailableError } from './redis-unavailable.js';
 export { waitUntilReady } from './wait-until-ready.js';
 export { RedisKeys } from './redis-keys.js';

@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
-import { createRedisClient } from './create-redis-client.js';
+import { createRedisClient, redisClientOptions } from './create-redis-client.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 /**
@@ -24,19 +24,14 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** One shared ioredis connection, injected by its class (`Redis`). */
+/** One shared ioredis connection, injected by its class (`Redis`), directly to REDIS_URL or to the primary the sentinels name. */
 @Global()
 @Module({
   providers: [
     {
       provide: Redis,
       inject: [RelayConfig],
-      useFactory: (config: RelayConfig) =>
-        createRedisClient({
-          url: config.REDIS_URL,
-          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-          connectionName: 'relay',
-        }),
+      useFactory: (config: RelayConfig) => createRedisClient(redisClientOptions(config, 'relay')),
     },
     RedisLifecycle,
   ],
