@@ -2,6 +2,7 @@ import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnMo
 import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
 import { createRedisClient, redisClientOptions } from './create-redis-client.js';
+import { ReplicaAcknowledgement } from './replica-acknowledgement.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 /**
@@ -24,7 +25,11 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** One shared ioredis connection, injected by its class (`Redis`), directly to REDIS_URL or to the primary the sentinels name. */
+/**
+ * One shared ioredis connection, injected by its class (`Redis`), directly
+ * to REDIS_URL or to the primary the sentinels name; and the replica
+ * acknowledgement (REDIS_MIN_REPLICAS_ACK) of that connection's writes.
+ */
 @Global()
 @Module({
   providers: [
@@ -33,8 +38,14 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
       inject: [RelayConfig],
       useFactory: (config: RelayConfig) => createRedisClient(redisClientOptions(config, 'relay')),
     },
+    {
+      provide: ReplicaAcknowledgement,
+      inject: [Redis, RelayConfig],
+      useFactory: (redis: Redis, config: RelayConfig) =>
+        new ReplicaAcknowledgement((replicas, timeoutMs) => redis.wait(replicas, timeoutMs), config.REDIS_MIN_REPLICAS_ACK, config.REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS),
+    },
     RedisLifecycle,
   ],
-  exports: [Redis],
+  exports: [Redis, ReplicaAcknowledgement],
 })
 export class RedisModule {}

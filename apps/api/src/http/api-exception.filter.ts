@@ -50,7 +50,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (isRedisUnavailableError(exception)) {
       this.logger.warn(`request ${requestId}: Redis unavailable (${(exception as Error).message})`);
-      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, 'storage temporarily unavailable; retry shortly', requestId, {
+      // A Relay error's details are safe for the client (e.g. the job ids of a submit written but not yet on replicas).
+      const message = exception instanceof RelayError && exception.details.length > 0 ? exception.details.join('; ') : 'storage temporarily unavailable; retry shortly';
+      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, message, requestId, {
         'Retry-After': RETRY_AFTER_SECONDS,
       });
     }
