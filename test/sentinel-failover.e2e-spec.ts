@@ -43,13 +43,13 @@ async function topology(options: TopologyOptions): Promise<SentinelTopology> {
 
 describe('Redis Sentinel failover (primary SIGKILLed under submit traffic)', () => {
   it('without REDIS_MIN_REPLICAS_ACK: API and worker serve again without a restart; the accepted jobs lost are measured, all from the failover window', async () => {
-    const { accepted, lost, killedAt } = await failoverUnderTraffic(topologies, 'async', {});
+    const { accepted, lost, killedAt, recoveredInMs } = await failoverUnderTraffic(topologies, 'async', {});
     const beforeKill = accepted.filter((s) => s.answeredAt < killedAt);
     const window = beforeKill.filter((s) => killedAt - s.answeredAt <= REPLICA_LAG_MS);
     const oldestLostMs = Math.max(0, ...lost.map((s) => killedAt - s.answeredAt));
     console.log(
       `[sentinel-failover] async replication, replica ${REPLICA_LAG_MS} ms behind: ${lost.length} of ${beforeKill.length} jobs accepted in the ${TRAFFIC_BEFORE_KILL_MS} ms before the kill were lost ` +
-        `(${window.length} were accepted in its last ${REPLICA_LAG_MS} ms; the oldest lost was answered ${oldestLostMs} ms before the kill)`,
+        `(${window.length} were accepted in its last ${REPLICA_LAG_MS} ms; the oldest lost was answered ${oldestLostMs} ms before the kill); ready again ${recoveredInMs} ms after the kill`,
     );
     // Only what had not reached the replica can be lost: jobs accepted just before the kill, never older ones.
     expect(oldestLostMs).toBeLessThan(REPLICA_LAG_MS + LOSS_WINDOW_MARGIN_MS);

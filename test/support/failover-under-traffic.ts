@@ -49,6 +49,8 @@ export interface FailoverRun {
   accepted: Submission[];
   lost: Submission[];
   killedAt: number;
+  /** From the kill until API and worker were both ready again. */
+  recoveredInMs: number;
   /** Submits sent before the kill and answered 503 naming a written job, and how many of those jobs the new primary lacks. */
   unconfirmed: number;
   unconfirmedGone: number;
@@ -99,6 +101,7 @@ export async function failoverUnderTraffic(
     await expectEventually(async () => {
       for (const app of [api, worker]) expect(await httpStatus(app.port, '/health/ready')).toBe(200);
     }, 30_000, 100);
+    const recoveredInMs = Date.now() - killedAt;
     await untilServing(redis, traffic, Date.now());
     const back = Date.now();
     await expectEventually(() => expect(traffic.accepted(back).length).toBeGreaterThanOrEqual(ACCEPTED_AFTER_FAILOVER), 40_000, 20);
@@ -128,6 +131,7 @@ export async function failoverUnderTraffic(
       accepted,
       lost: accepted.filter((s) => missing.has(s.jobId)),
       killedAt,
+      recoveredInMs,
       unconfirmed: unconfirmedIds.length,
       unconfirmedGone: unconfirmedHeld.filter((n) => n === 0).length,
     };
