@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createRedisClient, waitUntilReady } from '@relay/redis';
+import { createRedisClient, waitUntilReady, type RedisClientOptions } from '@relay/redis';
 
 /**
  * The Redis `npm start` runs when none answers at a local REDIS_URL. It keeps
@@ -14,8 +14,9 @@ export function embeddedRedisArgs(port: string, dataDir: string): string[] {
   return ['--port', port, '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--maxmemory-policy', 'noeviction'];
 }
 
-export async function redisAnswers(url: string, waitMs = 1500): Promise<boolean> {
-  const client = createRedisClient({ url, commandTimeoutMs: 1000, connectionName: 'relay-launcher' });
+/** Whether a Redis answers with these connection settings (with sentinels: whether they name a primary that answers). */
+export async function redisAnswers(options: RedisClientOptions, waitMs = 1500): Promise<boolean> {
+  const client = createRedisClient({ ...options, commandTimeoutMs: 1000 });
   client.removeAllListeners('error');
   client.on('error', () => undefined);
   const ready = await waitUntilReady(client, waitMs);
@@ -36,7 +37,7 @@ export async function startEmbeddedRedis(url: string, dataDir: string): Promise<
   const redis = spawn('redis-server', embeddedRedisArgs(port || '6379', dataDir), { stdio: 'ignore' });
   for (let i = 0; i < 20; i++) {
     if (redis.exitCode !== null) break;
-    if (await redisAnswers(url)) return redis;
+    if (await redisAnswers({ url, commandTimeoutMs: 1000, connectionName: 'relay-launcher' })) return redis;
     await new Promise((r) => setTimeout(r, 250));
   }
   redis.kill('SIGKILL');

@@ -1,14 +1,16 @@
 /**
  * `npm start`: runs Relay on one machine. Makes sure a Redis answers at
  * REDIS_URL (starting a private `redis-server` when none does and the URL is
- * local), then runs the built API and worker as child processes, prints how
- * to call them, and stops everything it started on Ctrl-C or SIGTERM.
+ * local; with REDIS_SENTINELS, that the sentinels name a primary that
+ * answers), then runs the built API and worker as child processes, prints
+ * how to call them, and stops everything it started on Ctrl-C or SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { configFromProcessEnv, maskCredentials } from '@relay/config';
+import { configFromProcessEnv, maskCredentials, type RelayConfig } from '@relay/config';
 import { exitCodeFor } from '@relay/errors';
+import { redisClientOptions } from '@relay/redis';
 import { redisAnswers, startEmbeddedRedis } from './embedded-redis.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,7 +24,11 @@ function say(line: string): void {
 /** Where the embedded Redis keeps its append-only file (README "Running it"). */
 const REDIS_DATA_DIR = '.relay/redis-data';
 
-async function startPrivateRedis(url: string): Promise<void> {
+async function startPrivateRedis(config: RelayConfig): Promise<void> {
+  const url = config.REDIS_URL;
+  if (config.REDIS_SENTINELS) {
+    throw new Error(`the sentinels at ${config.REDIS_SENTINELS} name no primary "${config.REDIS_SENTINEL_MASTER}" that answers (a private Redis is started only without REDIS_SENTINELS)`);
+  }
   say(`no Redis at ${url}; starting a private redis-server (data in ${REDIS_DATA_DIR}, append-only file fsynced every second)`);
   children.push(await startEmbeddedRedis(url, `${root}${REDIS_DATA_DIR}`));
 }
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
   }
   process.chdir(root);
   const config = configFromProcessEnv();
-  if (!(await redisAnswers(config.REDIS_URL))) await startPrivateRedis(config.REDIS_URL);
+  if (!(await redisAnswers(redisClientOptions(config, 'relay-launcher')))) await startPrivateRedis(config);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   run('api', 'dist/apps/api/src/main.js');

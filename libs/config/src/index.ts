@@ -4,3 +4,4 @@ export { maskCredentials } from './mask-credentials.js';
 export { configFromProcessEnv } from './process-env.js';
 export { RelayConfigModule } from './relay-config.module.js';
 export { runMain } from './startup-check.js';
+export { parseHostPortList, type HostPort } from './setting-checks.js';

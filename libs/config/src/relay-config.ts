@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { IsBelowSetting, IsHostPortList } from './setting-checks.js';
 
 const ON_OFF = ['on', 'off'] as const;
 export type OnOff = (typeof ON_OFF)[number];
@@ -59,6 +60,26 @@ export class RelayConfig {
   /** on: run even when Redis's maxmemory-policy may evict keys (jobs, API keys); warned about, exported as a metric. */
   @Transform(toLowerTrim) @IsIn(ON_OFF)
   REDIS_ALLOW_EVICTION: OnOff = 'off';
+
+  /**
+   * Redis Sentinels to ask for the primary, `host:port,...`; empty connects to
+   * REDIS_URL's host. With sentinels, REDIS_URL gives only credentials,
+   * database and TLS, and a failover is followed without a restart.
+   */
+  @IsString() @IsHostPortList()
+  REDIS_SENTINELS = '';
+
+  /** The name the sentinels monitor the primary under (`sentinel monitor <name> ...`). */
+  @IsString() @Matches(/^[A-Za-z0-9._-]+$/, { message: 'REDIS_SENTINEL_MASTER must be a name of letters, digits, . _ -' })
+  REDIS_SENTINEL_MASTER = 'mymaster';
+
+  /** Replicas that must hold a submit's jobs (Redis WAIT) before it is answered 2xx; 0 answers without waiting. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(100)
+  REDIS_MIN_REPLICAS_ACK = 0;
+
+  /** How long a submit waits for those replicas; below the command timeout, because WAIT holds the connection it is sent on. */
+  @Transform(toInt) @IsInt() @Min(1) @IsBelowSetting('REDIS_COMMAND_TIMEOUT_MS')
+  REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS = 500;
 
   @Transform(toLowerTrim) @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';

@@ -1,5 +1,6 @@
 export { Redis } from 'ioredis';
-export { createRedisClient, type RedisClientOptions } from './create-redis-client.js';
+export { createRedisClient, redisClientOptions, type RedisClientOptions } from './create-redis-client.js';
+export { ReplicaAcknowledgement, ReplicasBehindError, type WaitForReplicas } from './replica-acknowledgement.js';
 export { isRedisUnavailableError, isRedisOomError, unavailabilityReason } from './redis-unavailable.js';
 export { waitUntilReady } from './wait-until-ready.js';
 export { readRedisMemory, mayEvict, refusesWrites, EvictionPolicyError, type RedisMemory } from './redis-memory.js';

@@ -8,14 +8,17 @@ export function isRedisOomError(error: unknown): boolean {
 /**
  * True for errors that mean "Redis cannot serve this now": it did not
  * answer (not connected, connection dropped, timed out, or a Relay error
- * with code Unavailable) or it refuses writes for memory (OOM), as opposed
- * to an error reply that a retry would not change. Callers answer 503 with
- * Retry-After, back off quietly, or retry within a bound.
+ * with code Unavailable) or it answered "not now": loading or busy, refusing
+ * writes for memory (OOM), a replica that was the primary before a failover
+ * (READONLY: the client reconnects to the new one), a primary refusing
+ * writes for lack of replicas (NOREPLICAS) — as opposed to an error reply
+ * that a retry would not change. Callers answer 503 with Retry-After, back
+ * off quietly, or retry within a bound.
  */
 export function isRedisUnavailableError(error: unknown): boolean {
   if (error instanceof RelayError) return error.code === ErrorCode.Unavailable;
   if (!(error instanceof Error)) return false;
-  if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|OOM)\b/.test(error.message);
+  if (error.name === 'ReplyError') return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS|OOM)\b/.test(error.message);
   if (error.name === 'MaxRetriesPerRequestError') return true;
   const code = (error as { code?: string }).code;
   if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH'].includes(code)) return true;

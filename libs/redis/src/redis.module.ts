@@ -1,8 +1,9 @@
 import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RelayConfig } from '@relay/config';
-import { createRedisClient } from './create-redis-client.js';
+import { createRedisClient, redisClientOptions } from './create-redis-client.js';
 import { EvictionPolicyError, mayEvict, readRedisMemory } from './redis-memory.js';
+import { ReplicaAcknowledgement } from './replica-acknowledgement.js';
 import { waitUntilReady } from './wait-until-ready.js';
 
 /**
@@ -41,22 +42,27 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
-/** One shared ioredis connection, injected by its class (`Redis`). */
+/**
+ * One shared ioredis connection, injected by its class (`Redis`), directly
+ * to REDIS_URL or to the primary the sentinels name; and the replica
+ * acknowledgement (REDIS_MIN_REPLICAS_ACK) of that connection's writes.
+ */
 @Global()
 @Module({
   providers: [
     {
       provide: Redis,
       inject: [RelayConfig],
-      useFactory: (config: RelayConfig) =>
-        createRedisClient({
-          url: config.REDIS_URL,
-          commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-          connectionName: 'relay',
-        }),
+      useFactory: (config: RelayConfig) => createRedisClient(redisClientOptions(config, 'relay')),
+    },
+    {
+      provide: ReplicaAcknowledgement,
+      inject: [Redis, RelayConfig],
+      useFactory: (redis: Redis, config: RelayConfig) =>
+        new ReplicaAcknowledgement((replicas, timeoutMs) => redis.wait(replicas, timeoutMs), config.REDIS_MIN_REPLICAS_ACK, config.REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS),
     },
     RedisLifecycle,
   ],
-  exports: [Redis],
+  exports: [Redis, ReplicaAcknowledgement],
 })
 export class RedisModule {}

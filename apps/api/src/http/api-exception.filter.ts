@@ -72,7 +72,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const reason: UnavailableReason = overloaded ? 'submit_overload' : unavailabilityReason(exception);
       this.metrics.unavailableResponses.inc({ reason });
       this.warnings.warn(reason, `request ${requestId} answered 503 (${reason}): ${(exception as Error).message}`);
-      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGES[reason], requestId, { 'Retry-After': RETRY_AFTER_SECONDS });
+      // A Relay error's details are safe for the client (e.g. the job ids of a submit written but not yet on replicas).
+      const message = exception instanceof RelayError && exception.details.length > 0 ? exception.details.join('; ') : UNAVAILABLE_MESSAGES[reason];
+      return sendError(res, HttpStatus.SERVICE_UNAVAILABLE, message, requestId, { 'Retry-After': RETRY_AFTER_SECONDS });
     }
     const error = exception as Error;
     this.logger.error(`request ${requestId} failed: ${error?.name}: ${error?.message}`, error?.stack);

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Redis, RedisKeys } from '@relay/redis';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
 import { pairsToRecord } from '../job-record.js';
 import { claimedJob, type Reply } from './reply-decoding.js';
@@ -46,7 +46,11 @@ type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
 export class QueueScripts {
   private readonly call: Record<ScriptName, Caller>;
 
-  constructor(@Inject(Redis) private readonly redis: Redis) {
+  constructor(
+    @Inject(Redis) private readonly redis: Redis,
+    /** Of the same connection (RedisModule builds both); without it, writes are not waited for. */
+    @Optional() @Inject(ReplicaAcknowledgement) private readonly replicas?: ReplicaAcknowledgement,
+  ) {
     const callers = {} as Record<ScriptName, Caller>;
     for (const name of SCRIPT_NAMES) {
       const command = `relay_${name}`;
@@ -96,6 +100,16 @@ export class QueueScripts {
           return { outcome: 'refused', reason: String(reply[1]) };
       }
     });
+  }
+
+  /**
+   * Resolves once the writes of this connection so far (a createJobs call
+   * whose reply has arrived) are on REDIS_MIN_REPLICAS_ACK replicas (Redis
+   * WAIT); at once when that is 0. Rejects (code Unavailable) when they are
+   * not within the timeout. Submits of one call share one WAIT.
+   */
+  awaitReplicas(): Promise<void> {
+    return this.replicas?.confirm() ?? Promise.resolve();
   }
 
   async readJob(workspaceId: string, jobId: string, routing: ReadRouting): Promise<ReadJobReply> {

@@ -25,6 +25,22 @@ export class StorageRefusedError extends RelayError {
 }
 
 /**
+ * A submit's jobs are written but not known to be on REDIS_MIN_REPLICAS_ACK
+ * replicas, so a failover could still lose them: code Unavailable (503 with
+ * Retry-After), naming the job ids. A retry with the same client_request_id
+ * replays them once the replicas have them.
+ */
+export class NotReplicatedError extends RelayError {
+  constructor(jobIds: readonly string[], cause: unknown) {
+    const ids = jobIds.join(', ');
+    super(ErrorCode.Unavailable, `jobs ${ids} not confirmed by replicas: ${(cause as Error)?.message}`, [
+      `accepted as job${jobIds.length > 1 ? 's' : ''} ${ids}, but not yet confirmed by Redis replicas; retry with the same client_request_id`,
+    ]);
+    this.name = 'NotReplicatedError';
+  }
+}
+
+/**
  * The store: JobStore on Redis. The strategy (from the migration flags,
  * chosen by the factory provider) decides which copies a new job gets and
  * where reads look; every multi-key change is one script of QueueScripts,
@@ -75,10 +91,12 @@ export class RedisJobStore extends JobStore {
     switch (reply.outcome) {
       case 'created':
         this.countCreated(request.jobs.length, scopedCopies);
+        await this.replicated(jobIds);
         return { outcome: 'created', jobIds, status: 'pending', createdAt: reply.createdAt };
       case 'replayed': {
         const first = reply.firstJobId;
         const ids = request.kind === 'plan' ? request.jobs.map((_, i) => first.replace(/_0$/, `_${i}`)) : [first];
+        await this.replicated(ids);
         return { outcome: 'replayed', jobIds: ids, status: isJobStatus(reply.status) ? reply.status : 'pending', createdAt: reply.createdAt };
       }
       case 'mismatch':
@@ -124,6 +142,15 @@ export class RedisJobStore extends JobStore {
     const reply = await this.scripts.cancelJob(ws, jobId, this.retentionSeconds, this.strategy.reads);
     if (reply.outcome === 'cancelled') return { outcome: 'cancelled' as const, job: jobFromHash(reply.record) };
     return reply;
+  }
+
+  /** A submit is answered 2xx only once its jobs are on the required replicas (REDIS_MIN_REPLICAS_ACK; none by default). */
+  private async replicated(jobIds: readonly string[]): Promise<void> {
+    try {
+      await this.scripts.awaitReplicas();
+    } catch (error) {
+      throw new NotReplicatedError(jobIds, error);
+    }
   }
 
   private countCreated(jobs: number, withScopedCopy: number): void {
