@@ -77,8 +77,8 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(100)
   REDIS_MIN_REPLICAS_ACK = 0;
 
-  /** How long a submit waits for those replicas; below the command timeout, because WAIT holds the connection it is sent on. */
-  @Transform(toInt) @IsInt() @Min(1) @IsBelowSetting('REDIS_COMMAND_TIMEOUT_MS')
+  /** How long a submit waits for those replicas; below the command timeout (checked when REDIS_MIN_REPLICAS_ACK > 0), because WAIT holds the connection it is sent on. */
+  @Transform(toInt) @IsInt() @Min(1) @IsBelowSetting('REDIS_COMMAND_TIMEOUT_MS', (s) => Number(s.REDIS_MIN_REPLICAS_ACK) > 0)
   REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS = 500;
 
   @Transform(toLowerTrim) @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])

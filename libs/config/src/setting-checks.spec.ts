@@ -27,10 +27,13 @@ describe('Redis Sentinel and replica acknowledgement settings', () => {
     expect(() => loadConfig({ REDIS_SENTINEL_MASTER: 'my master' })).toThrow(/REDIS_SENTINEL_MASTER/);
   });
 
-  it('refuse an acknowledgement timeout that is not below the command timeout (WAIT holds the connection)', () => {
-    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '3000', REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '2999' }).REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS).toBe(2999);
-    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '3000', REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '3000' })).toThrow(ConfigError);
-    expect(() => loadConfig({ REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '1000' })).toThrow(/REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS must be below REDIS_COMMAND_TIMEOUT_MS/);
+  it('refuse an acknowledgement timeout that is not below the command timeout (WAIT holds the connection), when acknowledgement is on', () => {
+    const on = { REDIS_MIN_REPLICAS_ACK: '1' };
+    expect(loadConfig({ ...on, REDIS_COMMAND_TIMEOUT_MS: '3000', REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '2999' }).REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS).toBe(2999);
+    expect(() => loadConfig({ ...on, REDIS_COMMAND_TIMEOUT_MS: '3000', REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '3000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...on, REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS: '1000' })).toThrow(/REDIS_MIN_REPLICAS_ACK_TIMEOUT_MS must be below REDIS_COMMAND_TIMEOUT_MS/);
+    // Off (the default), the timeout is not used: a short command timeout needs no matching change.
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '200' }).REDIS_COMMAND_TIMEOUT_MS).toBe(200);
     expect(() => loadConfig({ REDIS_MIN_REPLICAS_ACK: '-1' })).toThrow(/REDIS_MIN_REPLICAS_ACK=/);
   });
 });

@@ -34,12 +34,14 @@ export const IsHostPortList = () =>
   });
 
 /** A number setting that must stay below another one (e.g. a wait that holds a connection, below that connection's command timeout). */
-export const IsBelowSetting = (other: string) =>
+export const IsBelowSetting = (other: string, appliesWhen: (settings: Record<string, unknown>) => boolean = () => true) =>
   ValidateBy({
     name: 'isBelowSetting',
     validator: {
       validate: (value: unknown, args?: ValidationArguments) => {
-        const limit = (args?.object as Record<string, unknown> | undefined)?.[other];
+        const settings = (args?.object ?? {}) as Record<string, unknown>;
+        if (!appliesWhen(settings)) return true;
+        const limit = settings[other];
         return typeof value === 'number' && typeof limit === 'number' && value < limit;
       },
       defaultMessage: (args?: ValidationArguments) => `${args?.property} must be below ${other}`,

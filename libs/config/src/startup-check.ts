@@ -11,8 +11,9 @@ import { maskCredentials } from './mask-credentials.js';
 export function runMain(name: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {
     if (exitCodeFor(error) === ExitCode.BadUsage) {
-      // loadConfig masked the values it quotes; other configuration errors quote no URL.
-      process.stderr.write(`${maskCredentials((error as Error).message)}\n`);
+      // loadConfig masked the values it quotes (masking the whole line again could eat the message:
+      // it masks up to the last '@'); other configuration errors quote no URL.
+      process.stderr.write(`${(error as Error).message}\n`);
       process.exit(ExitCode.BadUsage);
     }
     // Any message may quote a URL (a library's error about REDIS_URL, say): its credentials are masked.
