@@ -3,3 +3,4 @@ export { loadConfig, settingNames, ConfigError, maskCredentials } from './load-c
 export { configFromProcessEnv } from './process-env.js';
 export { RelayConfigModule } from './relay-config.module.js';
 export { runMain } from './startup-check.js';
+export { trustProxyValue } from './trust-proxy.js';
