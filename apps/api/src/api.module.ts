@@ -8,13 +8,16 @@ import { HealthModule, HttpMetricsMiddleware, TelemetryModule } from '@relay/tel
 import { SameWorkspaceGuard, WorkspaceModule } from '@relay/workspace';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
+import { JsonBodyGuard } from './http/json-body.guard.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
- * The HTTP API. Guards run in order: API key (deny by default), same
- * workspace, rate limit per key. `env` replaces the process environment
- * (tests); the apps pass nothing.
+ * The HTTP API. Guards run in the order listed: API key (deny by default),
+ * rate limit per key, then the JSON body is read, then the same-workspace
+ * check (which looks at the body). So a body is never buffered for a caller
+ * without a valid key or over its limit. `env` replaces the process
+ * environment (tests); the apps pass nothing.
  */
 @Module({})
 export class ApiModule implements NestModule {
@@ -49,8 +52,9 @@ export class ApiModule implements NestModule {
       providers: [
         GracefulHttpShutdown,
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
-        { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: JsonBodyGuard },
+        { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         {
           provide: APP_PIPE,

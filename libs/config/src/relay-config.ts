@@ -120,8 +120,8 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
   HTTP_REQUEST_TIMEOUT_MS = 30000;
 
-  /** An idle kept-alive connection is closed after this long; keep it above a balancer's idle timeout. */
-  @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
+  /** Advertised in `Keep-Alive: timeout=N` (whole seconds); Node closes an idle connection 1 s after it. Keep it above a balancer's idle timeout. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3600000)
   HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
 
   /** Open connections per API process; connections beyond it are closed at once. */
