@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { ConsoleLogger, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { RelayConfig } from '@relay/config';
+import { RelayConfig, trustProxyValue } from '@relay/config';
 import { RelayMetrics, relayLogger } from '@relay/telemetry';
 import { ApiModule } from './api.module.js';
 import { clientErrorHandler } from './http/client-error.handler.js';
@@ -24,7 +24,8 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   const config = app.get(RelayConfig);
   if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'api'));
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // req.ip (the address failed authentications are counted against) believes only the proxies named here.
+  app.set('trust proxy', trustProxyValue(config.TRUST_PROXY));
   const server = app.getHttpServer() as Server;
   applyHttpServerLimits(server, config);
   const metrics = app.get(RelayMetrics);

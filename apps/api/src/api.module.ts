@@ -13,11 +13,12 @@ import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
- * The HTTP API. Guards run in the order listed: API key (deny by default),
- * rate limit per key, then the JSON body is read, then the same-workspace
- * check (which looks at the body). So a body is never buffered for a caller
- * without a valid key or over its limit. `env` replaces the process
- * environment (tests); the apps pass nothing.
+ * The HTTP API. Guards run in the order listed: API key (deny by default,
+ * failed authentications limited per address), rate limit per key, then the
+ * JSON body is read, then the same-workspace check (which looks at the
+ * body). So a body is never buffered for a caller without a valid key or
+ * over its limit. `env` replaces the process environment (tests); the apps
+ * pass nothing.
  */
 @Module({})
 export class ApiModule implements NestModule {
