@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ApiKeyGuard, AuthModule, PUBLIC_ROUTE, type AuthenticatedRequest } from '@relay/auth';
@@ -10,6 +10,7 @@ import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { JsonBodyGuard } from './http/json-body.guard.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
+import { StrictValidationPipe } from './http/strict-validation.pipe.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
@@ -59,7 +60,7 @@ export class ApiModule implements NestModule {
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+          useValue: new StrictValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
         },
       ],
     };
