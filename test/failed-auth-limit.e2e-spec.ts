@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Response } from 'supertest';
 import { startApi, type ApiHarness } from './support/api-harness.js';
+import { clientCommands } from './support/client-commands.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { PrivateRedis } from './support/redis-server.js';
 
@@ -38,27 +39,6 @@ describe('failed authentications limited per client address (two replicas, one R
     expect(retryAfter).toBeLessThanOrEqual(60);
   };
 
-  /** Commands clients sent to Redis while `act` ran (not those a script ran), in order. */
-  async function clientCommands(act: () => Promise<void>): Promise<string[]> {
-    const monitor = await redis.monitor();
-    const seen: string[] = [];
-    const marker = `end-of-act-${Date.now()}`;
-    let markerSeen = false;
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (args[0]?.toLowerCase() === 'echo' && args[1] === marker) markerSeen = true;
-      else if (source !== 'lua' && !markerSeen) seen.push(args[0].toLowerCase());
-    });
-    try {
-      await act();
-      // MONITOR reports asynchronously: everything sent before the marker is in once the marker is.
-      await redis.echo(marker);
-      await expectEventually(() => expect(markerSeen).toBe(true));
-      return seen;
-    } finally {
-      monitor.disconnect();
-    }
-  }
-
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
@@ -92,7 +72,7 @@ describe('failed authentications limited per client address (two replicas, one R
 
   it('does not count requests without an Authorization header (no attempt, and they cost no Redis call)', async () => {
     const address = '203.0.113.3';
-    const commands = await clientCommands(async () => {
+    const commands = await clientCommands(redis, async () => {
       for (let i = 0; i < LIMIT * 2; i++) expect((await get(replica, address)).status).toBe(401);
     });
     expect(commands).toEqual([]);
@@ -102,14 +82,14 @@ describe('failed authentications limited per client address (two replicas, one R
   it('costs one Redis round trip per failed authentication, and none once the address is over its limit', async () => {
     const address = '203.0.113.4';
     expect((await get(replica, address, `Bearer ${forged}`)).status).toBe(401); // loads the script on this connection
-    const failing = await clientCommands(async () => {
+    const failing = await clientCommands(redis, async () => {
       for (const authorization of [`Bearer ${forged}`, 'Bearer not-a-key', `Basic ${Buffer.from('a:b').toString('base64')}`]) {
         expect((await get(replica, address, authorization)).status).toBe(401);
       }
     });
     expect(failing).toEqual(['evalsha', 'evalsha', 'evalsha']);
     expect((await get(replica, address, `Bearer ${forged}`)).status).toBe(401); // the 5th: the limit is reached
-    const blocked = await clientCommands(async () => {
+    const blocked = await clientCommands(redis, async () => {
       for (let i = 0; i < 10; i++) expect429(await get(replica, address, `Bearer ${i % 2 ? key : forged}`));
     });
     expect(blocked).toEqual([]);
