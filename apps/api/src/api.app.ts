@@ -1,15 +1,15 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { ConsoleLogger, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { RelayConfig } from '@relay/config';
-import { relayLogger } from '@relay/telemetry';
+import { RelayConfig, trustProxyValue } from '@relay/config';
+import { RelayMetrics, relayLogger } from '@relay/telemetry';
 import { ApiModule } from './api.module.js';
+import { clientErrorHandler } from './http/client-error.handler.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
-import { bodyErrorHandler } from './http/body-error.handler.js';
-import { jsonBodyMiddlewares } from './http/json-body.middleware.js';
+import { applyHttpServerLimits } from './http/http-server-limits.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
-
 
 /**
  * Builds the API application (not listening). main.ts and the e2e tests
@@ -24,12 +24,15 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   const config = app.get(RelayConfig);
   if (logger === undefined) app.useLogger(relayLogger(config.LOG_LEVEL, 'api'));
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // req.ip (the address failed authentications are counted against) believes only the proxies named here.
+  app.set('trust proxy', trustProxyValue(config.TRUST_PROXY));
+  const server = app.getHttpServer() as Server;
+  applyHttpServerLimits(server, config);
+  const metrics = app.get(RelayMetrics);
+  server.on('clientError', clientErrorHandler((labels) => metrics.httpRequests.inc(labels)));
   app.use(app.get(GracefulHttpShutdown).middleware);
   app.use(requestIdMiddleware);
-  // Body depth bound: params' own limit plus the envelope ({steps: [{params}]}).
-  app.use(...jsonBodyMiddlewares(config.BODY_MAX_BYTES, config.PARAMS_MAX_DEPTH + 3));
-  app.use(bodyErrorHandler);
+  // The body is read by JsonBodyGuard, after authentication (api.module.ts).
   // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal, which looks like a crash).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;

@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule, ValidationPipe } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { ApiKeyGuard, AuthModule, PUBLIC_ROUTE, type AuthenticatedRequest } from '@relay/auth';
@@ -8,13 +8,18 @@ import { HealthModule, HttpMetricsMiddleware, TelemetryModule } from '@relay/tel
 import { SameWorkspaceGuard, WorkspaceModule } from '@relay/workspace';
 import { ApiExceptionFilter } from './http/api-exception.filter.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
+import { JsonBodyGuard } from './http/json-body.guard.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
+import { StrictValidationPipe } from './http/strict-validation.pipe.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
- * The HTTP API. Guards run in order: API key (deny by default), same
- * workspace, rate limit per key. `env` replaces the process environment
- * (tests); the apps pass nothing.
+ * The HTTP API. Guards run in the order listed: API key (deny by default,
+ * failed authentications limited per address), rate limit per key, then the
+ * JSON body is read, then the same-workspace check (which looks at the
+ * body). So a body is never buffered for a caller without a valid key or
+ * over its limit. `env` replaces the process environment (tests); the apps
+ * pass nothing.
  */
 @Module({})
 export class ApiModule implements NestModule {
@@ -49,12 +54,13 @@ export class ApiModule implements NestModule {
       providers: [
         GracefulHttpShutdown,
         { provide: APP_GUARD, useExisting: ApiKeyGuard },
-        { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: JsonBodyGuard },
+        { provide: APP_GUARD, useExisting: SameWorkspaceGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+          useValue: new StrictValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
         },
       ],
     };

@@ -1,35 +1,47 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PUBLIC_ROUTE } from '@relay/access';
 import { ErrorCode, RelayError } from '@relay/errors';
 import { auditPermissionDenied, requestFacts, type AuditableRequest } from '@relay/workspace';
-import { ApiKeyStore } from './api-key.store.js';
 import { REQUIRED_SCOPES } from './auth.decorators.js';
+import { FailedAuthLimiter } from './failed-auth.limiter.js';
+import { authorizationHeader, bearerToken, type HeaderBearingRequest } from './presented-key.js';
 import type { AuthenticatedRequest } from './principal.js';
 import type { Scope } from './scopes.js';
+
+const MISSING_KEY = 'missing API key: send Authorization: Bearer <key>';
 
 /**
  * Global guard, deny by default: every route needs a valid API key in the
  * `Authorization: Bearer` header unless marked @Public(). A key anywhere else
  * (query string, body) is never looked at. Missing, unknown or revoked key:
- * 401; key without a required scope: 403, logged for audit.
+ * 401; an Authorization header that does not verify counts against the
+ * client address, which gets 429 once it has failed too often
+ * (FailedAuthLimiter); two Authorization headers: 400; key without a
+ * required scope: 403, logged for audit.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeyStore,
+    private readonly failures: FailedAuthLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
 
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest & AuditableRequest & { headers: Record<string, string | undefined> }>();
-    const match = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '');
-    if (!match) throw new RelayError(ErrorCode.Unauthenticated, 'missing API key: send Authorization: Bearer <key>');
-    const principal = await this.keys.verify(match[1]);
-    if (!principal) throw new RelayError(ErrorCode.Unauthenticated, 'invalid or revoked API key');
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest & AuditableRequest & HeaderBearingRequest & { ip?: string }>();
+    const authorization = authorizationHeader(request);
+    // No header at all is no attempt to authenticate: refused at no cost, and not counted as a failure.
+    if (authorization === undefined) throw new RelayError(ErrorCode.Unauthenticated, MISSING_KEY);
+    const key = bearerToken(authorization);
+    const { principal, retryAfterSeconds } = await this.failures.authenticate(request.ip ?? '', key);
+    if (retryAfterSeconds !== undefined) {
+      context.switchToHttp().getResponse<{ setHeader(name: string, value: string): void }>().setHeader('Retry-After', String(retryAfterSeconds));
+      throw new HttpException('too many failed authentications from this address; retry after the Retry-After delay', HttpStatus.TOO_MANY_REQUESTS);
+    }
+    if (!principal) throw new RelayError(ErrorCode.Unauthenticated, key ? 'invalid or revoked API key' : MISSING_KEY);
     request.principal = principal;
 
     const required = this.reflector.getAllAndOverride<Scope[]>(REQUIRED_SCOPES, targets) ?? [];

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
 import { assertWorkspaceId } from '@relay/workspace';
 import { invalidInput } from '@relay/errors';
-import { keyMatchesHash, mintApiKey, parseKeyId } from './api-key.format.js';
+import { hashApiKey, keyMatchesHash, mintApiKey, parseKeyId } from './api-key.format.js';
 import type { Principal } from './principal.js';
 import { isScope, type Scope } from './scopes.js';
 
@@ -16,6 +16,43 @@ export interface ApiKeyRecord {
   createdAt: string;
 }
 
+/** The failure counter of the caller's address: where it lives and what it allows. */
+export interface FailureWindow {
+  counterKey: string;
+  windowMs: number;
+  limit: number;
+}
+
+/** A verification that also counted failures: the principal, or the failure count and the ms left in its window. */
+export type CountedVerification =
+  | { outcome: 'verified'; principal: Principal }
+  | { outcome: 'failed' | 'blocked'; failures: number; msLeft: number };
+
+/**
+ * Verifies a key and counts a failure against the caller's address in one
+ * round trip. An address that used up its failures is refused without its
+ * key being looked at. The hashes are compared here rather than in constant
+ * time in Node: they are SHA-256 digests of 192-bit secrets, so learning how
+ * much of a digest matched does not help anyone find a key.
+ *
+ * KEYS[1] the address's failure counter (string, expires with its window)
+ * KEYS[2] the presented key's record (hash); not read when ARGV[1] is ''
+ * ARGV[1] SHA-256 (hex) of the presented key, '' when there is none or it is malformed
+ * ARGV[2] window (ms); ARGV[3] failures allowed per window
+ * Returns {'blocked', failures, ms left} | {'verified', workspace_id, actor_id, scopes} | {'failed', failures, ms left}
+ */
+const VERIFY_COUNTING_FAILURES = `
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if failures >= tonumber(ARGV[3]) then return {'blocked', failures, redis.call('PTTL', KEYS[1])} end
+if ARGV[1] ~= '' then
+  local record = redis.call('HMGET', KEYS[2], 'hash', 'workspace_id', 'actor_id', 'scopes')
+  if record[1] == ARGV[1] and record[2] then return {'verified', record[2], record[3] or '', record[4] or ''} end
+end
+failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {'failed', failures, redis.call('PTTL', KEYS[1])}
+`;
+
 export interface CreateApiKeyInput {
   workspaceId: string;
   actorId?: string;
@@ -25,7 +62,9 @@ export interface CreateApiKeyInput {
 /** API keys in Redis: created, listed, revoked (operator commands) and verified (every request). */
 @Injectable()
 export class ApiKeyStore {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
+  constructor(@Inject(Redis) private readonly redis: Redis) {
+    if (!('relay_verifyCountingFailures' in redis)) redis.defineCommand('relay_verifyCountingFailures', { numberOfKeys: 2, lua: VERIFY_COUNTING_FAILURES });
+  }
 
   /** Returns the key in clear once; only its hash is stored. */
   async create(input: CreateApiKeyInput): Promise<ApiKeyRecord & { key: string }> {
@@ -86,6 +125,20 @@ export class ApiKeyStore {
     if (!fields.hash || !keyMatchesHash(presentedKey, fields.hash)) return undefined;
     const record = toRecord(keyId, fields);
     return record && { keyId, workspaceId: record.workspaceId, actorId: record.actorId, scopes: record.scopes };
+  }
+
+  /** verify(), and a failure counted against `failures` when it does not verify, in one round trip. */
+  async verifyCountingFailures(presentedKey: string | undefined, failures: FailureWindow): Promise<CountedVerification> {
+    const keyId = presentedKey === undefined ? undefined : parseKeyId(presentedKey);
+    const call = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<(string | number)[]>>).relay_verifyCountingFailures;
+    // A malformed key is not looked up: KEYS[2] then only has to be some key name.
+    const recordKey = keyId ? RedisKeys.apiKey(keyId) : failures.counterKey;
+    const reply = await call.call(this.redis, failures.counterKey, recordKey, keyId ? hashApiKey(presentedKey!) : '', failures.windowMs, failures.limit);
+    if (reply[0] === 'verified') {
+      const [, workspaceId, actorId, scopes] = reply.map(String);
+      return { outcome: 'verified', principal: { keyId: keyId!, workspaceId, actorId, scopes: scopes.split(',').filter(isScope) } };
+    }
+    return { outcome: reply[0] === 'blocked' ? 'blocked' : 'failed', failures: Number(reply[1]), msLeft: Number(reply[2]) };
   }
 }
 

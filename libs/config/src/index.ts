@@ -5,3 +5,4 @@ export { configFromProcessEnv } from './process-env.js';
 export { RelayConfigModule } from './relay-config.module.js';
 export { runMain } from './startup-check.js';
 export { parseHostPortList, type HostPort } from './setting-checks.js';
+export { trustProxyValue } from './trust-proxy.js';

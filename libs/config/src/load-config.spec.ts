@@ -67,4 +67,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(ConfigError);
     expect(() => loadConfig({ PHASE_1_CANARY_PCT: '150' })).toThrow(/PHASE_1_CANARY_PCT/);
   });
+
+  it('refuses a headers timeout above the request timeout, naming both variables', () => {
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT_MS.*must not be greater than HTTP_REQUEST_TIMEOUT_MS/,
+    );
+    expect(loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '10000', HTTP_REQUEST_TIMEOUT_MS: '10000' }).HTTP_HEADERS_TIMEOUT_MS).toBe(10000);
+  });
+
+  it('refuses a TRUST_PROXY that Express would not understand, naming the variable', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+    expect(loadConfig({ TRUST_PROXY: ' Loopback ' }).TRUST_PROXY).toBe('loopback');
+  });
 });

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { IsBelowSetting, IsHostPortList } from './setting-checks.js';
+import { isTrustProxySetting } from './trust-proxy.js';
 
 const ON_OFF = ['on', 'off'] as const;
 export type OnOff = (typeof ON_OFF)[number];
@@ -34,6 +35,25 @@ const IsRedisUrl = () =>
     validator: {
       validate: isRedisUrl,
       defaultMessage: () => 'REDIS_URL must be a redis:// or rediss:// URL (percent-encode characters such as / @ : and spaces in the user name and password)',
+    },
+  });
+
+/** This setting must not exceed another one (Node refuses a headers timeout above the request timeout). */
+const NotAbove = (other: keyof RelayConfig) =>
+  ValidateBy({
+    name: 'notAbove',
+    validator: {
+      validate: (value, args) => typeof value !== 'number' || value <= Number((args?.object as Record<string, unknown>)[other]),
+      defaultMessage: (args) => `${args?.property} must not be greater than ${other}`,
+    },
+  });
+
+const IsTrustProxy = () =>
+  ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: (value) => typeof value === 'string' && isTrustProxySetting(value),
+      defaultMessage: () => 'TRUST_PROXY must be off, a hop count, or comma-separated proxy addresses or CIDR ranges (or loopback, linklocal, uniquelocal)',
     },
   });
 
@@ -136,6 +156,39 @@ export class RelayConfig {
 
   @Transform(toInt) @IsInt() @Min(100)
   RATE_LIMIT_WINDOW_MS = 60000;
+
+  /** Failed authentications (401s) per client address per window; beyond them the address gets 429. 0 turns it off. */
+  @Transform(toInt) @IsInt() @Min(0)
+  AUTH_FAILURES_MAX = 100;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(86400000)
+  AUTH_FAILURES_WINDOW_MS = 60000;
+
+  /** Which X-Forwarded-For hops to believe for the client address (Express's `trust proxy`); `off` uses the socket's peer. */
+  @Transform(toLowerTrim) @IsTrustProxy()
+  TRUST_PROXY = 'off';
+
+  // --- HTTP server: bounds on slow and idle clients
+  /** The request line and headers must arrive within this time (else 408, connection closed). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600000) @NotAbove('HTTP_REQUEST_TIMEOUT_MS')
+  HTTP_HEADERS_TIMEOUT_MS = 10000;
+
+  /** The whole request, body included, must arrive within this time (else 408, connection closed). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
+  HTTP_REQUEST_TIMEOUT_MS = 30000;
+
+  /** Advertised in `Keep-Alive: timeout=N` (whole seconds); Node closes an idle connection 1 s after it. Keep it above a balancer's idle timeout. */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3600000)
+  HTTP_KEEP_ALIVE_TIMEOUT_MS = 5000;
+
+  /** Open connections per API process; connections beyond it are closed at once. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
+  HTTP_MAX_CONNECTIONS = 1000;
+
+  // --- health
+  /** /health/ready probes Redis at most once per interval and serves the cached answer in between. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  HEALTH_READY_PROBE_INTERVAL_MS = 1000;
 
   // --- retention
   @Transform(toInt) @IsInt() @Min(1)

@@ -53,6 +53,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     const req = http.getRequest<RequestWithId>();
     const requestId = req.requestId ?? '';
+    // Refused before its body was read (no valid key, over a limit, too large):
+    // close the connection after the answer instead of draining a body nobody wants.
+    if (!req.complete) res.setHeader('Connection', 'close');
 
     if (exception instanceof RelayError && STATUS_BY_CODE[exception.code] < 500) {
       const message = exception.details.length > 0 ? exception.details : exception.message;

@@ -19,10 +19,10 @@ function inheritedNameField(body: unknown): string | undefined {
 }
 
 /**
- * JSON bodies only, up to a size limit. A request that carries a body of any
- * other media type is 415 before it reaches a route; an oversized body is 413
- * and a malformed one 400 (both raised by express.json and answered by the
- * error middleware below in Relay's error shape).
+ * JSON bodies only, up to a size limit: the steps JsonBodyGuard runs once the
+ * caller is authenticated. A request that carries a body of any other media
+ * type is 415; an oversized body is 413 and a malformed one 400 (both raised
+ * by express.json; the guard turns them into Relay's answers).
  */
 export function jsonBodyMiddlewares(limitBytes: number, maxDepth: number) {
   const parse = express.json({ limit: limitBytes, strict: true, type: ['application/json', 'application/*+json'] });

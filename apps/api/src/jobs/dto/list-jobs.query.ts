@@ -1,11 +1,17 @@
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { JOB_STATUSES, type JobStatus } from '@relay/queue';
+
+/**
+ * `limit` is decimal digits only: Number() would also take `1e2`, `0x10`
+ * and ` 5`, which no client means as a page size.
+ */
+const decimalDigitsToNumber = ({ value }: { value: unknown }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value);
 
 /** GET /ai/jobs query. */
 export class ListJobsQuery {
   @IsOptional()
-  @Type(() => Number)
+  @Transform(decimalDigitsToNumber)
   @IsInt({ message: 'limit must be a whole number from 1 to 100' })
   @Min(1, { message: 'limit must be a whole number from 1 to 100' })
   @Max(100, { message: 'limit must be a whole number from 1 to 100' })
