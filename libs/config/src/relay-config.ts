@@ -203,6 +203,10 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(2) @Max(64 * 1024 * 1024)
   RESULT_MAX_BYTES = 262144;
 
+  /** List items carry results of at most this many bytes of JSON; larger ones are left out of list pages (result_omitted). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
+  LIST_RESULT_MAX_BYTES = 4096;
+
   /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()
   WORKSPACE_LIMITS = '';

@@ -121,14 +121,20 @@ export class QueueScripts {
     const ws = query.workspaceId;
     const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
     const bound = query.after === undefined ? '+' : `(${query.after}`;
-    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', ...query.fields])) as [
+    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
       string,
       number,
       number,
       ...(string | null)[][],
     ];
     const [next, fromNew, fromOld, ...rows] = reply;
-    return { next: next || null, fromNew, fromOld, rows: rows.map((values) => values.map((v) => v ?? '')) };
+    const width = query.fields.length;
+    return {
+      next: next || null,
+      fromNew,
+      fromOld,
+      rows: rows.map((row) => ({ values: row.slice(0, width).map((v) => v ?? ''), result: row[width] ?? '', resultOmitted: row[width + 1] === '1' })),
+    };
   }
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {

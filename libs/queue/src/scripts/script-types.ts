@@ -52,15 +52,24 @@ export interface ListJobsCall {
   after?: string;
   limit: number;
   routing: ReadRouting;
+  /** Fields to return (not `result`: each row carries it apart, when at most resultMaxBytes). */
   fields: readonly string[];
+  resultMaxBytes: number;
 }
 export interface ListJobsReply {
   /** Index member of the last row, when another job follows it. */
   next: string | null;
   fromNew: number;
   fromOld: number;
+  rows: ListRow[];
+}
+export interface ListRow {
   /** Values in the order of the call's fields ('' when unset). */
-  rows: string[][];
+  values: string[];
+  /** The result's JSON text ('' when unset or left out). */
+  result: string;
+  /** The result was larger than the call's resultMaxBytes and was not read. */
+  resultOmitted: boolean;
 }
 
 export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
