@@ -51,13 +51,32 @@ describe('Redis safety: eviction policy and a full Redis', () => {
     it('starts with REDIS_ALLOW_EVICTION=on, warning that keys may be evicted', async () => {
       const app = spawnApp(name, await env(name, { REDIS_ALLOW_EVICTION: 'on' }));
       try {
-        await waitAppReady(app);
+        await waitAppReady(app); // readiness is 200: the operator accepted the risk
         expect(app.output()).toMatch(/maxmemory-policy is allkeys-lru: a full Redis may evict/);
+        // ...and the metric keeps saying so.
+        const metrics = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+        expect(metrics).toMatch(/^relay_redis_may_evict 1$/m);
       } finally {
         app.child.kill('SIGTERM');
         await app.exited;
       }
     });
+  });
+
+  it('a maxmemory-policy changed to an evicting one at run time makes readiness 503, naming it', async () => {
+    const api = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: '100' });
+    try {
+      expect((await api.http.get('/health/ready')).status).toBe(200);
+      await admin.config('SET', 'maxmemory-policy', 'volatile-lru');
+      await expectEventually(async () => {
+        const ready = await api.http.get('/health/ready');
+        expect([ready.status, ready.body.message]).toEqual([503, ['redis: Redis maxmemory-policy is volatile-lru: it may evict jobs (set noeviction, or REDIS_ALLOW_EVICTION=on)']]);
+      });
+      expect((await api.http.get('/metrics')).text).toMatch(/^relay_redis_may_evict 1$/m);
+    } finally {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await api.close();
+    }
   });
 
   describe('a full Redis (noeviction, used memory at maxmemory)', () => {
