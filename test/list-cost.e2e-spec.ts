@@ -59,7 +59,7 @@ describe('list pages have a bounded cost', () => {
       while (paging) {
         let cursor: string | null = null;
         do {
-          const res = await api.http.get(`/ai/jobs?limit=50${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', big);
+          const res: { status: number; body: { next_cursor: string | null } } = await api.http.get(`/ai/jobs?limit=50${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', big);
           pages.push(res.status);
           cursor = res.body.next_cursor;
         } while (cursor && paging);

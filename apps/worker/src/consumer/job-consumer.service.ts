@@ -80,7 +80,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       sleep(grace).then(() => false),
     ]);
     if (!drained) {
-      const left = [...this.running.values()];
+      // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
+      // releasing it could requeue a job that has completed.
+      const left = [...this.running.values()].filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
       const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
@@ -165,9 +167,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     if (running.lostLease || (this.stopping && running.control.stopped)) return;
     running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
+    // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
+    let repeat = false;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const result = await this.finishes.submit(job, outcome);
+        const result = await this.finishes.submit(job, outcome, repeat);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
         return;
@@ -177,14 +181,19 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
           return;
         }
+        repeat = true;
         await sleep(wait);
       }
     }
   }
 
-  /** One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. */
+  /**
+   * One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. A
+   * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
+   */
   private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
-    const next = this.stopping ? undefined : this.claimOptions(items.length);
+    const fresh = items.filter((item) => !item.repeat).length;
+    const next = this.stopping || fresh === 0 ? undefined : this.claimOptions(fresh);
     const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
     for (const job of claimed) this.start(job);
     return results;
@@ -211,9 +220,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async renewLeases(): Promise<void> {
-    // A job whose outcome is being written is left out: its finish removes the lease (a renewal
-    // racing it would read that as lost), and a finish retried while Redis is away is bounded by the lease.
-    const held = [...this.running.values()].filter((r) => !r.lostLease && !r.finishing);
+    // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
+    // away), but a loss reported for it is no loss: its finish removed the lease.
+    const held = [...this.running.values()].filter((r) => !r.lostLease);
     const attemptedAt = Date.now();
     try {
       const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));

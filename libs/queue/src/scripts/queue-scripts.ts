@@ -159,9 +159,9 @@ export class QueueScripts {
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
-  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
+  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
     const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0];
-    for (const { job, outcome } of items) {
+    for (const { job, outcome, repeat } of items) {
       args.push(
         job.entry,
         job.token,
@@ -170,6 +170,7 @@ export class QueueScripts {
         outcome.outcome === 'succeeded' ? '' : outcome.error,
         outcome.outcome === 'retry' ? outcome.delayMs : 0,
         job.createdAt,
+        repeat ? job.startedAt : '',
       );
     }
     const [results, rows, skippedWrites] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number];
@@ -185,11 +186,16 @@ export class QueueScripts {
     return (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], jobs.flatMap((j) => [j.entry, j.token]))) as number;
   }
 
-  /** One recovery pass; undefined when another worker's pass holds the lock. */
-  async recoverStalled(lockMs: number): Promise<RecoveryReply | undefined> {
-    const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention, RedisKeys.deadLetters];
-    const [expired, stalled, dropped] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
-    return expired === -1 ? undefined : { expired, stalled, dropped };
+  /** One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds the lock. */
+  async recoverStalled(lockMs: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
+    const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock];
+    const [expired, stalled] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
+    return expired === -1 ? undefined : { expired, stalled };
+  }
+
+  /** Removes up to `max` index entries of expired jobs; returns how many it handled. */
+  async expireIndexEntries(max: number): Promise<number> {
+    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max])) as number;
   }
 
   /** Milliseconds until the earliest retry is due by Redis's clock, or undefined when none waits. */

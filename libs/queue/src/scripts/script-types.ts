@@ -85,6 +85,8 @@ export interface ClaimedJob {
   params: unknown;
   actorId: string;
   createdAt: string;
+  /** started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. */
+  startedAt: string;
 }
 
 export type AttemptOutcome =
