@@ -15,6 +15,8 @@ export interface MigrationStatus {
   /** Scoped records with no legacy copy. */
   scopedOnly: number;
   backfill: { checkpoint: string | null; progress: Record<string, string> };
+  /** The API's sweep of predecessor records (README "Migration runbook"). */
+  legacyIndex: { lastPass: string | null; checkpoint: string | null; final: string | null };
 }
 
 /** `relay migrate status`: counts per schema, jobs only in one schema, the phase the flags describe. */
@@ -38,6 +40,11 @@ export class MigrationStatusService {
         checkpoint: await this.redis.get(RedisKeys.backfillCheckpoint),
         progress: await this.redis.hgetall(RedisKeys.backfillProgress),
       },
+      legacyIndex: {
+        lastPass: await this.redis.get(RedisKeys.legacyIndexedMarker),
+        checkpoint: await this.redis.get(RedisKeys.legacyIndexCheckpoint),
+        final: await this.redis.get(RedisKeys.legacyIndexFinal),
+      },
     };
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
@@ -53,4 +60,5 @@ export class MigrationStatusService {
     }
     return status;
   }
+
 }
