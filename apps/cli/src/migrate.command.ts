@@ -33,6 +33,14 @@ export function migrateCommand(context: CliContext): Command {
       context.out(`scoped records: ${status.scopedRecords} (${status.scopedOnly} only in scoped)`);
       if (status.backfill.checkpoint) context.out(`backfill interrupted at cursor ${status.backfill.checkpoint}: ${JSON.stringify(status.backfill.progress)}`);
       context.out(`legacy index sweep: ${legacySweepState(status.legacyIndex)}`);
+      context.out(`ai:job:<id> hashes (no workspace segment): ${status.singularLegacyKeys.count}`);
+      // A warning, not a failure: status reports; these records block nothing Relay does, but nothing migrates them either.
+      if (status.singularLegacyKeys.count > 0) {
+        context.out(
+          `warning: ${status.singularLegacyKeys.count} hash(es) at ai:job:<id> (e.g. ${status.singularLegacyKeys.samples.join(', ')}): not a key Relay reads, lists or migrates ` +
+            `(legacy records are ai:jobs:<id>, scoped ones ai:job:<workspace>:<id>). If the previous system wrote them, rename them to ai:jobs:<id> before backfill (README "Migration runbook")`,
+        );
+      }
     });
 
   migrate
