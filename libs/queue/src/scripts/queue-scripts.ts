@@ -16,6 +16,8 @@ import type {
   FinishReply,
   FinishResult,
   LeaseHolder,
+  LegacyIndexBatch,
+  LegacyIndexReply,
   ListJobsCall,
   ListJobsReply,
   NextClaim,
@@ -211,9 +213,13 @@ export class QueueScripts {
 
   // --- migration (each takes a batch of keys found by SCAN)
 
-  async indexLegacyJobs(legacyKeys: readonly string[]): Promise<{ indexed: number; invalid: number }> {
-    const [indexed, invalid] = (await this.call.indexLegacyJobs(legacyKeys, [])) as [number, number];
-    return { indexed, invalid };
+  /** One batch of the legacy index sweep; 'lost' when `sweep.token` does not hold the sweep's lock (nothing written). */
+  async indexLegacyJobs(legacyKeys: readonly string[], sweep: LegacyIndexBatch): Promise<LegacyIndexReply> {
+    const keys = [RedisKeys.legacyIndexLock, RedisKeys.legacyIndexCheckpoint, RedisKeys.legacyIndexedMarker, ...legacyKeys];
+    const reply = (await this.call.indexLegacyJobs(keys, [sweep.token, sweep.lockMs, sweep.nextCursor, sweep.holdMs])) as [string, ...number[]];
+    if (reply[0] === 'lost') return 'lost';
+    const [, indexed, moved, invalid, relayOwn, failed] = reply;
+    return { indexed, moved, invalid, relayOwn, failed };
   }
 
   async backfillJobs(legacyKeys: readonly string[], dryRun: boolean): Promise<BackfillReply> {

@@ -132,6 +132,32 @@ export interface RecoveryReply {
 
 export type RequeueReply = 'requeued' | 'missing' | 'gone';
 
+/** Where a batch of the legacy index sweep stands; token '' for an on-demand pass (no lock, no checkpoint). */
+export interface LegacyIndexBatch {
+  token: string;
+  /** Lock time while the pass goes on. */
+  lockMs: number;
+  /** The SCAN cursor after this batch; '0' ends the pass. */
+  nextCursor: string;
+  /** Lock time after the pass ends (the sweep interval); 0 releases the lock. */
+  holdMs: number;
+}
+
+export type LegacyIndexReply =
+  | 'lost'
+  | {
+      /** Records newly given index entries. */
+      indexed: number;
+      /** Records already indexed whose status entry was moved to their current status. */
+      moved: number;
+      /** Records skipped: invalid workspace id, job id or created_at. */
+      invalid: number;
+      /** Records holding Relay's request_hash, indexed when Relay wrote them: passed over. */
+      relayOwn: number;
+      /** Records skipped because an index key of another type was in the way. */
+      failed: number;
+    };
+
 export interface BackfillReply {
   copied: number;
   skipped: number;

@@ -1,6 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { JOB_STATUSES, type JobStatus } from '@relay/queue';
+import { CURSOR_RESTART_ADVICE, JOB_STATUSES, type JobStatus } from '@relay/queue';
 
 /**
  * `limit` is decimal digits only: Number() would also take `1e2`, `0x10`
@@ -19,7 +19,7 @@ export class ListJobsQuery {
 
   @IsOptional()
   @IsString()
-  @MaxLength(400)
+  @MaxLength(400, { message: `cursor is not one this API issued (too long); ${CURSOR_RESTART_ADVICE}` })
   cursor?: string;
 
   @IsOptional()
