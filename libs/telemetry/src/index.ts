@@ -5,5 +5,5 @@ export { TelemetryModule } from './telemetry.module.js';
 export { HealthModule } from './health.module.js';
 export { RedisHealthIndicator } from './redis.health.js';
 export { AggregatedWarnings } from './aggregated-warnings.js';
-export { RelayLogger, relayLogger, relayLogRecord, levelsFrom } from './relay-logger.js';
-export { withLogContext, currentLogFields, type LogFields } from './log-context.js';
+export { RelayLogger, relayLogger } from './relay-logger.js';
+export { withLogContext, type LogFields } from './log-context.js';
