@@ -89,7 +89,7 @@ describe('worker logs', () => {
       const records = worker.records();
       for (const id of ids) {
         // The runner's warning about the stopped action is written inside the attempt.
-        const inside = records.filter((r) => r.context === 'JobRunner' && typeof r.message === 'string' && r.message.includes(id));
+        const inside = records.filter((r) => r.context === 'JobRunner' && String(r.message).includes(id));
         expect(inside).toHaveLength(1);
         expect(inside[0]).toMatchObject({ job_id: id, workspace_id: WS });
         expect(outcomes(records, id)).toEqual([[1, 'abandoned']]);
