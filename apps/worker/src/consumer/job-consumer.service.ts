@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
 import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
-import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
+import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
+import { AttemptLog } from './attempt-log.js';
 import { JobRunner } from './job-runner.js';
 
 interface Running {
@@ -17,6 +19,8 @@ interface Running {
   finishing: boolean;
   /** When the lease was last known held (claim or successful renewal), by this process's clock. */
   leaseHeldAt: number;
+  /** performance.now() when the attempt started, for its log line. */
+  startedAt: number;
   done: Promise<void>;
 }
 
@@ -43,6 +47,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly finishes: FinishBatcher;
   /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
   private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
+  private readonly attemptLog = new AttemptLog();
 
   constructor(
     private readonly config: RelayConfig,
@@ -145,9 +150,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private start(job: ClaimedJob): void {
     this.metricsFor('running', job.workspaceId).total.inc();
     const control = new AttemptControl();
-    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
-    running.done = this.runner
-      .run(job, control)
+    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), startedAt: performance.now(), done: Promise.resolve() };
+    // Every line the attempt logs (the action's included) carries the job's ids.
+    running.done = withLogContext({ job_id: job.jobId, workspace_id: job.workspaceId }, () => this.runner.run(job, control))
       .then((outcome) => this.record(running, outcome))
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => {
@@ -164,7 +169,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
-    if (running.lostLease || (this.stopping && running.control.stopped)) return;
+    const durationMs = performance.now() - running.startedAt;
+    if (running.lostLease || (this.stopping && running.control.stopped)) return this.attemptLog.ended(job, undefined, durationMs);
     running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
@@ -174,12 +180,13 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         const result = await this.finishes.submit(job, outcome, repeat);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
+        this.attemptLog.ended(job, result === 'done' ? outcome.outcome : undefined, durationMs);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {
           this.metrics.statusUpdateFailures.inc({ reason: isRedisUnavailableError(error) ? 'redis_unavailable' : 'error' });
           this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
-          return;
+          return this.attemptLog.ended(job, undefined, durationMs);
         }
         repeat = true;
         await sleep(wait);
