@@ -13,7 +13,9 @@ export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, t
 export { jobStoreProvider, migrationFlags } from './store/job-store.provider.js';
 export { encodeCursor, decodeCursor } from './store/list-cursor.js';
 // work/: the worker's side of the queue.
-export { WorkQueue, type QueueDepth } from './work/work-queue.js';
+export { WorkQueue } from './work/work-queue.js';
+export { readQueueDepth, RETRY_ENTRIES_READ_MAX, type QueueDepth, type DepthReading } from './work/queue-depth.js';
+export { ActiveWorkspaces, LABELLED_DEPTH_WORKSPACES_MAX } from './work/active-workspaces.js';
 export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';
 // migration/: the operator's services and the legacy indexer.
 export { LegacyIndexer, type IndexSweepResult } from './migration/legacy-indexer.js';

@@ -1,15 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
-import { RelayMetrics } from '@relay/telemetry';
+import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
-
-export interface QueueDepth {
-  pending: number;
-  running: number;
-  retrying: number;
-  dead: number;
-}
+import { ActiveWorkspaces } from './active-workspaces.js';
+import { QueueDepthReport } from './queue-depth-report.js';
 
 /**
  * The worker's queue: claim with a lease, renew, finish (fenced by the lease
@@ -22,12 +17,16 @@ export interface QueueDepth {
 @Injectable()
 export class WorkQueue {
   private readonly logger = new Logger(WorkQueue.name);
+  private readonly depth?: QueueDepthReport;
 
   constructor(
     private readonly scripts: QueueScripts,
     @Inject(Redis) private readonly redis: Redis,
     @Optional() private readonly metrics?: RelayMetrics,
-  ) {}
+    @Optional() labels?: WorkspaceLabelPolicy,
+  ) {
+    if (metrics) this.depth = new QueueDepthReport(redis, metrics, labels ?? WorkspaceLabelPolicy.unscoped(), new ActiveWorkspaces(redis));
+  }
 
   /**
    * The claim and finish scripts skip (rather than abort on) an index,
@@ -96,16 +95,9 @@ export class WorkQueue {
     return this.scripts.recoverStalled(lockMs);
   }
 
-  async depth(): Promise<QueueDepth> {
-    const replies = await this.redis
-      .pipeline()
-      .llen(RedisKeys.pendingQueue)
-      .zcard(RedisKeys.leases)
-      .zcard(RedisKeys.retryQueue)
-      .llen(RedisKeys.deadLetters)
-      .exec();
-    const [pending, running, retrying, dead] = (replies ?? []).map(([, n]) => Number(n ?? 0));
-    return { pending, running, retrying, dead };
+  /** Sets ai_queue_depth{state, workspace_id} from Redis (queue-depth-report.ts). */
+  async reportDepth(): Promise<void> {
+    await this.depth?.report();
   }
 
   /** Dead-letter entries, newest first. */
