@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     say('created .env from .env.example (edit it to change settings)');
   }
   process.chdir(root);
-  const config = configFromProcessEnv();
+  const config = await configFromProcessEnv();
   if (!(await redisAnswers(redisClientOptions(config, 'relay-launcher')))) await startPrivateRedis(config);
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));

@@ -504,8 +504,8 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
         return res.text();
       }),
     );
-    const read = (path: string) => counterValue(apiMetrics, 'relay_job_read_path', `path="${path}"`);
-    const list = (path: string) => counterValue(apiMetrics, 'relay_job_list_read_path', `path="${path}"`);
+    const read = (path: string) => counterValue(apiMetrics, 'relay_job_read_path_total', `path="${path}"`);
+    const list = (path: string) => counterValue(apiMetrics, 'relay_job_list_read_path_total', `path="${path}"`);
     const want = (what: string, ok: boolean, value: unknown) => {
       if (!ok) failures.push(`${phase}: ${what} (got ${JSON.stringify(value)})`);
     };
@@ -522,7 +522,7 @@ describe('migration walk: phase 0 → 4 online, under steady traffic (API + work
       want('no list page served from the legacy schema', list('old') + list('mixed') === 0, { old: list('old'), mixed: list('mixed') });
     }
     const dualWrites = phase === 'p1-canary' || phase === 'p1' || phase === 'p2' || phase === 'p3';
-    const dw = (result: string) => counterValue(apiMetrics, 'relay_dual_write_attempt', `result="${result}"`);
+    const dw = (result: string) => counterValue(apiMetrics, 'relay_dual_write_attempt_total', `result="${result}"`);
     want('no failed dual-write', dw('failed') === 0, dw('failed'));
     want(dualWrites ? 'dual-writes counted' : 'no dual-write counted', dualWrites ? dw('succeeded') > 0 : dw('succeeded') === 0, dw('succeeded'));
     for (const [name, text] of [['api', apiMetrics], ['worker', workerMetrics]] as const) {

@@ -48,9 +48,11 @@ const SPEC_METRICS = [
   'ai_job_list_duration_seconds',
   'ai_job_list_results_total',
   'ai_jobs_dual_write_ratio',
-  'relay_job_read_path',
-  'relay_dual_write_attempt',
-  'relay_job_list_read_path',
+  'relay_job_read_path_total',
+  'relay_dual_write_attempt_total',
+  'relay_job_list_read_path_total',
+  'ai_jobs_created_total',
+  'ai_jobs_created_with_scoped_copy_total',
   'http_requests_total',
 ];
 
@@ -173,14 +175,14 @@ describe('telemetry: /metrics, metric labels and health', () => {
       expect(after.value('security_decisions_total', deny) - before.value('security_decisions_total', deny)).toBe(0);
     });
 
-    it('relay_job_read_path counts path="old" for an existing job (legacy phase) and path="miss" for an absent one', async () => {
+    it('relay_job_read_path_total counts path="old" for an existing job (legacy phase) and path="miss" for an absent one', async () => {
       const { body } = await submit(key);
-      expect(await delta('relay_job_read_path', { path: 'old' }, async () => expect((await api.http.get(`/ai/jobs/${body.job_id}`).set(auth())).status).toBe(200))).toBe(1);
-      expect(await delta('relay_job_read_path', { path: 'miss' }, async () => expect((await api.http.get('/ai/jobs/no-such-job').set(auth())).status).toBe(404))).toBe(1);
-      expect(await delta('relay_job_read_path', { path: 'new' }, async () => api.http.get(`/ai/jobs/${body.job_id}`).set(auth()))).toBe(0);
+      expect(await delta('relay_job_read_path_total', { path: 'old' }, async () => expect((await api.http.get(`/ai/jobs/${body.job_id}`).set(auth())).status).toBe(200))).toBe(1);
+      expect(await delta('relay_job_read_path_total', { path: 'miss' }, async () => expect((await api.http.get('/ai/jobs/no-such-job').set(auth())).status).toBe(404))).toBe(1);
+      expect(await delta('relay_job_read_path_total', { path: 'new' }, async () => api.http.get(`/ai/jobs/${body.job_id}`).set(auth()))).toBe(0);
     });
 
-    it('a list page moves ai_job_list_queries_total, ai_job_list_results_total, ai_job_list_duration_seconds and relay_job_list_read_path{path="old"}', async () => {
+    it('a list page moves ai_job_list_queries_total, ai_job_list_results_total, ai_job_list_duration_seconds and relay_job_list_read_path_total{path="old"}', async () => {
       const before = await scrape();
       const page = await api.http.get('/ai/jobs?limit=3').set(auth());
       expect(page.status).toBe(200);
@@ -190,10 +192,10 @@ describe('telemetry: /metrics, metric labels and health', () => {
       expect(moved('ai_job_list_queries_total', { workspace_id: 'unscoped' })).toBe(1);
       expect(moved('ai_job_list_results_total', { workspace_id: 'unscoped' })).toBe(3);
       expect(moved('ai_job_list_duration_seconds_count', { workspace_id: 'unscoped' })).toBe(1);
-      expect(moved('relay_job_list_read_path', { path: 'old' })).toBe(1);
+      expect(moved('relay_job_list_read_path_total', { path: 'old' })).toBe(1);
     });
 
-    it('with dual-write on (new schema, canary 100 %), ai_jobs_dual_write_ratio is 1 and relay_dual_write_attempt{result="succeeded"} counts', async () => {
+    it('with dual-write on (new schema, canary 100 %), ai_jobs_dual_write_ratio is 1 and relay_dual_write_attempt_total{result="succeeded"} counts', async () => {
       const dual = await startApi(server.url, { AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '100', READ_PREFERS_NEW: 'on' });
       try {
         const dualKey = await dual.key('acme');
@@ -203,8 +205,34 @@ describe('telemetry: /metrics, metric labels and health', () => {
         expect((await dual.http.get(`/ai/jobs/${res.body.job_id}`).set(auth(dualKey))).status).toBe(200);
         const after = await scrape(dual);
         expect(after.value('ai_jobs_dual_write_ratio')).toBe(1);
-        expect(after.value('relay_dual_write_attempt', { result: 'succeeded' }) - before.value('relay_dual_write_attempt', { result: 'succeeded' })).toBe(1);
-        expect(after.value('relay_job_read_path', { path: 'new' }) - before.value('relay_job_read_path', { path: 'new' })).toBe(1);
+        expect(after.value('relay_dual_write_attempt_total', { result: 'succeeded' }) - before.value('relay_dual_write_attempt_total', { result: 'succeeded' })).toBe(1);
+        expect(after.value('relay_job_read_path_total', { path: 'new' }) - before.value('relay_job_read_path_total', { path: 'new' })).toBe(1);
+      } finally {
+        await dual.close();
+      }
+    });
+  });
+
+  describe('jobs created, with and without a scoped copy (the dual-write share, summable across replicas)', () => {
+    const created = 'ai_jobs_created_total';
+    const scoped = 'ai_jobs_created_with_scoped_copy_total';
+
+    it('count every job created, a plan\'s steps included, and a replay not at all; legacy-only jobs have no scoped copy', async () => {
+      let before = await scrape();
+      expect((await submit(key)).status).toBe(202);
+      const plan = await api.http.post('/ai/plans').set(auth()).send({ steps: [{ action: 'debug.echo' }, { action: 'debug.echo' }, { action: 'debug.echo' }], client_request_id: 'plan-counted-once' });
+      expect(plan.status).toBe(202);
+      const replay = await api.http.post('/ai/plans').set(auth()).send({ steps: [{ action: 'debug.echo' }, { action: 'debug.echo' }, { action: 'debug.echo' }], client_request_id: 'plan-counted-once' });
+      expect(replay.status).toBe(200);
+      let after = await scrape();
+      expect([after.value(created) - before.value(created), after.value(scoped) - before.value(scoped)]).toEqual([4, 0]);
+
+      const dual = await startApi(server.url, { AI_JOBS_NEW_SCHEMA: 'on', PHASE_1_CANARY_PCT: '100' });
+      try {
+        before = await scrape(dual);
+        expect((await submit(await dual.key('acme'), 'debug.echo', {}, dual)).status).toBe(202);
+        after = await scrape(dual);
+        expect([after.value(created) - before.value(created), after.value(scoped) - before.value(scoped)]).toEqual([1, 1]);
       } finally {
         await dual.close();
       }

@@ -40,9 +40,19 @@ export interface ChildMain {
 
 /** Spawns apps/<app>/src/main.ts with exactly `env` (plus SWC_NODE_PROJECT). */
 export function spawnMain(app: 'api' | 'worker', env: Record<string, string | undefined>): ChildMain {
-  const cwd = mkdtempSync(join(tmpdir(), `relay-${app}-`));
-  dirs.push(cwd);
-  const child = spawn(process.execPath, ['--import', REGISTER_HOOK, join(ROOT, `apps/${app}/src/main.ts`)], {
+  return spawnTypeScript(join(ROOT, `apps/${app}/src/main.ts`), [], env, app);
+}
+
+/**
+ * Spawns any TypeScript entry point of the checkout the same way, with
+ * `args`, in a new empty temporary directory (or `cwd`, when given).
+ */
+export function spawnTypeScript(file: string, args: readonly string[], env: Record<string, string | undefined>, name = 'script', cwd?: string): ChildMain {
+  if (cwd === undefined) {
+    cwd = mkdtempSync(join(tmpdir(), `relay-${name}-`));
+    dirs.push(cwd);
+  }
+  const child = spawn(process.execPath, ['--import', REGISTER_HOOK, file, ...args], {
     cwd,
     env: { ...env, SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@ import { createApiApp } from './api.app.js';
 runMain(
   'API',
   async () => {
-    const config = configFromProcessEnv();
+    const config = await configFromProcessEnv();
     selectStorageStrategy(migrationFlags(config));
     parsePermissionRules(config.ACTION_ALLOWLIST, config.ACTION_DENYLIST, config.WORKSPACE_ACTION_RULES);
     const app = await createApiApp();

@@ -20,7 +20,7 @@ export class CliContext {
   async get<T>(type: Type<T>): Promise<T> {
     // Settings and flags are checked before Nest opens a Redis connection, so a
     // refusal leaves nothing open behind it.
-    if (!this.app) selectStorageStrategy(migrationFlags(this.env ? loadConfig(this.env) : configFromProcessEnv()));
+    if (!this.app) selectStorageStrategy(migrationFlags(this.env ? loadConfig(this.env) : await configFromProcessEnv()));
     this.app ??= await NestFactory.createApplicationContext(CliModule.forRoot(this.env), { logger: false, abortOnError: false });
     return this.app.get(type);
   }

@@ -11,7 +11,7 @@ import { createWorkerApp } from './worker.app.js';
 runMain(
   'worker',
   async () => {
-    const config = configFromProcessEnv();
+    const config = await configFromProcessEnv();
     selectStorageStrategy(migrationFlags(config));
     parsePermissionRules(config.ACTION_ALLOWLIST, config.ACTION_DENYLIST, config.WORKSPACE_ACTION_RULES);
     const app = await createWorkerApp();

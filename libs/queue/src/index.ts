@@ -7,13 +7,15 @@ export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.j
 export type { ClaimedJob, AttemptOutcome, FinishResult, ClaimOptions, NextClaim, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
 // store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
 export { JobStore, type NewJob, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
-export { RedisJobStore, StorageRefusedError } from './store/redis-job-store.js';
+export { RedisJobStore, StorageRefusedError, DEFAULT_LIST_RESULT_MAX_BYTES } from './store/redis-job-store.js';
 export { SubmitWaitError } from './store/create-batcher.js';
 export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, type StorageStrategy, type MigrationFlags, type ReadRouting } from './store/storage-strategy.js';
 export { jobStoreProvider, migrationFlags } from './store/job-store.provider.js';
 export { encodeCursor, decodeCursor, CURSOR_RESTART_ADVICE } from './store/list-cursor.js';
 // work/: the worker's side of the queue.
-export { WorkQueue, type QueueDepth } from './work/work-queue.js';
+export { WorkQueue } from './work/work-queue.js';
+export { readQueueDepth, RETRY_ENTRIES_READ_MAX, type QueueDepth, type DepthReading } from './work/queue-depth.js';
+export { ActiveWorkspaces, LABELLED_DEPTH_WORKSPACES_MAX } from './work/active-workspaces.js';
 export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';
 // migration/: the operator's services and the legacy indexer.
 export { LegacyIndexer, type IndexSweepResult } from './migration/legacy-indexer.js';

@@ -53,6 +53,11 @@ export const RedisKeys = {
   backfillCheckpoint: 'ai:migration:backfill-cursor',
   /** hash: totals of the current backfill run (scanned, copied, skipped, invalid), kept with the checkpoint. */
   backfillProgress: 'ai:migration:backfill-progress',
+  /**
+   * sorted set: workspaces that created jobs lately, scored by when (ms); kept only while
+   * METRICS_WORKSPACE_LABEL=on without an allowlist, for the worker's per-workspace queue depth.
+   */
+  activeWorkspaces: 'ai:metrics:active-workspaces',
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
 } as const;

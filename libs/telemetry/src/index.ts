@@ -1,5 +1,6 @@
 export { RelayMetrics } from './relay-metrics.js';
-export { WorkspaceLabelPolicy, UNSCOPED } from './workspace-label.policy.js';
+export { WorkspaceLabelPolicy, UNSCOPED, type WorkspaceLabelScope } from './workspace-label.policy.js';
+export { MetricChildren } from './metric-children.js';
 export { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 export { TelemetryModule } from './telemetry.module.js';
 export { HealthModule } from './health.module.js';

@@ -47,7 +47,12 @@ export class RelayMetrics {
     labelNames: ['status', 'workspace_id'],
     buckets: JOB_BUCKETS,
   });
-  readonly queueDepth = gauge({ name: 'ai_queue_depth', help: 'Jobs in the queue by state', labelNames: ['state'] });
+  /** Set by every worker from Redis (the same values on each): aggregate with max, not sum. */
+  readonly queueDepth = gauge({
+    name: 'ai_queue_depth',
+    help: 'Jobs in the queue by state (pending, running, retrying, dead), as every worker reads them from Redis',
+    labelNames: ['state', 'workspace_id'],
+  });
   readonly securityDecisions = counter({
     name: 'security_decisions_total',
     help: 'Permission decisions on actions',
@@ -61,13 +66,38 @@ export class RelayMetrics {
     buckets: FAST_BUCKETS,
   });
   readonly listResults = counter({ name: 'ai_job_list_results_total', help: 'Jobs returned by list queries', labelNames: ['workspace_id'] });
+  /**
+   * One process's share since it started (NaN until it has created a job).
+   * Per process, so replicas cannot be added up: the fleet's share is
+   * sum(rate(ai_jobs_created_with_scoped_copy_total)) / sum(rate(ai_jobs_created_total)).
+   */
   readonly dualWriteRatio = gauge({
     name: 'ai_jobs_dual_write_ratio',
-    help: 'Share of jobs created by this process that also got a workspace-scoped copy',
+    help: 'Share of the jobs this process created since it started that also got a workspace-scoped copy (NaN before the first)',
   });
-  readonly readPath = counter({ name: 'relay_job_read_path', help: 'Where single-job reads were served', labelNames: ['path'] });
-  readonly dualWriteAttempts = counter({ name: 'relay_dual_write_attempt', help: 'Dual-write outcomes', labelNames: ['result'] });
-  readonly listReadPath = counter({ name: 'relay_job_list_read_path', help: 'Where list pages were served', labelNames: ['path'] });
+  readonly jobsCreated = counter({ name: 'ai_jobs_created_total', help: 'Jobs created (replays not counted)' });
+  readonly jobsCreatedWithScopedCopy = counter({
+    name: 'ai_jobs_created_with_scoped_copy_total',
+    help: 'Jobs created with a workspace-scoped copy (scoped only, or dual-written)',
+  });
+  // SPEC names these three relay_job_read_path, relay_dual_write_attempt and relay_job_list_read_path;
+  // as counters their samples carry the `_total` suffix every Prometheus counter has (OpenMetrics adds
+  // it to the name itself), which is what `promtool check metrics` asks for.
+  readonly readPath = counter({
+    name: 'relay_job_read_path_total',
+    help: 'Where single-job reads were served (new, old, miss)',
+    labelNames: ['path', 'workspace_id'],
+  });
+  readonly dualWriteAttempts = counter({
+    name: 'relay_dual_write_attempt_total',
+    help: 'Dual-write outcomes (succeeded, failed)',
+    labelNames: ['result', 'workspace_id'],
+  });
+  readonly listReadPath = counter({
+    name: 'relay_job_list_read_path_total',
+    help: 'Where list pages were served (new, old, mixed)',
+    labelNames: ['path', 'workspace_id'],
+  });
   readonly statusUpdateFailures = counter({
     name: 'relay_status_update_failures_total',
     help: 'Status updates that could not be applied to every copy of a job',

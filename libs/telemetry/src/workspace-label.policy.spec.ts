@@ -22,4 +22,11 @@ describe('WorkspaceLabelPolicy', () => {
   it('ignores the allowlist while the label is off', () => {
     expect(policy({ METRICS_WORKSPACE_LABEL: 'off', METRICS_WORKSPACE_ALLOWLIST: 'acme' }).label('acme')).toBe(UNSCOPED);
   });
+
+  it('says which workspaces get a label of their own: none, the allowlist, or all (what the queue depth report reads)', () => {
+    expect(policy({ METRICS_WORKSPACE_ALLOWLIST: 'acme' }).scope).toEqual({ kind: 'none' });
+    expect(policy({ METRICS_WORKSPACE_LABEL: 'on', METRICS_WORKSPACE_ALLOWLIST: ' acme, beta ,' }).scope).toEqual({ kind: 'allowlist', workspaces: ['acme', 'beta'] });
+    expect(policy({ METRICS_WORKSPACE_LABEL: 'on' }).scope).toEqual({ kind: 'all' });
+    expect(WorkspaceLabelPolicy.unscoped().label('acme')).toBe(UNSCOPED);
+  });
 });

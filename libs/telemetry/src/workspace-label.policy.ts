@@ -3,6 +3,9 @@ import { RelayConfig } from '@relay/config';
 
 export const UNSCOPED = 'unscoped';
 
+/** Which workspaces get a `workspace_id` label of their own. */
+export type WorkspaceLabelScope = { kind: 'none' } | { kind: 'allowlist'; workspaces: readonly string[] } | { kind: 'all' };
+
 /**
  * Decides the value of every `workspace_id` metric label: the workspace only
  * when METRICS_WORKSPACE_LABEL=on and the id is on METRICS_WORKSPACE_ALLOWLIST
@@ -11,19 +14,30 @@ export const UNSCOPED = 'unscoped';
  */
 @Injectable()
 export class WorkspaceLabelPolicy {
-  private readonly enabled: boolean;
+  readonly scope: WorkspaceLabelScope;
   private readonly allowlist: ReadonlySet<string>;
 
   constructor(config: RelayConfig) {
-    this.enabled = config.METRICS_WORKSPACE_LABEL === 'on';
     this.allowlist = new Set(
       config.METRICS_WORKSPACE_ALLOWLIST.split(',').map((s) => s.trim()).filter(Boolean),
     );
+    if (config.METRICS_WORKSPACE_LABEL !== 'on') this.scope = { kind: 'none' };
+    else this.scope = this.allowlist.size > 0 ? { kind: 'allowlist', workspaces: [...this.allowlist] } : { kind: 'all' };
+  }
+
+  /** The policy of the default settings: every workspace is `unscoped` (for stores built outside Nest). */
+  static unscoped(): WorkspaceLabelPolicy {
+    return new WorkspaceLabelPolicy(new RelayConfig());
   }
 
   label(workspaceId: string): string {
-    if (!this.enabled) return UNSCOPED;
-    if (this.allowlist.size > 0 && !this.allowlist.has(workspaceId)) return UNSCOPED;
-    return workspaceId;
+    switch (this.scope.kind) {
+      case 'none':
+        return UNSCOPED;
+      case 'all':
+        return workspaceId;
+      default:
+        return this.allowlist.has(workspaceId) ? workspaceId : UNSCOPED;
+    }
   }
 }

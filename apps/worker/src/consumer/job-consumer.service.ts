@@ -265,8 +265,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async reportDepth(): Promise<void> {
     try {
-      const depth = await this.queue.depth();
-      for (const [state, value] of Object.entries(depth)) this.metrics.queueDepth.set({ state }, value);
+      await this.queue.reportDepth();
     } catch {
       // Redis away: readiness reports it; the gauge keeps its last value.
     }

@@ -1,10 +1,12 @@
 import type { Provider } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { RelayMetrics } from '@relay/telemetry';
+import { Redis } from '@relay/redis';
+import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import { JobStore } from './job-store.js';
 import { RedisJobStore } from './redis-job-store.js';
 import { selectStorageStrategy, type MigrationFlags } from './storage-strategy.js';
+import { ActiveWorkspaces } from '../work/active-workspaces.js';
 
 export function migrationFlags(config: RelayConfig): MigrationFlags {
   return {
@@ -24,7 +26,15 @@ export function migrationFlags(config: RelayConfig): MigrationFlags {
  */
 export const jobStoreProvider: Provider = {
   provide: JobStore,
-  inject: [QueueScripts, RelayConfig, RelayMetrics],
-  useFactory: (scripts: QueueScripts, config: RelayConfig, metrics: RelayMetrics) =>
-    new RedisJobStore(scripts, selectStorageStrategy(migrationFlags(config)), metrics, config.JOB_RETENTION_SECONDS, config.LIST_RESULT_MAX_BYTES),
+  inject: [QueueScripts, RelayConfig, RelayMetrics, WorkspaceLabelPolicy, Redis],
+  useFactory: (scripts: QueueScripts, config: RelayConfig, metrics: RelayMetrics, labels: WorkspaceLabelPolicy, redis: Redis) =>
+    new RedisJobStore(
+      scripts,
+      selectStorageStrategy(migrationFlags(config)),
+      metrics,
+      config.JOB_RETENTION_SECONDS,
+      config.LIST_RESULT_MAX_BYTES,
+      labels,
+      new ActiveWorkspaces(redis),
+    ),
 };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ErrorCode, RelayError } from '@relay/errors';
 import { assertWorkspaceId } from '@relay/workspace';
-import type { RelayMetrics } from '@relay/telemetry';
+import { WorkspaceLabelPolicy, type RelayMetrics } from '@relay/telemetry';
 import { JOB_FIELDS, jobFromHash, isJobStatus, type Job } from '../job-record.js';
 import type { QueueScripts } from '../scripts/queue-scripts.js';
 import type { CreateScriptJob, CreateScriptReply } from '../scripts/script-types.js';
@@ -11,6 +11,8 @@ import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type L
 import { requestFingerprint } from './request-fingerprint.js';
 import { copiesFor, type StorageStrategy } from './storage-strategy.js';
 import { CreateBatcher } from './create-batcher.js';
+import { StoreMetrics } from './store-metrics.js';
+import type { ActiveWorkspaces } from '../work/active-workspaces.js';
 
 export const DEFAULT_LIST_RESULT_MAX_BYTES = 4096;
 /** How long a submit may wait for a call slot when the client has no command timeout (it always has one in Relay). */
@@ -51,18 +53,21 @@ export class NotReplicatedError extends RelayError {
 export class RedisJobStore extends JobStore {
   private readonly logger = new Logger(RedisJobStore.name);
   private readonly creates: CreateBatcher;
-  private created = 0;
-  private createdWithScopedCopy = 0;
+  private readonly metrics: StoreMetrics;
 
   constructor(
     private readonly scripts: QueueScripts,
     readonly strategy: StorageStrategy,
-    private readonly metrics: RelayMetrics,
+    metrics: RelayMetrics,
     private readonly retentionSeconds: number,
     /** List items carry results of at most this many bytes; larger ones are left out (GET has them). */
     private readonly listResultMaxBytes = DEFAULT_LIST_RESULT_MAX_BYTES,
+    /** The workspace-label policy (default: every workspace `unscoped`). */
+    labels: WorkspaceLabelPolicy = WorkspaceLabelPolicy.unscoped(),
+    activeWorkspaces?: ActiveWorkspaces,
   ) {
     super();
+    this.metrics = new StoreMetrics(metrics, labels, activeWorkspaces);
     this.creates = new CreateBatcher((requests) => scripts.createJobs(requests), scripts.commandTimeoutMs ?? DEFAULT_SUBMIT_WAIT_MS);
   }
 
@@ -89,12 +94,13 @@ export class RedisJobStore extends JobStore {
       };
     });
     const reply = await this.countDualWrite(
+      workspaceId,
       this.creates.submit({ workspaceId, clientRequestId: request.clientRequestId, requestHash, maxStoredJobs: request.maxStoredJobs, jobs }),
     );
 
     switch (reply.outcome) {
       case 'created':
-        this.countCreated(request.jobs.length, scopedCopies);
+        this.metrics.jobsCreated(workspaceId, request.jobs.length, scopedCopies);
         await this.replicated(jobIds);
         return { outcome: 'created', jobIds, status: 'pending', createdAt: reply.createdAt };
       case 'replayed': {
@@ -117,11 +123,11 @@ export class RedisJobStore extends JobStore {
   async get(workspaceId: string, jobId: string): Promise<Job | undefined> {
     const ws = assertWorkspaceId(workspaceId);
     const reply = await this.scripts.readJob(ws, jobId, this.strategy.reads);
-    this.metrics.readPath.inc({ path: reply.path });
+    this.metrics.read(ws, reply.path);
     if (reply.path === 'miss') return undefined;
     if (reply.diverged) {
       // Status changes reach every copy atomically, so this means a copy was changed outside Relay.
-      this.metrics.copyDivergences.inc({ where: 'read' });
+      this.metrics.divergedOnRead();
       this.logger.warn(`job ${jobId}: legacy and scoped copies differ (status, attempts or updated_at); run relay migrate verify`);
     }
     return jobFromHash(reply.record);
@@ -139,7 +145,7 @@ export class RedisJobStore extends JobStore {
       fields: LIST_FIELDS,
       resultMaxBytes: this.listResultMaxBytes,
     });
-    if (page.rows.length > 0) this.metrics.listReadPath.inc({ path: page.fromOld === 0 ? 'new' : page.fromNew === 0 ? 'old' : 'mixed' });
+    if (page.rows.length > 0) this.metrics.listed(ws, page.fromOld === 0 ? 'new' : page.fromNew === 0 ? 'old' : 'mixed');
     const items: JobSummary[] = page.rows.map(({ values, result, resultOmitted }) => {
       const record: Record<string, string> = { result };
       LIST_FIELDS.forEach((f, i) => (record[f] = values[i]));
@@ -165,22 +171,16 @@ export class RedisJobStore extends JobStore {
     }
   }
 
-  private countCreated(jobs: number, withScopedCopy: number): void {
-    this.created += jobs;
-    this.createdWithScopedCopy += withScopedCopy;
-    this.metrics.dualWriteRatio.set(this.createdWithScopedCopy / this.created);
-  }
-
   /** Counts every dual-write outcome; a failed one is also logged (without params). */
-  private async countDualWrite(write: Promise<CreateScriptReply>): Promise<CreateScriptReply> {
+  private async countDualWrite(workspaceId: string, write: Promise<CreateScriptReply>): Promise<CreateScriptReply> {
     if (this.strategy.writes !== 'dual-write') return write;
     try {
       const reply = await write;
-      if (reply.outcome === 'created') this.metrics.dualWriteAttempts.inc({ result: 'succeeded' });
-      else if (reply.outcome === 'refused') this.metrics.dualWriteAttempts.inc({ result: 'failed' });
+      if (reply.outcome === 'created') this.metrics.dualWrite(workspaceId, 'succeeded');
+      else if (reply.outcome === 'refused') this.metrics.dualWrite(workspaceId, 'failed');
       return reply;
     } catch (error) {
-      this.metrics.dualWriteAttempts.inc({ result: 'failed' });
+      this.metrics.dualWrite(workspaceId, 'failed');
       this.logger.warn(`dual-write failed: ${(error as Error).name}`);
       throw error;
     }

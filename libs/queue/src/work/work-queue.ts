@@ -1,19 +1,14 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
-import { RelayMetrics } from '@relay/telemetry';
+import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+import { ActiveWorkspaces } from './active-workspaces.js';
+import { QueueDepthReport } from './queue-depth-report.js';
 
 /** Index entries removed per call (a few ms of Redis), and the time one pass may spend on them. */
 const EXPIRE_BATCH = 1000;
 const EXPIRE_BUDGET_MS = 5000;
-
-export interface QueueDepth {
-  pending: number;
-  running: number;
-  retrying: number;
-  dead: number;
-}
 
 /**
  * The worker's queue: claim with a lease, renew, finish (fenced by the lease
@@ -26,12 +21,16 @@ export interface QueueDepth {
 @Injectable()
 export class WorkQueue {
   private readonly logger = new Logger(WorkQueue.name);
+  private readonly depth?: QueueDepthReport;
 
   constructor(
     private readonly scripts: QueueScripts,
     @Inject(Redis) private readonly redis: Redis,
     @Optional() private readonly metrics?: RelayMetrics,
-  ) {}
+    @Optional() labels?: WorkspaceLabelPolicy,
+  ) {
+    if (metrics) this.depth = new QueueDepthReport(redis, metrics, labels ?? WorkspaceLabelPolicy.unscoped(), new ActiveWorkspaces(redis));
+  }
 
   /**
    * The claim and finish scripts skip (rather than abort on) an index,
@@ -114,16 +113,9 @@ export class WorkQueue {
     return { ...pass, dropped };
   }
 
-  async depth(): Promise<QueueDepth> {
-    const replies = await this.redis
-      .pipeline()
-      .llen(RedisKeys.pendingQueue)
-      .zcard(RedisKeys.leases)
-      .zcard(RedisKeys.retryQueue)
-      .llen(RedisKeys.deadLetters)
-      .exec();
-    const [pending, running, retrying, dead] = (replies ?? []).map(([, n]) => Number(n ?? 0));
-    return { pending, running, retrying, dead };
+  /** Sets ai_queue_depth{state, workspace_id} from Redis (queue-depth-report.ts). */
+  async reportDepth(): Promise<void> {
+    await this.depth?.report();
   }
 
   /** Dead-letter entries, newest first. */
