@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { exitCodeFor } from '@relay/errors';
 import { BackfillService, CleanupRefusedError, CleanupService, MigrationStatusService, VerifyService, type BackfillTotals } from '@relay/queue';
+import { Redis } from '@relay/redis';
+import { BackfillProgress } from './backfill-progress.js';
 import type { CliContext } from './cli-context.js';
+import { countLegacyRecords } from './legacy-record-count.js';
 
 /** Option parser: commander reports the InvalidArgumentError as bad usage (exit 2). */
 const wholeNumber = (min: number) => (value: string): number => {
@@ -9,6 +12,33 @@ const wholeNumber = (min: number) => (value: string): number => {
   if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`must be a whole number >= ${min}`);
   return n;
 };
+
+const positiveSeconds = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0');
+  return n;
+};
+
+/**
+ * Runs the backfill with its progress on stderr (a bar on a terminal, lines
+ * every `intervalMs` otherwise), counting the legacy records for the total
+ * alongside.
+ */
+async function withProgress(redis: Redis, intervalMs: number, run: (onProgress: (t: BackfillTotals) => void) => Promise<BackfillTotals>): Promise<BackfillTotals> {
+  const progress = new BackfillProgress(process.stderr, { intervalMs });
+  let finished = false;
+  progress.start();
+  void countLegacyRecords(redis, () => finished)
+    .then((total) => total !== undefined && progress.setTotal(total))
+    // Only the estimate is lost: the bar shows "?" for the total.
+    .catch(() => undefined);
+  try {
+    return await run((totals) => progress.update(totals));
+  } finally {
+    finished = true;
+    progress.stop();
+  }
+}
 
 /** `relay migrate status|backfill|verify|cleanup` (README "Migration runbook"). */
 export function migrateCommand(context: CliContext): Command {
@@ -34,18 +64,13 @@ export function migrateCommand(context: CliContext): Command {
     .option('--rate <n>', 'records per second at most (0: no limit)', wholeNumber(0), 0)
     .option('--batch <n>', 'keys per SCAN batch', wholeNumber(1), 500)
     .option('--restart', 'ignore a saved checkpoint and start from the beginning')
-    .option('--json', 'print the totals as JSON')
-    .action(async (opts: { dryRun?: boolean; rate: number; batch: number; restart?: boolean; json?: boolean }) => {
-      const tty = process.stderr.isTTY && !opts.json;
-      const progress = (t: BackfillTotals) => process.stderr.write(`\rbackfill: scanned ${t.scanned}, copied ${t.copied}, skipped ${t.skipped}, invalid ${t.invalid}   `);
-      const totals = await (await context.get(BackfillService)).run({
-        dryRun: opts.dryRun,
-        rate: opts.rate,
-        batchSize: opts.batch,
-        restart: opts.restart,
-        onProgress: tty ? progress : undefined,
-      });
-      if (tty) process.stderr.write('\n');
+    .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal', positiveSeconds, 10)
+    .option('--json', 'print the totals as JSON (and no progress)')
+    .action(async (opts: { dryRun?: boolean; rate: number; batch: number; restart?: boolean; progressInterval: number; json?: boolean }) => {
+      const backfill = await context.get(BackfillService);
+      const run = (onProgress?: (t: BackfillTotals) => void) =>
+        backfill.run({ dryRun: opts.dryRun, rate: opts.rate, batchSize: opts.batch, restart: opts.restart, onProgress });
+      const totals = opts.json ? await run() : await withProgress(await context.get(Redis), opts.progressInterval * 1000, run);
       if (opts.json) return context.out(JSON.stringify(totals));
       context.out(`${totals.dryRun ? 'dry run: would copy' : 'copied'} ${totals.copied}, skipped ${totals.skipped} (scoped copy as new or newer), invalid ${totals.invalid}, scanned ${totals.scanned}${totals.resumedFrom !== '0' ? ` (resumed from checkpoint ${totals.resumedFrom})` : ''}`);
       for (const key of totals.invalidSamples) context.out(`  skipped invalid record: ${key}`);
