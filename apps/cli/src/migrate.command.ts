@@ -2,9 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { exitCodeFor } from '@relay/errors';
 import { BackfillService, CleanupRefusedError, CleanupService, MigrationStatusService, VerifyService, type BackfillTotals } from '@relay/queue';
 import { Redis } from '@relay/redis';
-import { BackfillProgress } from './backfill-progress.js';
+import { backfillWithProgress } from './backfill-with-progress.js';
 import type { CliContext } from './cli-context.js';
-import { countLegacyRecords } from './legacy-record-count.js';
 
 /** Option parser: commander reports the InvalidArgumentError as bad usage (exit 2). */
 const wholeNumber = (min: number) => (value: string): number => {
@@ -18,27 +17,6 @@ const positiveSeconds = (value: string): number => {
   if (!/^\d+(\.\d+)?$/.test(value) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0');
   return n;
 };
-
-/**
- * Runs the backfill with its progress on stderr (a bar on a terminal, lines
- * every `intervalMs` otherwise), counting the legacy records for the total
- * alongside.
- */
-async function withProgress(redis: Redis, intervalMs: number, run: (onProgress: (t: BackfillTotals) => void) => Promise<BackfillTotals>): Promise<BackfillTotals> {
-  const progress = new BackfillProgress(process.stderr, { intervalMs });
-  let finished = false;
-  progress.start();
-  void countLegacyRecords(redis, () => finished)
-    .then((total) => total !== undefined && progress.setTotal(total))
-    // Only the estimate is lost: the bar shows "?" for the total.
-    .catch(() => undefined);
-  try {
-    return await run((totals) => progress.update(totals));
-  } finally {
-    finished = true;
-    progress.stop();
-  }
-}
 
 /** `relay migrate status|backfill|verify|cleanup` (README "Migration runbook"). */
 export function migrateCommand(context: CliContext): Command {
@@ -70,7 +48,7 @@ export function migrateCommand(context: CliContext): Command {
       const backfill = await context.get(BackfillService);
       const run = (onProgress?: (t: BackfillTotals) => void) =>
         backfill.run({ dryRun: opts.dryRun, rate: opts.rate, batchSize: opts.batch, restart: opts.restart, onProgress });
-      const totals = opts.json ? await run() : await withProgress(await context.get(Redis), opts.progressInterval * 1000, run);
+      const totals = opts.json ? await run() : await backfillWithProgress(await context.get(Redis), process.stderr, opts.progressInterval * 1000, run);
       if (opts.json) return context.out(JSON.stringify(totals));
       context.out(`${totals.dryRun ? 'dry run: would copy' : 'copied'} ${totals.copied}, skipped ${totals.skipped} (scoped copy as new or newer), invalid ${totals.invalid}, scanned ${totals.scanned}${totals.resumedFrom !== '0' ? ` (resumed from checkpoint ${totals.resumedFrom})` : ''}`);
       for (const key of totals.invalidSamples) context.out(`  skipped invalid record: ${key}`);
