@@ -65,7 +65,7 @@ describe('worker metrics for the alert rules', () => {
   /** Hands the job's lease to another owner token, as re-delivery to another worker does. */
   async function takeLease(jobId: string): Promise<void> {
     const member = await expectEventually(async () => {
-      const found = (await redis.zrange('ai:queue:leases', 0, -1)).find((m) => m.startsWith(`${WS}:${jobId}|`));
+      const found = (await redis.zrange('ai:queue:leases', '0', '-1')).find((m) => m.startsWith(`${WS}:${jobId}|`));
       expect(found).toBeDefined();
       return found!;
     }, 5000, 5);
