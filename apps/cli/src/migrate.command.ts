@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { exitCodeFor } from '@relay/errors';
 import { BackfillService, CleanupRefusedError, CleanupService, LegacyIndexer, MigrationStatusService, VerifyService, type BackfillTotals, type MigrationStatus } from '@relay/queue';
+import { Redis } from '@relay/redis';
+import { backfillWithProgress } from './backfill-with-progress.js';
 import type { CliContext } from './cli-context.js';
 
 /** Option parser: commander reports the InvalidArgumentError as bad usage (exit 2). */
@@ -16,6 +18,12 @@ function legacySweepState(sweep: MigrationStatus['legacyIndex']): string {
   const last = sweep.lastPass ? `last pass finished ${sweep.lastPass}` : 'no pass finished yet';
   return sweep.checkpoint ? `${last}; a pass is under way (at cursor ${sweep.checkpoint})` : last;
 }
+
+const positiveSeconds = (value: string): number => {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0) throw new InvalidArgumentError('must be a number of seconds > 0');
+  return n;
+};
 
 /** `relay migrate status|backfill|verify|cleanup|index` (README "Migration runbook"). */
 export function migrateCommand(context: CliContext): Command {
@@ -62,18 +70,13 @@ export function migrateCommand(context: CliContext): Command {
     .option('--rate <n>', 'records per second at most (0: no limit)', wholeNumber(0), 0)
     .option('--batch <n>', 'keys per SCAN batch', wholeNumber(1), 500)
     .option('--restart', 'ignore a saved checkpoint and start from the beginning')
-    .option('--json', 'print the totals as JSON')
-    .action(async (opts: { dryRun?: boolean; rate: number; batch: number; restart?: boolean; json?: boolean }) => {
-      const tty = process.stderr.isTTY && !opts.json;
-      const progress = (t: BackfillTotals) => process.stderr.write(`\rbackfill: scanned ${t.scanned}, copied ${t.copied}, skipped ${t.skipped}, invalid ${t.invalid}   `);
-      const totals = await (await context.get(BackfillService)).run({
-        dryRun: opts.dryRun,
-        rate: opts.rate,
-        batchSize: opts.batch,
-        restart: opts.restart,
-        onProgress: tty ? progress : undefined,
-      });
-      if (tty) process.stderr.write('\n');
+    .option('--progress-interval <seconds>', 'seconds between progress lines when stderr is not a terminal', positiveSeconds, 10)
+    .option('--json', 'print the totals as JSON (and no progress)')
+    .action(async (opts: { dryRun?: boolean; rate: number; batch: number; restart?: boolean; progressInterval: number; json?: boolean }) => {
+      const backfill = await context.get(BackfillService);
+      const run = (onProgress?: (t: BackfillTotals) => void) =>
+        backfill.run({ dryRun: opts.dryRun, rate: opts.rate, batchSize: opts.batch, restart: opts.restart, onProgress });
+      const totals = opts.json ? await run() : await backfillWithProgress(await context.get(Redis), process.stderr, opts.progressInterval * 1000, run);
       if (opts.json) return context.out(JSON.stringify(totals));
       context.out(`${totals.dryRun ? 'dry run: would copy' : 'copied'} ${totals.copied}, skipped ${totals.skipped} (scoped copy as new or newer), invalid ${totals.invalid}, scanned ${totals.scanned}${totals.resumedFrom !== '0' ? ` (resumed from checkpoint ${totals.resumedFrom})` : ''}`);
       for (const key of totals.invalidSamples) context.out(`  skipped invalid record: ${key}`);

@@ -121,6 +121,15 @@ export class RelayMetrics {
     help: 'Times the worker backed off because Redis could not serve it (did not answer, or refused writes for memory)',
     labelNames: ['reason'],
   });
+  readonly queueOldestPendingAge = gauge({
+    name: 'relay_queue_oldest_pending_seconds',
+    help: 'Seconds the job next in line in ai:queue:pending has waited since it last became pending (0 when none is pending)',
+  });
+  readonly leaseLosses = counter({
+    name: 'relay_worker_lease_losses_total',
+    help: 'Jobs this worker stopped, or could not record, because it no longer held their lease',
+    labelNames: ['reason'],
+  });
   readonly copyDivergences = counter({
     name: 'relay_copy_divergence_total',
     help: 'Reads that found the legacy and scoped copies of a job different',

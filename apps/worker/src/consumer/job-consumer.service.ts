@@ -178,7 +178,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
         const result = await this.finishes.submit(job, outcome, repeat);
-        if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
+        if (result === 'lost') {
+          this.metrics.leaseLosses.inc({ reason: 'lost_on_finish' });
+          this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
+        }
         if (result === 'done') this.countOutcome(job, outcome);
         this.attemptLog.ended(job, result === 'done' ? outcome.outcome : undefined, durationMs);
         return;
@@ -235,7 +238,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));
       for (const running of held) {
         if (running.finishing) continue;
-        if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere');
+        if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
         else running.leaseHeldAt = attemptedAt;
       }
     } catch (error) {
@@ -244,12 +247,13 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // Unable to renew (Redis away): once a lease may have expired, another
     // worker may run the job, so this one stops it rather than run it twice.
     for (const running of held) {
-      if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time');
+      if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time', 'not_renewed');
     }
   }
 
-  private stop(running: Running, why: string): void {
+  private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed'): void {
     running.lostLease = true;
+    this.metrics.leaseLosses.inc({ reason });
     running.control.stop(new Error(why));
     this.logger.warn(`job ${running.job.jobId}: ${why}; stopped here`);
   }
@@ -266,6 +270,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async reportDepth(): Promise<void> {
     try {
       await this.queue.reportDepth();
+      this.metrics.queueOldestPendingAge.set(await this.queue.oldestPendingSeconds());
     } catch {
       // Redis away: readiness reports it; the gauge keeps its last value.
     }

@@ -118,6 +118,30 @@ export class WorkQueue {
     await this.depth?.report();
   }
 
+  /**
+   * Seconds the job next in line (the consuming end of the pending list) has
+   * waited since it last became pending, by Redis's clock; 0 when none is
+   * pending. updated_at rather than created_at: a job retried or re-delivered
+   * has been waiting in line only since then, not since its submission.
+   */
+  async oldestPendingSeconds(): Promise<number> {
+    const entry = await this.redis.lindex(RedisKeys.pendingQueue, -1);
+    if (!entry) return 0;
+    const workspaceId = entry.slice(0, entry.indexOf(':'));
+    const jobId = entry.slice(entry.indexOf(':') + 1);
+    const replies = await this.redis
+      .pipeline()
+      .hget(RedisKeys.scopedJob(workspaceId, jobId), 'updated_at')
+      .hget(RedisKeys.legacyJob(jobId), 'updated_at')
+      .time()
+      .exec();
+    const [scoped, legacy, time] = (replies ?? []).map(([, value]) => value);
+    const since = Date.parse(String(scoped || legacy || ''));
+    const [seconds, micros] = (time as [string, string] | undefined) ?? ['', ''];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    return Number.isFinite(since) && Number.isFinite(now) ? Math.max(0, (now - since) / 1000) : 0;
+  }
+
   /** Dead-letter entries, newest first. */
   async listDead(limit = 100): Promise<{ workspaceId: string; jobId: string }[]> {
     const entries = await this.redis.lrange(RedisKeys.deadLetters, 0, limit - 1);
