@@ -105,7 +105,7 @@ describe('operator console: keys and access', () => {
   });
 
   it('the page and its files are public, same-origin only (a CSP without inline script or other hosts), and hold no key', async () => {
-    for (const [path, type] of [['/console', /^text\/html/], ['/console/console.js', /^text\/javascript/], ['/console/console.css', /^text\/css/]] as const) {
+    for (const [path, type] of [['/console', /^text\/html/], ['/console/console.js', /^text\/javascript/], ['/console/console-view.js', /^text\/javascript/], ['/console/console.css', /^text\/css/]] as const) {
       const res = await api.http.get(path);
       expect({ path, status: res.status }).toEqual({ path, status: 200 });
       expect(res.headers['content-type']).toMatch(type);
@@ -116,11 +116,15 @@ describe('operator console: keys and access', () => {
       expect(res.text).not.toMatch(/https?:\/\//);
       expect(res.text).not.toMatch(/rly_[a-f0-9]{16}_/);
     }
-    const script = (await api.http.get('/console/console.js')).text;
+    const scripts = (await api.http.get('/console/console.js')).text + (await api.http.get('/console/console-view.js')).text;
     // Tenant data is written as text, never parsed as HTML.
-    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
-    expect(script).toContain('sessionStorage');
-    expect(script).not.toMatch(/localStorage/);
+    expect(scripts).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+    expect(scripts).toContain('sessionStorage');
+    expect(scripts).not.toMatch(/localStorage/);
+    // Only the page's own files are served, by name.
+    for (const path of ['/console/index.html', '/console/package.json', '/console/..%2F..%2Fpackage.json', '/console/assets%2Fconsole.js', '/console/constructor']) {
+      expectError(await api.http.get(path), 404, path);
+    }
   });
   // Last: the CLI runs in-process, and its Nest context then takes over the static loggers the audit test reads.
   it('relay keys create --operator makes a key with scope relay:operator under the reserved workspace _operator, listed by keys list --operator', async () => {

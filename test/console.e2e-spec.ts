@@ -108,7 +108,7 @@ describe('operator console in headless Chromium', () => {
     await page.getByRole('heading', { name: 'Queues' }).waitFor();
     // The key is never put in the URL, and stays in this tab's sessionStorage only.
     expect(page.url()).toBe(`${base}/console`);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate<number>('localStorage.length')).toBe(0);
     expect(await queueRow('alpha')).toEqual([21, 1, 0, 1]);
     expect(await queueRow('beta')).toEqual([0, 0, 1, 0]);
     expect(await page.locator('[data-total]').allTextContents()).toEqual(['21', '1', '1', '1']);
@@ -132,7 +132,7 @@ describe('operator console in headless Chromium', () => {
     // One job: params redacted, focus moved to its heading.
     await page.getByRole('button', { name: `Open job ${deadId} of workspace alpha` }).click();
     await expectEventually(async () => expect(await page.locator('#job-heading').textContent()).toBe(`Job ${deadId}`));
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('job-heading');
+    expect(await page.evaluate<string>('document.activeElement?.id')).toBe('job-heading');
     const params = JSON.parse((await page.locator('#job-params').textContent()) ?? '');
     expect(params).toEqual({ times: 1, api_key: '[REDACTED]' });
     expect(await page.content()).not.toContain(SECRET);
@@ -165,17 +165,15 @@ describe('operator console in headless Chromium', () => {
   }, 90_000);
 
   it('is operable and labelled: every control has a name, tables have captions and headers, Tab reaches every button; signing out forgets the key', async () => {
-    const unnamed = await page.evaluate(() =>
-      [...document.querySelectorAll('input, select, button, a')]
-        .filter((el) => !(el as HTMLElement).closest('[hidden]'))
-        .filter((el) => {
-          const labelled = el instanceof HTMLInputElement || el instanceof HTMLSelectElement ? el.labels!.length > 0 : (el.getAttribute('aria-label') ?? el.textContent ?? '').trim() !== '';
-          return !labelled;
-        })
-        .map((el) => el.outerHTML),
-    );
+    // In-page code is passed as text: this file is typechecked without the DOM library.
+    const unnamed = await page.evaluate<string[]>(`[...document.querySelectorAll('input, select, button, a')]
+      .filter((el) => !el.closest('[hidden]'))
+      .filter((el) => (el.tagName === 'INPUT' || el.tagName === 'SELECT' ? el.labels.length === 0 : (el.getAttribute('aria-label') ?? el.textContent ?? '').trim() === ''))
+      .map((el) => el.outerHTML)`);
     expect(unnamed).toEqual([]);
-    const tables = await page.evaluate(() => [...document.querySelectorAll('table')].map((t) => ({ caption: !!t.caption?.textContent, headers: t.querySelectorAll('thead th[scope=col]').length })));
+    const tables = await page.evaluate<{ caption: boolean; headers: number }[]>(
+      `[...document.querySelectorAll('table')].map((t) => ({ caption: !!t.caption?.textContent, headers: t.querySelectorAll('thead th[scope=col]').length }))`,
+    );
     for (const t of tables) expect(t.caption && t.headers > 0).toBe(true);
     expect(await page.locator('#status').getAttribute('aria-live')).toBe('polite');
 
@@ -184,14 +182,14 @@ describe('operator console in headless Chromium', () => {
     const reached: string[] = [];
     for (let i = 0; i < 120 && !reached.includes('Count migration status'); i++) {
       await page.keyboard.press('Tab');
-      reached.push(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent?.trim() ?? ''));
+      reached.push(await page.evaluate<string>(`document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent?.trim() ?? ''`));
     }
     expect(reached).toContain('Skip to content');
     expect(reached).toContain('Show jobs of beta');
     expect(reached).toContain('Count migration status');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
     await page.reload();
     expect(await page.getByLabel('Operator API key').isVisible()).toBe(true);
     expect(await page.locator('#console').isHidden()).toBe(true);

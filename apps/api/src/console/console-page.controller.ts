@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Public } from '@relay/auth';
+import { notFound } from '@relay/errors';
 
-/** The page, its script and its style, read once from the assets folder beside this file (copied to dist by nest-cli.json). */
-const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+/** The page's files, read once from the assets folder beside this file (nest-cli.json copies it to dist). Nothing else is served. */
+const FILES: Record<string, { type: string; body: string }> = Object.fromEntries(
+  [
+    ['index.html', 'text/html'],
+    ['console.js', 'text/javascript'],
+    ['console-view.js', 'text/javascript'],
+    ['console.css', 'text/css'],
+  ].map(([name, type]) => [name, { type: `${type}; charset=utf-8`, body: readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8') }]),
+);
 
 /**
  * Nothing but same-origin files: no inline script or style, no other host,
@@ -22,29 +30,24 @@ const CONTENT_SECURITY_POLICY =
 @Controller('console')
 @Public()
 export class ConsolePageController {
-  private readonly files = { html: asset('index.html'), js: asset('console.js'), css: asset('console.css') };
-
   @Get()
   page(@Res() res: Response) {
-    this.send(res, 'text/html; charset=utf-8', this.files.html);
+    send(res, FILES['index.html']);
   }
 
-  @Get('console.js')
-  script(@Res() res: Response) {
-    this.send(res, 'text/javascript; charset=utf-8', this.files.js);
+  @Get(':file')
+  file(@Param('file') name: string, @Res() res: Response) {
+    // The page is served at /console only; its files by their own names.
+    if (name === 'index.html' || !Object.hasOwn(FILES, name)) throw notFound('file');
+    send(res, FILES[name]);
   }
+}
 
-  @Get('console.css')
-  style(@Res() res: Response) {
-    this.send(res, 'text/css; charset=utf-8', this.files.css);
-  }
-
-  private send(res: Response, type: string, body: string): void {
-    res.setHeader('Content-Type', type);
-    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Cache-Control', 'no-cache');
-    res.status(200).send(body);
-  }
+function send(res: Response, file: { type: string; body: string }): void {
+  res.setHeader('Content-Type', file.type);
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cache-Control', 'no-cache');
+  res.status(200).send(file.body);
 }

@@ -1,9 +1,10 @@
 // The operator console (README "Operator console"): plain DOM, no framework,
-// nothing fetched from anywhere but this API. Every value from the API is
-// written as text (textContent), never as HTML: job fields come from tenants.
+// nothing fetched from anywhere but this API. This file holds the state and
+// the requests; console-view.js writes the page.
+import { $, announce, renderDead, renderJob, renderJobs, renderMigration, renderQueues, showSignedIn } from './console-view.js';
+
 const POLL_MS = 3000;
 const KEY_ITEM = 'relay-operator-key';
-const $ = (selector) => document.querySelector(selector);
 
 // The key lives in sessionStorage: it goes when the tab closes, and only ever travels in the Authorization header.
 let key = sessionStorage.getItem(KEY_ITEM);
@@ -25,105 +26,27 @@ async function api(path, options = {}) {
   return body;
 }
 
-function announce(text) {
-  $('#status').textContent = text;
-}
-
-function cell(row, text, className) {
-  const td = document.createElement('td');
-  td.textContent = text ?? '';
-  if (className) td.className = className;
-  row.append(td);
-  return td;
-}
-
-function button(label, accessibleName, onClick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.textContent = label;
-  if (accessibleName) b.setAttribute('aria-label', accessibleName);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-function time(iso) {
-  return iso ? new Date(iso).toLocaleString() : '';
-}
-
-function renderQueues(overview) {
-  const body = $('#queues-table tbody');
-  body.replaceChildren();
-  for (const ws of overview.workspaces) {
-    const row = body.insertRow();
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.textContent = ws.workspace_id;
-    row.append(th);
-    for (const state of ['pending', 'running', 'retrying', 'dead']) cell(row, String(ws[state]), 'number').dataset.state = state;
-    cell(row, '').append(button('Show jobs', `Show jobs of ${ws.workspace_id}`, () => showJobs(ws.workspace_id, '')));
-  }
-  for (const td of document.querySelectorAll('[data-total]')) td.textContent = String(overview.totals[td.dataset.total]);
-  const notes = [];
-  if (overview.workspaces.length === 0) notes.push('No workspace has jobs.');
-  if (overview.workspaces_truncated) notes.push('Only the first workspaces are listed.');
-  if (overview.counts_capped) notes.push('The retry or dead-letter list is too long to count per workspace in full: counts are lower bounds.');
-  $('#queues-note').textContent = notes.join(' ');
-  const totals = overview.totals;
-  const summary = `${totals.pending} pending, ${totals.running} running, ${totals.retrying} retrying, ${totals.dead} dead`;
-  // Announced only when something changed, so a screen reader is not told the same numbers every few seconds.
-  if (lastTotals !== undefined && lastTotals !== summary) announce(`Queues updated: ${summary}.`);
-  lastTotals = summary;
-}
-
-function renderDead(dead) {
-  $('#dead-caption').textContent = `Newest dead letters (${dead.total} in all)`;
-  const body = $('#dead-table tbody');
-  body.replaceChildren();
-  for (const item of dead.items) {
-    const row = body.insertRow();
-    cell(row, item.workspace_id);
-    cell(row, '').append(button(item.job_id, `Open job ${item.job_id} of workspace ${item.workspace_id}`, () => openJob(item.workspace_id, item.job_id)));
-    cell(row, item.job?.action ?? '(expired)');
-    cell(row, item.job?.error ?? '');
-    cell(row, time(item.job?.finished_at));
-    cell(row, '').append(button('Requeue', `Requeue job ${item.job_id} of workspace ${item.workspace_id}`, () => requeue(item.workspace_id, item.job_id)));
-  }
-}
-
-function renderJobs(page) {
-  const table = $('#jobs-table');
-  const body = table.querySelector('tbody');
-  body.replaceChildren();
-  $('#jobs-caption').textContent = `Jobs of ${jobsView.workspace}${jobsView.status ? ` with status ${jobsView.status}` : ''}, newest first`;
-  for (const job of page.items) {
-    const row = body.insertRow();
-    cell(row, '').append(button(job.job_id, `Open job ${job.job_id}`, () => openJob(jobsView.workspace, job.job_id)));
-    cell(row, job.action);
-    cell(row, job.status);
-    cell(row, String(job.attempts), 'number');
-    cell(row, time(job.created_at));
-    cell(row, job.error ?? '');
-  }
-  table.hidden = page.items.length === 0;
-  $('#jobs-empty').hidden = page.items.length > 0;
-  jobsView.next = page.next_cursor;
-  $('#jobs-next').hidden = !page.next_cursor;
-  $('#jobs-first').hidden = !jobsView.cursor;
-}
+const ws = (workspace) => `/console/api/workspaces/${encodeURIComponent(workspace)}`;
 
 function jobsPath() {
   const query = new URLSearchParams({ limit: '20' });
   if (jobsView.status) query.set('status', jobsView.status);
   if (jobsView.cursor) query.set('cursor', jobsView.cursor);
-  return `/console/api/workspaces/${encodeURIComponent(jobsView.workspace)}/jobs?${query}`;
+  return `${ws(jobsView.workspace)}/jobs?${query}`;
 }
 
-async function showJobs(workspace, status, cursor = null) {
+async function loadJobs() {
+  const page = await api(jobsPath());
+  jobsView.next = page.next_cursor;
+  renderJobs(jobsView, page, openJob);
+}
+
+async function showJobs(workspace, status = '', cursor = null) {
   Object.assign(jobsView, { workspace, status, cursor });
   $('#jobs-workspace').value = workspace;
   $('#jobs-status').value = status;
   try {
-    renderJobs(await api(jobsPath()));
+    await loadJobs();
     announce(`Showing jobs of ${workspace}.`);
   } catch (error) {
     failed(error);
@@ -132,21 +55,7 @@ async function showJobs(workspace, status, cursor = null) {
 
 async function openJob(workspace, jobId) {
   try {
-    const job = await api(`/console/api/workspaces/${encodeURIComponent(workspace)}/jobs/${encodeURIComponent(jobId)}`);
-    const fields = $('#job-fields');
-    fields.replaceChildren();
-    for (const name of ['job_id', 'workspace_id', 'actor_id', 'action', 'status', 'attempts', 'error', 'client_request_id', 'created_at', 'started_at', 'finished_at']) {
-      const dt = document.createElement('dt');
-      dt.textContent = name;
-      const dd = document.createElement('dd');
-      dd.textContent = job[name] === null ? '—' : String(job[name]);
-      fields.append(dt, dd);
-    }
-    $('#job-params').textContent = JSON.stringify(job.params, null, 2);
-    $('#job-result').textContent = JSON.stringify(job.result, null, 2);
-    $('#job-heading').textContent = `Job ${job.job_id}`;
-    $('#job').hidden = false;
-    $('#job-heading').focus();
+    renderJob(await api(`${ws(workspace)}/jobs/${encodeURIComponent(jobId)}`));
   } catch (error) {
     failed(error);
   }
@@ -154,7 +63,7 @@ async function openJob(workspace, jobId) {
 
 async function requeue(workspace, jobId) {
   try {
-    await api(`/console/api/workspaces/${encodeURIComponent(workspace)}/dead/${encodeURIComponent(jobId)}/requeue`, { method: 'POST' });
+    await api(`${ws(workspace)}/dead/${encodeURIComponent(jobId)}/requeue`, { method: 'POST' });
     announce(`Requeued job ${jobId} of workspace ${workspace}.`);
     await refresh();
   } catch (error) {
@@ -163,27 +72,10 @@ async function requeue(workspace, jobId) {
 }
 
 async function checkMigration() {
-  const list = $('#migration-fields');
   announce('Counting migration status…');
   try {
     const status = await api('/console/api/migration');
-    list.replaceChildren();
-    const rows = [
-      ['Phase', status.phase],
-      ['Writes', status.writes === 'dual-write' ? `dual-write (canary ${status.canary_pct}%)` : status.writes],
-      ['Reads', status.reads],
-      ['Legacy records', `${status.legacy_records} (${status.legacy_only} only in legacy)`],
-      ['Scoped records', `${status.scoped_records} (${status.scoped_only} only in scoped)`],
-      ['Interrupted backfill', status.backfill_checkpoint ? `at cursor ${status.backfill_checkpoint}` : 'none'],
-      ['Counted at', time(status.computed_at)],
-    ];
-    for (const [name, value] of rows) {
-      const dt = document.createElement('dt');
-      dt.textContent = name;
-      const dd = document.createElement('dd');
-      dd.textContent = String(value);
-      list.append(dt, dd);
-    }
+    renderMigration(status);
     announce(`Migration phase ${status.phase}.`);
   } catch (error) {
     failed(error);
@@ -198,9 +90,12 @@ function failed(error) {
 
 async function refresh() {
   const [overview, dead] = await Promise.all([api('/console/api/overview'), api('/console/api/dead')]);
-  renderQueues(overview);
-  renderDead(dead);
-  if (jobsView.workspace) renderJobs(await api(jobsPath()));
+  const totals = renderQueues(overview, (workspace) => showJobs(workspace));
+  // Announced only when something changed, so a screen reader is not told the same numbers every few seconds.
+  if (lastTotals !== undefined && lastTotals !== totals) announce(`Queues updated: ${totals}.`);
+  lastTotals = totals;
+  renderDead(dead, { openJob, requeue });
+  if (jobsView.workspace) await loadJobs();
   $('#updated').textContent = `Last refreshed ${new Date().toLocaleTimeString()}.`;
 }
 
@@ -225,9 +120,7 @@ async function signIn(candidate) {
     return;
   }
   sessionStorage.setItem(KEY_ITEM, key);
-  $('#login').hidden = true;
-  $('#console').hidden = false;
-  $('#session').hidden = false;
+  showSignedIn(true);
   $('#login-error').textContent = '';
   $('#main').focus();
   announce('Signed in.');
@@ -239,9 +132,7 @@ function signOut(message = 'Signed out.') {
   lastTotals = undefined;
   clearTimeout(timer);
   sessionStorage.removeItem(KEY_ITEM);
-  $('#console').hidden = true;
-  $('#session').hidden = true;
-  $('#login').hidden = false;
+  showSignedIn(false);
   $('#operator-key').value = '';
   $('#operator-key').focus();
   announce(message);
