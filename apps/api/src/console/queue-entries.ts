@@ -15,12 +15,12 @@ export interface EntryCounts {
  * Counts the queue entries (`<workspace>:<job>`) of the retry set or the
  * dead-letter list per workspace. Neither is kept per workspace, so each is
  * read in chunks (never in one reply that could block Redis), up to
- * MAX_ENTRIES_READ.
+ * `max` (MAX_ENTRIES_READ).
  */
-export async function countEntriesByWorkspace(redis: Redis, key: string, kind: 'zset' | 'list'): Promise<EntryCounts> {
+export async function countEntriesByWorkspace(redis: Redis, key: string, kind: 'zset' | 'list', max = MAX_ENTRIES_READ): Promise<EntryCounts> {
   const byWorkspace = new Map<string, number>();
-  for (let start = 0; start < MAX_ENTRIES_READ; start += CHUNK) {
-    const stop = Math.min(start + CHUNK, MAX_ENTRIES_READ) - 1;
+  for (let start = 0; start < max; start += CHUNK) {
+    const stop = Math.min(start + CHUNK, max) - 1;
     const entries = kind === 'zset' ? await redis.zrange(key, String(start), String(stop)) : await redis.lrange(key, start, stop);
     for (const entry of entries) {
       const workspace = entry.slice(0, Math.max(0, entry.indexOf(':')));
@@ -29,5 +29,5 @@ export async function countEntriesByWorkspace(redis: Redis, key: string, kind: '
     if (entries.length < stop - start + 1) return { byWorkspace, capped: false };
   }
   const size = kind === 'zset' ? await redis.zcard(key) : await redis.llen(key);
-  return { byWorkspace, capped: size > MAX_ENTRIES_READ };
+  return { byWorkspace, capped: size > max };
 }
