@@ -146,6 +146,9 @@ describe('operator console in headless Chromium', () => {
     expect(await server.redis.hget(RedisKeys.legacyJob(deadId), 'status')).toBe('pending');
     await expectEventually(async () => expect(await queueRow('alpha')).toEqual([22, 1, 0, 0]), 10_000);
     expect(await page.locator('#dead-table tbody tr').count()).toBe(0);
+    // The job still shown in detail follows: pending again, no attempt used.
+    await expectEventually(async () => expect(await page.locator('#job-fields dd').nth(4).textContent()).toBe('pending'), 10_000, 200);
+    expect(await page.locator('#job-fields dd').nth(5).textContent()).toBe('0');
     await shot('05-requeued');
 
     // Live: a job submitted elsewhere shows up without anything done in the page, and is announced.

@@ -99,15 +99,15 @@ export function renderJobs(view, page, openJob) {
   $('#jobs-first').hidden = !view.cursor;
 }
 
-/** One job (params already redacted by the API); focus goes to its heading so a screen reader starts there. */
-export function renderJob(job) {
+/** One job (params already redacted by the API); when opened, focus goes to its heading so a screen reader starts there. */
+export function renderJob(job, { focus }) {
   const fields = ['job_id', 'workspace_id', 'actor_id', 'action', 'status', 'attempts', 'error', 'client_request_id', 'created_at', 'started_at', 'finished_at'];
   definitions($('#job-fields'), fields.map((name) => [name, job[name]]));
   $('#job-params').textContent = JSON.stringify(job.params, null, 2);
   $('#job-result').textContent = JSON.stringify(job.result, null, 2);
   $('#job-heading').textContent = `Job ${job.job_id}`;
   $('#job').hidden = false;
-  $('#job-heading').focus();
+  if (focus) $('#job-heading').focus();
 }
 
 export function renderMigration(status) {

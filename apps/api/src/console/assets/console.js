@@ -11,6 +11,8 @@ let key = sessionStorage.getItem(KEY_ITEM);
 let timer;
 let lastTotals;
 const jobsView = { workspace: '', status: '', cursor: null, next: null };
+// The job shown in detail, kept up to date by each refresh.
+let openedJob = null;
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -53,9 +55,12 @@ async function showJobs(workspace, status = '', cursor = null) {
   }
 }
 
+const loadJob = ({ workspace, jobId }) => api(`${ws(workspace)}/jobs/${encodeURIComponent(jobId)}`);
+
 async function openJob(workspace, jobId) {
   try {
-    renderJob(await api(`${ws(workspace)}/jobs/${encodeURIComponent(jobId)}`));
+    openedJob = { workspace, jobId };
+    renderJob(await loadJob(openedJob), { focus: true });
   } catch (error) {
     failed(error);
   }
@@ -82,6 +87,18 @@ async function checkMigration() {
   }
 }
 
+/** The job in detail, again; one that has expired meanwhile is closed rather than reported on every refresh. */
+async function reloadJob() {
+  try {
+    renderJob(await loadJob(openedJob), { focus: false });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    announce(`Job ${openedJob.jobId} is no longer stored.`);
+    openedJob = null;
+    $('#job').hidden = true;
+  }
+}
+
 /** A 401 or 403 means the key is gone or is no operator key: back to the sign-in form. */
 function failed(error) {
   if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return signOut(`Signed out: ${error.message}`);
@@ -96,6 +113,7 @@ async function refresh() {
   lastTotals = totals;
   renderDead(dead, { openJob, requeue });
   if (jobsView.workspace) await loadJobs();
+  if (openedJob) await reloadJob();
   $('#updated').textContent = `Last refreshed ${new Date().toLocaleTimeString()}.`;
 }
 
@@ -129,6 +147,7 @@ async function signIn(candidate) {
 
 function signOut(message = 'Signed out.') {
   key = null;
+  openedJob = null;
   lastTotals = undefined;
   clearTimeout(timer);
   sessionStorage.removeItem(KEY_ITEM);
