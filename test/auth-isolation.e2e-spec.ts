@@ -456,7 +456,8 @@ describe('authentication, scopes, workspace claims and route protection', () => 
       { method: 'GET', path: '/ai/jobs/:id' },
       { method: 'POST', path: '/ai/jobs/:id/cancel' },
     ];
-    const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics'];
+    // The console's page and its files hold no data (README "Operator console"); its data routes need a key.
+    const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /console', 'GET /console/:file'];
     /** A body that would pass validation, so only authentication can refuse it. */
     const validBody = (path: string) =>
       path === '/ai/jobs' ? { action: 'debug.echo', params: {} } : path === '/ai/plans' ? { steps: [{ action: 'debug.echo', params: {} }] } : undefined;
@@ -484,7 +485,7 @@ describe('authentication, scopes, workspace claims and route protection', () => 
       expect(await redis.hget(`ai:jobs:${jobId}`, 'status')).toBe('pending');
     });
 
-    it('answers 401 without a key on every route the application serves, except health and metrics', async () => {
+    it("answers 401 without a key on every route the application serves, except health, metrics and the console's static files", async () => {
       const routes = expressRoutes(api);
       const served = routes.map((r) => `${r.method} ${r.path}`);
       // The enumeration sees the app's routes (else this test would prove nothing).

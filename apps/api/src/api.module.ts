@@ -11,6 +11,7 @@ import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { JsonBodyGuard } from './http/json-body.guard.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { StrictValidationPipe } from './http/strict-validation.pipe.js';
+import { ConsoleModule } from './console/console.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
@@ -50,6 +51,7 @@ export class ApiModule implements NestModule {
           }),
         }),
         JobsModule,
+        ConsoleModule,
       ],
       providers: [
         GracefulHttpShutdown,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { ApiKeyStore } from '@relay/auth';
+import { ApiKeyStore, OPERATOR_WORKSPACE } from '@relay/auth';
+import { invalidInput } from '@relay/errors';
 import type { CliContext } from './cli-context.js';
 
 /** `relay keys create|list|revoke`. */
@@ -9,17 +10,17 @@ export function keysCommand(context: CliContext): Command {
   keys
     .command('create')
     .description('create an API key; it is printed once and stored only as a hash')
-    .requiredOption('--workspace <id>', 'workspace the key belongs to')
+    .option('--workspace <id>', 'workspace the key belongs to (a tenant key)')
     .option('--actor <id>', 'actor recorded on jobs submitted with this key')
-    .requiredOption('--scopes <list>', 'comma-separated: actions:execute, actions:preview')
+    .option('--scopes <list>', 'comma-separated: actions:execute, actions:preview')
+    .option('--operator', 'an operator key for the web console (/console): scope relay:operator, no workspace, no tenant scope')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { workspace: string; actor?: string; scopes: string; json?: boolean }) => {
+    .action(async (opts: { workspace?: string; actor?: string; scopes?: string; operator?: boolean; json?: boolean }) => {
+      if (opts.operator && (opts.workspace !== undefined || opts.scopes !== undefined)) {
+        throw invalidInput('--operator takes neither --workspace nor --scopes: an operator key has scope relay:operator and no workspace');
+      }
       const store = await context.get(ApiKeyStore);
-      const created = await store.create({
-        workspaceId: opts.workspace,
-        actorId: opts.actor,
-        scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean),
-      });
+      const created = opts.operator ? await store.createOperator(opts.actor) : await store.create(tenantKeyInput(opts));
       if (opts.json) {
         context.out(JSON.stringify({ key: created.key, key_id: created.keyId, workspace_id: created.workspaceId, actor_id: created.actorId, scopes: created.scopes }));
       } else {
@@ -31,13 +32,15 @@ export function keysCommand(context: CliContext): Command {
   keys
     .command('list')
     .description("list a workspace's keys (ids and scopes; never the keys)")
-    .requiredOption('--workspace <id>', 'workspace')
+    .option('--workspace <id>', 'workspace')
+    .option('--operator', 'list the operator keys instead')
     .option('--json', 'print JSON')
-    .action(async (opts: { workspace: string; json?: boolean }) => {
-      const records = await (await context.get(ApiKeyStore)).list(opts.workspace);
+    .action(async (opts: { workspace?: string; operator?: boolean; json?: boolean }) => {
+      if (!opts.operator === (opts.workspace === undefined)) throw invalidInput('give either --workspace W or --operator');
+      const records = await (await context.get(ApiKeyStore)).list(opts.operator ? OPERATOR_WORKSPACE : opts.workspace!);
       const rows = records.map((r) => ({ key_id: r.keyId, workspace_id: r.workspaceId, actor_id: r.actorId, scopes: r.scopes, created_at: r.createdAt }));
       if (opts.json) return context.out(JSON.stringify(rows));
-      if (rows.length === 0) return context.out(`no keys for workspace ${opts.workspace}`);
+      if (rows.length === 0) return context.out(opts.operator ? 'no operator keys' : `no keys for workspace ${opts.workspace}`);
       for (const r of rows) context.out(`${r.key_id}  ${r.actor_id}  ${r.scopes.join(',')}  ${r.created_at}`);
     });
 
@@ -54,4 +57,10 @@ export function keysCommand(context: CliContext): Command {
     });
 
   return keys;
+}
+
+/** A tenant key needs a workspace and scopes; an operator key takes neither (it has its own scope and no workspace). */
+function tenantKeyInput(opts: { workspace?: string; actor?: string; scopes?: string }) {
+  if (opts.workspace === undefined || opts.scopes === undefined) throw invalidInput('keys create needs --workspace W and --scopes LIST, or --operator');
+  return { workspaceId: opts.workspace, actorId: opts.actor, scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean) };
 }

@@ -3,8 +3,9 @@ import { Redis, RedisKeys } from '@relay/redis';
 import { assertWorkspaceId } from '@relay/workspace';
 import { invalidInput } from '@relay/errors';
 import { hashApiKey, keyMatchesHash, mintApiKey, parseKeyId } from './api-key.format.js';
+import { OPERATOR_WORKSPACE } from './operator-key.js';
 import type { Principal } from './principal.js';
-import { isScope, type Scope } from './scopes.js';
+import { OPERATOR_SCOPE, TENANT_SCOPES, isScope, type Scope } from './scopes.js';
 
 export const ACTOR_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
@@ -66,21 +67,31 @@ export class ApiKeyStore {
     if (!('relay_verifyCountingFailures' in redis)) redis.defineCommand('relay_verifyCountingFailures', { numberOfKeys: 2, lua: VERIFY_COUNTING_FAILURES });
   }
 
-  /** Returns the key in clear once; only its hash is stored. */
+  /** A tenant's key; returns the key in clear once; only its hash is stored. The operator scope is refused here (createOperator). */
   async create(input: CreateApiKeyInput): Promise<ApiKeyRecord & { key: string }> {
     const workspaceId = assertWorkspaceId(input.workspaceId);
-    const unknown = input.scopes.filter((s) => !isScope(s));
+    const unknown = input.scopes.filter((s) => !(TENANT_SCOPES as readonly string[]).includes(s));
     if (input.scopes.length === 0 || unknown.length > 0) {
-      throw invalidInput(`scopes: expected one or more of actions:execute, actions:preview; got ${JSON.stringify(input.scopes)}`);
+      const operator = input.scopes.includes(OPERATOR_SCOPE) ? ` (${OPERATOR_SCOPE} is only given by keys create --operator)` : '';
+      throw invalidInput(`scopes: expected one or more of ${TENANT_SCOPES.join(', ')}; got ${JSON.stringify(input.scopes)}${operator}`);
     }
+    return this.store(workspaceId, input.actorId, input.scopes as Scope[]);
+  }
+
+  /** An operator key (the console's): scope relay:operator only, under the reserved workspace OPERATOR_WORKSPACE. */
+  createOperator(actorId?: string): Promise<ApiKeyRecord & { key: string }> {
+    return this.store(OPERATOR_WORKSPACE, actorId, [OPERATOR_SCOPE]);
+  }
+
+  private async store(workspaceId: string, requestedActorId: string | undefined, scopes: Scope[]): Promise<ApiKeyRecord & { key: string }> {
     const minted = mintApiKey();
-    const actorId = input.actorId ?? `key-${minted.keyId}`;
+    const actorId = requestedActorId ?? `key-${minted.keyId}`;
     if (!ACTOR_ID_PATTERN.test(actorId)) throw invalidInput('actor: 1-64 characters of letters, digits, . _ @ -');
     const record: ApiKeyRecord = {
       keyId: minted.keyId,
       workspaceId,
       actorId,
-      scopes: [...new Set(input.scopes as Scope[])],
+      scopes: [...new Set(scopes)],
       createdAt: new Date().toISOString(),
     };
     await this.redis
@@ -97,8 +108,10 @@ export class ApiKeyStore {
     return { ...record, key: minted.key };
   }
 
+  /** A workspace's keys; OPERATOR_WORKSPACE lists the operator keys. */
   async list(workspaceId: string): Promise<ApiKeyRecord[]> {
-    const ids = await this.redis.smembers(RedisKeys.workspaceApiKeys(assertWorkspaceId(workspaceId)));
+    const realm = workspaceId === OPERATOR_WORKSPACE ? workspaceId : assertWorkspaceId(workspaceId);
+    const ids = await this.redis.smembers(RedisKeys.workspaceApiKeys(realm));
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(RedisKeys.apiKey(id));
     const replies = (await pipeline.exec()) ?? [];
