@@ -59,7 +59,7 @@ export class ConsoleOverviewService {
       this.workspaces.get(),
       countEntriesByWorkspace(this.redis, RedisKeys.retryQueue, 'zset'),
       countEntriesByWorkspace(this.redis, RedisKeys.deadLetters, 'list'),
-      this.queue.depth(),
+      this.queue.depthTotals(),
     ]);
     // A workspace whose index is gone can still have dead letters or retries: it is listed too.
     const ids = [...new Set([...discovered.ids, ...retry.byWorkspace.keys(), ...dead.byWorkspace.keys()])].sort();

@@ -4,6 +4,7 @@ import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
 import { ActiveWorkspaces } from './active-workspaces.js';
+import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
 
 /** Index entries removed per call (a few ms of Redis), and the time one pass may spend on them. */
@@ -111,6 +112,11 @@ export class WorkQueue {
       if (handled < EXPIRE_BATCH || Date.now() > until) break;
     }
     return { ...pass, dropped };
+  }
+
+  /** The whole queue's counts (pending, running, retrying, dead), read now. */
+  async depthTotals(): Promise<QueueDepth> {
+    return (await readQueueDepth(this.redis, [])).total;
   }
 
   /** Sets ai_queue_depth{state, workspace_id} from Redis (queue-depth-report.ts). */
