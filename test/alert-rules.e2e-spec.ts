@@ -67,9 +67,9 @@ describe('alert rules and dashboard (ops/)', () => {
       redis: exprOf('RelayRedisUnavailable'),
       api5xx: exprOf('RelayApiErrorRate'),
     }).toEqual({
-      dualWriteFailures: expect.stringContaining('relay_dual_write_attempt{result="failed"}'),
+      dualWriteFailures: expect.stringContaining('relay_dual_write_attempt_total{result="failed"}'),
       divergence: expect.stringContaining('relay_copy_divergence_total'),
-      readMisses: expect.stringContaining('relay_job_read_path{path="miss"}'),
+      readMisses: expect.stringContaining('relay_job_read_path_total{path="miss"}'),
       backlog: expect.stringContaining('ai_queue_depth{state="pending"}'),
       oldestPending: expect.stringContaining('relay_queue_oldest_pending_seconds'),
       deadLetters: expect.stringContaining('ai_queue_depth{state="dead"}'),

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { RedisKeys } from '@relay/redis';
 import { startApi, type ApiHarness } from './support/api-harness.js';
 import { clientCommands } from './support/client-commands.js';
 import { expectEventually } from './support/expect-eventually.js';
@@ -26,6 +27,8 @@ describe('readiness from a cached Redis probe', () => {
   beforeAll(async () => {
     server = await PrivateRedis.start();
     redis = new Redis(server.url);
+    // No predecessor sweep: its passes would be commands MONITOR sees (and could meet while it starts).
+    await redis.set(RedisKeys.legacyIndexFinal, new Date().toISOString());
     slow = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: '60000' });
     fast = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: String(SHORT_INTERVAL_MS) });
   });

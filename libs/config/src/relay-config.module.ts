@@ -15,7 +15,15 @@ import { RelayConfig } from './relay-config.js';
 @Global()
 @Module({})
 export class RelayConfigModule {
-  static async forRoot(env?: Record<string, string>): Promise<DynamicModule> {
+  static forRoot(env?: Record<string, string>): Promise<DynamicModule> {
+    const loaded = RelayConfigModule.load(env);
+    // Nest awaits this promise among a module's imports, but may give up on the module before it
+    // does (another import failing first): a rejection nobody awaits would end the process.
+    loaded.catch(() => undefined);
+    return loaded;
+  }
+
+  private static async load(env?: Record<string, string>): Promise<DynamicModule> {
     const { module } = await loadSettings(env);
     return {
       module: RelayConfigModule,
