@@ -10,6 +10,7 @@ import { clientErrorHandler } from './http/client-error.handler.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { applyHttpServerLimits } from './http/http-server-limits.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
+import { serveOpenApi } from './openapi/openapi.setup.js';
 
 /**
  * Builds the API application (not listening). main.ts and the e2e tests
@@ -32,6 +33,8 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   server.on('clientError', clientErrorHandler((labels) => metrics.httpRequests.inc(labels)));
   app.use(app.get(GracefulHttpShutdown).middleware);
   app.use(requestIdMiddleware);
+  // /openapi.json and /docs: public, served before Nest's routes and guards.
+  serveOpenApi(app);
   // The body is read by JsonBodyGuard, after authentication (api.module.ts).
   // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal, which looks like a crash).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
