@@ -39,7 +39,8 @@ const PHASES: Env[] = [{}, P1, P2, P3, P4];
 
 const CHECKPOINT = 'ai:migration:backfill-cursor';
 const PROGRESS = 'ai:migration:backfill-progress';
-const LEGACY_INDEXED = 'ai:migration:legacy-indexed';
+/** Set by `relay migrate index --final`: no API process sweeps predecessor records once it exists. */
+const SWEEPS_STOPPED = 'ai:migration:legacy-index-final';
 
 /** This file's own Redis (started in beforeAll). */
 let server: FileRedis;
@@ -224,11 +225,11 @@ describe('relay migrate (status, backfill, verify, cleanup) on a real Redis', ()
   beforeAll(async () => {
     server = await fileRedis();
     redis = server.redis;
-    // Records seeded by this file come after the API's one-off start-up sweep:
-    // only backfill indexes them.
-    await redis.set(LEGACY_INDEXED, new Date().toISOString());
+    // Records seeded by this file must be indexed by backfill alone: the APIs
+    // find the predecessor declared gone and never sweep (test/legacy-sweep covers the sweep).
+    await redis.set(SWEEPS_STOPPED, new Date().toISOString());
     for (const env of PHASES) apis.push(await startApi(server.url, env));
-    // Make sure every API's start-up sweep is over (a list request waits for it).
+    // Make sure every API has found the marker (a list request waits for its first pass).
     for (const api of apis) {
       const res = await api.http.get('/ai/jobs').set('Authorization', `Bearer ${await api.key('warmup')}`);
       expect(res.status).toBe(200);
@@ -237,7 +238,7 @@ describe('relay migrate (status, backfill, verify, cleanup) on a real Redis', ()
 
   beforeEach(async () => {
     await redis.flushdb();
-    await redis.set(LEGACY_INDEXED, new Date().toISOString());
+    await redis.set(SWEEPS_STOPPED, new Date().toISOString());
   });
 
   afterAll(async () => {

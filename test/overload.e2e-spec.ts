@@ -1,3 +1,5 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { JobStore } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
@@ -11,8 +13,10 @@ import { PrivateRedis } from './support/redis-server.js';
  * answers PING and reads throughout) but holds writes for 800 ms
  * (`CLIENT PAUSE … WRITE`, less than the 1 s command timeout, so no call
  * times out) while 10,000 submits made in-process through the API's own
- * store fill its wait queue; the HTTP submits that arrive then are refused
- * at once. Private redis-server (it is paused).
+ * store fill its wait queue; the HTTP submits whose bodies arrive then are
+ * refused at once. (Their API keys were checked before: the API reads a
+ * body only after its key guard, so the test sends headers first, and the
+ * bodies once the queue is full.) Private redis-server (it is paused).
  */
 describe('API overload: a distinct reason in the answer, the log and a metric', () => {
   let server: PrivateRedis;
@@ -38,6 +42,26 @@ describe('API overload: a distinct reason in the answer, the log and a metric', 
     const before = { overload: await count('submit_overload'), unavailable: await count('redis_unavailable') };
     const store = api.app.get(JobStore);
 
+    // 20 submits: headers now (their keys are checked), bodies later.
+    await api.app.listen(0, '127.0.0.1');
+    const { port } = api.app.getHttpServer().address() as AddressInfo;
+    const held = Array.from({ length: 20 }, (_, i) => {
+      const body = JSON.stringify({ action: 'debug.echo', params: { i } });
+      const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/ai/jobs', headers: { ...auth, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } });
+      const answer = new Promise<{ status: number; retryAfter?: string; body: { message?: string } }>((resolve, reject) => {
+        req.on('response', (res: IncomingMessage) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined, body: JSON.parse(text || '{}') }));
+        });
+        req.on('error', reject);
+      });
+      req.flushHeaders();
+      return { req, body, answer };
+    });
+    // The key checks are reads, answered in a few ms; bounded wait for them to be done.
+    await new Promise((r) => setTimeout(r, 300));
+
     await pauser.call('CLIENT', 'PAUSE', '800', 'WRITE');
     // 4 calls go out (and wait for the pause); the next 10,000 submits wait for a slot: the queue is full.
     const flood = Array.from({ length: 10_004 }, (_, i) =>
@@ -46,11 +70,12 @@ describe('API overload: a distinct reason in the answer, the log and a metric', 
         (error: Error) => error.name,
       ),
     );
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => api.http.post('/ai/jobs').set(auth).send({ action: 'debug.echo', params: { i } })));
+    for (const { req, body } of held) (req as ClientRequest).end(body);
+    const answers = await Promise.all(held.map((h) => h.answer));
     expect(await pauser.ping()).toBe('PONG'); // Redis itself answers throughout
 
     for (const res of answers) {
-      expect([res.status, res.headers['retry-after'], res.body.message]).toEqual([503, '1', 'the API is overloaded: too many submits are waiting for storage; retry shortly']);
+      expect([res.status, res.retryAfter, res.body.message]).toEqual([503, '1', 'the API is overloaded: too many submits are waiting for storage; retry shortly']);
     }
     expect((await count('submit_overload')) - before.overload).toBe(20);
     expect((await count('redis_unavailable')) - before.unavailable).toBe(0);

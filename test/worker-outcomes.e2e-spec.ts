@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { QueueScripts, WorkQueue } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
@@ -93,5 +94,31 @@ describe('worker outcomes: no false lease warnings, each outcome counted once', 
       if (paused) process.kill(pid, 'SIGCONT');
       await worker.app.close();
     }
+  });
+
+  it("a repeated finish is 'done' only when the record holds exactly that claim's outcome; any other finish without its lease is 'lost'", async () => {
+    const queue = new WorkQueue(new QueueScripts(redis), redis);
+    const claim = { workerId: 'w', leaseMs: 30_000, maxAttempts: 1, retentionSeconds: 60, max: 1 };
+    const [id] = await submit(1, () => ({ ms: 0 }));
+    const [job] = await queue.claim(claim);
+    expect(job.jobId).toBe(id);
+    const outcome = { outcome: 'succeeded' as const, result: { ok: 1 } };
+    expect((await queue.finishMany([{ job, outcome }], 60)).results).toEqual(['done']);
+    // The same finish again: a repeat (its answer was lost) is done; a plain one is lost; another result is lost.
+    expect((await queue.finishMany([{ job, outcome, repeat: true }], 60)).results).toEqual(['done']);
+    expect((await queue.finishMany([{ job, outcome }], 60)).results).toEqual(['lost']);
+    expect((await queue.finishMany([{ job, outcome: { outcome: 'succeeded', result: { ok: 2 } }, repeat: true }], 60)).results).toEqual(['lost']);
+    expect((await queue.finishMany([{ job, outcome: { outcome: 'failed', error: 'x' }, repeat: true }], 60)).results).toEqual(['lost']);
+
+    // A claim whose lease lapsed; the job is given up by the next claim (its attempt budget spent): the
+    // record says failed on the same attempt, but with the give-up's error, so A's repeat is lost.
+    const [other] = await submit(1, () => ({ ms: 0 }));
+    const [a] = await queue.claim({ ...claim, leaseMs: 1 });
+    expect(a.jobId).toBe(other);
+    await expectEventually(async () => expect(await queue.recover(1)).toMatchObject({ expired: 1 }));
+    expect(await queue.claim(claim)).toEqual([]);
+    expect(await redis.hmget(`ai:jobs:${other}`, 'status', 'attempts')).toEqual(['failed', '1']);
+    expect((await queue.finishMany([{ job: a, outcome: { outcome: 'failed', error: 'boom' }, repeat: true }], 60)).results).toEqual(['lost']);
+    expect(await redis.hget(`ai:jobs:${other}`, 'error')).toBe('gave up: the job was interrupted on every attempt');
   });
 });

@@ -1,16 +1,29 @@
-import { ConsoleLogger, type INestApplication } from '@nestjs/common';
+import type { INestApplication, LogLevel } from '@nestjs/common';
 import request from 'supertest';
 import { ApiKeyStore } from '@relay/auth';
+import { RelayLogger } from '@relay/telemetry';
 import { createApiApp } from '../../apps/api/src/api.app.js';
 
-/** A logger that keeps every line, so tests can assert what logs never contain. */
-export class CapturingLogger extends ConsoleLogger {
+type JsonLogOptions = { context: string; logLevel: LogLevel; writeStreamType?: 'stdout' | 'stderr'; errorStack?: unknown; params?: Record<string, unknown>; error?: Error };
+
+/**
+ * A logger that keeps every line, so tests can assert what logs contain and
+ * never contain: `lines` as `{messages, context, logLevel}` JSON, and
+ * `records`, each line exactly as the process would print it (ISO
+ * timestamp, request/job context fields), parsed.
+ */
+export class CapturingLogger extends RelayLogger {
   readonly lines: string[] = [];
+  readonly records: Record<string, unknown>[] = [];
   constructor() {
     super('test', { json: true, logLevels: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] });
   }
-  protected override printMessages(messages: unknown[], context?: string, logLevel?: string): void {
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, ...rest: [('stdout' | 'stderr')?, unknown?, Record<string, unknown>?]): void {
     this.lines.push(JSON.stringify({ messages, context, logLevel }));
+    super.printMessages(messages, context, logLevel, ...rest);
+  }
+  protected override printAsJson(message: unknown, options: JsonLogOptions): void {
+    this.records.push(JSON.parse(this.stringifyJsonLogObject(this.getJsonLogObject(message, options))) as Record<string, unknown>);
   }
   protected override printStackTrace(stack: string): void {
     this.lines.push(stack);

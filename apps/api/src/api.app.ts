@@ -10,6 +10,7 @@ import { clientErrorHandler } from './http/client-error.handler.js';
 import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { applyHttpServerLimits } from './http/http-server-limits.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
+import { requestLogMiddleware } from './http/request-log.middleware.js';
 import { serveOpenApi } from './openapi/openapi.setup.js';
 
 /**
@@ -33,6 +34,7 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   server.on('clientError', clientErrorHandler((labels) => metrics.httpRequests.inc(labels)));
   app.use(app.get(GracefulHttpShutdown).middleware);
   app.use(requestIdMiddleware);
+  app.use(requestLogMiddleware);
   // /openapi.json and /docs: public, served before Nest's routes and guards.
   serveOpenApi(app);
   // The body is read by JsonBodyGuard, after authentication (api.module.ts).

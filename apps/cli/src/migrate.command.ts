@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { exitCodeFor } from '@relay/errors';
-import { BackfillService, CleanupRefusedError, CleanupService, MigrationStatusService, VerifyService, type BackfillTotals } from '@relay/queue';
+import { BackfillService, CleanupRefusedError, CleanupService, LegacyIndexer, MigrationStatusService, VerifyService, type BackfillTotals, type MigrationStatus } from '@relay/queue';
 import type { CliContext } from './cli-context.js';
 
 /** Option parser: commander reports the InvalidArgumentError as bad usage (exit 2). */
@@ -10,7 +10,14 @@ const wholeNumber = (min: number) => (value: string): number => {
   return n;
 };
 
-/** `relay migrate status|backfill|verify|cleanup` (README "Migration runbook"). */
+/** The API's sweep of predecessor records, in words. */
+function legacySweepState(sweep: MigrationStatus['legacyIndex']): string {
+  if (sweep.final) return `stopped for good (previous system declared gone at ${sweep.final})`;
+  const last = sweep.lastPass ? `last pass finished ${sweep.lastPass}` : 'no pass finished yet';
+  return sweep.checkpoint ? `${last}; a pass is under way (at cursor ${sweep.checkpoint})` : last;
+}
+
+/** `relay migrate status|backfill|verify|cleanup|index` (README "Migration runbook"). */
 export function migrateCommand(context: CliContext): Command {
   const migrate = new Command('migrate').description('move job storage from the legacy schema to the workspace-scoped one');
 
@@ -25,6 +32,27 @@ export function migrateCommand(context: CliContext): Command {
       context.out(`legacy records: ${status.legacyRecords} (${status.legacyOnly} only in legacy)`);
       context.out(`scoped records: ${status.scopedRecords} (${status.scopedOnly} only in scoped)`);
       if (status.backfill.checkpoint) context.out(`backfill interrupted at cursor ${status.backfill.checkpoint}: ${JSON.stringify(status.backfill.progress)}`);
+      context.out(`legacy index sweep: ${legacySweepState(status.legacyIndex)}`);
+      context.out(`ai:job:<id> hashes (no workspace segment): ${status.singularLegacyKeys.count}`);
+      // A warning, not a failure: status reports; these records block nothing Relay does, but nothing migrates them either.
+      if (status.singularLegacyKeys.count > 0) {
+        context.out(
+          `warning: ${status.singularLegacyKeys.count} hash(es) at ai:job:<id> (e.g. ${status.singularLegacyKeys.samples.join(', ')}): not a key Relay reads, lists or migrates ` +
+            `(legacy records are ai:jobs:<id>, scoped ones ai:job:<workspace>:<id>). If the previous system wrote them, rename them to ai:jobs:<id> before backfill (README "Migration runbook")`,
+        );
+      }
+    });
+
+  migrate
+    .command('index')
+    .description("index the previous system's records (ai:jobs:*) now, so lists show them; --final: it no longer writes, stop the API's sweeps")
+    .option('--final', 'after this pass, declare the previous system gone: no API sweeps again')
+    .option('--json', 'print the totals as JSON')
+    .action(async (opts: { final?: boolean; json?: boolean }) => {
+      const result = await (await context.get(LegacyIndexer)).indexAll({ final: opts.final });
+      if (opts.json) return context.out(JSON.stringify({ ...result, final: opts.final ?? false }));
+      context.out(`indexed ${result.indexed} predecessor records, moved ${result.moved} to their current status, invalid ${result.invalid}, Relay's own ${result.relayOwn}, failed ${result.failed} (an index key of another type in the way), scanned ${result.scanned}`);
+      if (opts.final) context.out('the previous system is declared gone: API processes stop sweeping for its records');
     });
 
   migrate

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { maskCredentials } from '@relay/config';
 import { ExitCode, exitCodeFor } from '@relay/errors';
-import { isRedisUnavailableError } from '@relay/redis';
+import { isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
 import { CliContext } from './cli-context.js';
 import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
@@ -35,8 +35,9 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadUsage;
     const code = exitCodeFor(error);
-    if (code === ExitCode.BadUsage) io.err(maskCredentials((error as Error).message));
-    else if (isRedisUnavailableError(error)) io.err('relay: Redis did not answer at REDIS_URL');
+    // A configuration error masked the values it quotes itself (masking again, up to the last '@', could eat the message).
+    if (code === ExitCode.BadUsage) io.err((error as Error).message);
+    else if (isRedisUnavailableError(error)) io.err(unavailabilityReason(error) === 'redis_oom' ? 'relay: Redis refuses writes (memory full: maxmemory reached)' : 'relay: Redis did not answer at REDIS_URL');
     else io.err(`relay: ${maskCredentials(error instanceof Error ? error.message : String(error))}`);
     return code;
   } finally {

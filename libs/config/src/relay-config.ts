@@ -120,6 +120,14 @@ export class RelayConfig {
   @Transform(toLowerTrim) @IsIn(ON_OFF)
   AI_JOBS_LEGACY_WRITES: OnOff = 'on';
 
+  /**
+   * The API indexes predecessor records (`ai:jobs:*` without Relay's fields) at start-up and again
+   * every interval, until `relay migrate index --final` declares the predecessor gone; one API
+   * process sweeps at a time. A record the predecessor writes is listed within about this time.
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(86400000)
+  LEGACY_INDEX_INTERVAL_MS = 60000;
+
   // --- permissions (SPEC section 6)
   /** Comma-separated action ids or `provider.*`; empty denies every action. */
   @IsString() @Matches(/^[a-z0-9_.*,\s]*$/, { message: 'ACTION_ALLOWLIST must be comma-separated action ids or provider.*' })
@@ -202,6 +210,10 @@ export class RelayConfig {
   /** Bytes of JSON a job's result may take; a larger result fails the job (never stored truncated). */
   @Transform(toInt) @IsInt() @Min(2) @Max(64 * 1024 * 1024)
   RESULT_MAX_BYTES = 262144;
+
+  /** List items carry results of at most this many bytes of JSON; larger ones are left out of list pages (result_omitted). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
+  LIST_RESULT_MAX_BYTES = 4096;
 
   /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()

@@ -11,7 +11,7 @@ export { RedisJobStore, StorageRefusedError } from './store/redis-job-store.js';
 export { SubmitWaitError } from './store/create-batcher.js';
 export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, type StorageStrategy, type MigrationFlags, type ReadRouting } from './store/storage-strategy.js';
 export { jobStoreProvider, migrationFlags } from './store/job-store.provider.js';
-export { encodeCursor, decodeCursor } from './store/list-cursor.js';
+export { encodeCursor, decodeCursor, CURSOR_RESTART_ADVICE } from './store/list-cursor.js';
 // work/: the worker's side of the queue.
 export { WorkQueue, type QueueDepth } from './work/work-queue.js';
 export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';

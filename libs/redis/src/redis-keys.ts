@@ -41,8 +41,14 @@ export const RedisKeys = {
   apiKey: (keyId: string) => `ai:apikey:${keyId}`,
   /** set: key ids of a workspace, for `relay keys list`. */
   workspaceApiKeys: (workspaceId: string) => `ai:apikeys:${workspaceId}`,
-  /** string: set (to the time) once every legacy record has an index entry; Relay indexes what it writes. */
+  /** string: time the last complete pass of the legacy index sweep finished (lists wait for the first one). */
   legacyIndexedMarker: 'ai:migration:legacy-indexed',
+  /** string: SCAN cursor of the legacy index sweep's pass in progress, so a restarted API resumes it. */
+  legacyIndexCheckpoint: 'ai:migration:legacy-index-cursor',
+  /** string with PX: token of the API process sweeping; held for the interval after a pass, so one pass per interval. */
+  legacyIndexLock: 'ai:migration:legacy-index-lock',
+  /** string: time `relay migrate index --final` declared the predecessor gone; no sweep runs after it. */
+  legacyIndexFinal: 'ai:migration:legacy-index-final',
   /** string: SCAN cursor of an unfinished `relay migrate backfill`, to resume from. */
   backfillCheckpoint: 'ai:migration:backfill-cursor',
   /** hash: totals of the current backfill run (scanned, copied, skipped, invalid), kept with the checkpoint. */

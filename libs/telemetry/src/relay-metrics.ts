@@ -29,6 +29,17 @@ const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900
  */
 @Injectable()
 export class RelayMetrics {
+  /** Gauges read from elsewhere (Redis) are refreshed when scraped: each refresher is a cached probe. */
+  private readonly refreshers = new Set<() => Promise<unknown>>();
+
+  onScrape(refresh: () => Promise<unknown>): void {
+    this.refreshers.add(refresh);
+  }
+
+  async refreshBeforeScrape(): Promise<void> {
+    await Promise.all([...this.refreshers].map((refresh) => refresh().catch(() => undefined)));
+  }
+
   readonly jobsTotal = counter({ name: 'ai_jobs_total', help: 'Jobs that reached a status', labelNames: ['status', 'workspace_id'] });
   readonly jobLatency = histogram({
     name: 'ai_job_latency_seconds',
@@ -66,6 +77,14 @@ export class RelayMetrics {
     name: 'relay_unavailable_responses_total',
     help: 'API requests answered 503 because Redis could not serve them or the API was overloaded',
     labelNames: ['reason'],
+  });
+  readonly redisRefusingWrites = gauge({
+    name: 'relay_redis_refusing_writes',
+    help: '1 while Redis refuses writes because used memory has reached maxmemory (noeviction), as of the last readiness probe',
+  });
+  readonly redisMayEvict = gauge({
+    name: 'relay_redis_may_evict',
+    help: "1 while Redis's maxmemory-policy may evict keys (allowed only with REDIS_ALLOW_EVICTION=on), as of the last readiness probe",
   });
   readonly workerBackoffs = counter({
     name: 'relay_worker_backoffs_total',

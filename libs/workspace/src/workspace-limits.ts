@@ -10,8 +10,11 @@ export interface Limits {
   resultMaxBytes: number;
 }
 
-/** WORKSPACE_LIMITS keys and the Limits field each overrides. */
-const KEYS: Record<string, keyof Limits> = { max_stored_jobs: 'maxStoredJobs', result_max_bytes: 'resultMaxBytes' };
+/** WORKSPACE_LIMITS keys, the Limits field each overrides, and its least value (as RESULT_MAX_BYTES: 2, the JSON `{}`). */
+const KEYS: Record<string, { field: keyof Limits; min: number }> = {
+  max_stored_jobs: { field: 'maxStoredJobs', min: 0 },
+  result_max_bytes: { field: 'resultMaxBytes', min: 2 },
+};
 
 /**
  * Parses WORKSPACE_LIMITS (JSON: {"<workspace>": {"max_stored_jobs": N,
@@ -35,10 +38,10 @@ export function parseWorkspaceLimits(json: string, defaults: Limits): Record<str
     if (given === null || typeof given !== 'object' || Array.isArray(given)) throw invalid(`${workspace} must be an object`);
     const limits = { ...defaults };
     for (const [key, value] of Object.entries(given)) {
-      const field = KEYS[key];
-      if (!field) throw invalid(`${workspace}.${key} is not a limit (known: ${Object.keys(KEYS).join(', ')})`);
-      if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalid(`${workspace}.${key} must be a whole number ≥ 0`);
-      limits[field] = value as number;
+      const known = KEYS[key];
+      if (!known) throw invalid(`${workspace}.${key} is not a limit (known: ${Object.keys(KEYS).join(', ')})`);
+      if (!Number.isSafeInteger(value) || (value as number) < known.min) throw invalid(`${workspace}.${key} must be a whole number ≥ ${known.min}`);
+      limits[known.field] = value as number;
     }
     out[workspace] = limits;
   }

@@ -67,7 +67,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const message =
         typeof response === 'object' && response !== null && 'message' in response
           ? (response as { message: string | string[] }).message
-          : exception.message;
+          : (failedHealthChecks(response) ?? exception.message);
       return sendError(res, status, message, requestId);
     }
     const overloaded = exception instanceof RelayError && exception.code === ErrorCode.Overloaded;
@@ -83,4 +83,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
     this.logger.error(`request ${requestId} failed: ${error?.name}: ${error?.message}`, error?.stack);
     return sendError(res, 500, 'internal error', requestId);
   }
+}
+
+/**
+ * A failed readiness check (Terminus answers 503 with each indicator's state
+ * under `error`) keeps its reasons in our error shape: `redis: <why>`.
+ */
+function failedHealthChecks(response: unknown): string[] | undefined {
+  const failed = (response as { error?: Record<string, { message?: unknown }> } | null)?.error;
+  if (typeof failed !== 'object' || failed === null) return undefined;
+  const reasons = Object.entries(failed).map(([name, state]) => `${name}: ${typeof state?.message === 'string' ? state.message : 'down'}`);
+  return reasons.length > 0 ? reasons : undefined;
 }

@@ -29,9 +29,9 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly limits: WorkspaceLimits,
   ) {}
 
-  /** Starts indexing predecessor records in the background (a no-op once done; lists wait for it). */
+  /** Starts the sweep that indexes predecessor records, now and every LEGACY_INDEX_INTERVAL_MS (lists wait for its first pass). */
   onApplicationBootstrap(): void {
-    void this.legacyIndexer.ensureIndexed().catch(() => undefined);
+    this.legacyIndexer.startSweeping();
   }
 
   /** `request` names the request in the audit line of a refused action. */
@@ -91,7 +91,7 @@ export class JobsService implements OnApplicationBootstrap {
   async list(principal: Principal, limit: number, cursor?: string, status?: JobStatus): Promise<ListPage> {
     const label = { workspace_id: this.labels.label(principal.workspaceId) };
     const stop = this.metrics.listDuration.startTimer(label);
-    // Predecessor records are listed once indexed; a no-op after the first sweep, bounded before.
+    // Predecessor records are listed once indexed; a no-op after the first pass, bounded before.
     await this.legacyIndexer.waitBriefly(2000);
     const page = await this.store.list({ workspaceId: principal.workspaceId, limit, cursor, status });
     stop();

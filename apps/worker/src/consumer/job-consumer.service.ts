@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
 import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
-import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
+import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
+import { AttemptLog } from './attempt-log.js';
 import { JobRunner } from './job-runner.js';
 
 interface Running {
@@ -17,6 +19,8 @@ interface Running {
   finishing: boolean;
   /** When the lease was last known held (claim or successful renewal), by this process's clock. */
   leaseHeldAt: number;
+  /** performance.now() when the attempt started, for its log line. */
+  startedAt: number;
   done: Promise<void>;
 }
 
@@ -43,6 +47,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly finishes: FinishBatcher;
   /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
   private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
+  private readonly attemptLog = new AttemptLog();
 
   constructor(
     private readonly config: RelayConfig,
@@ -80,7 +85,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       sleep(grace).then(() => false),
     ]);
     if (!drained) {
-      const left = [...this.running.values()];
+      // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
+      // releasing it could requeue a job that has completed.
+      const left = [...this.running.values()].filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
       const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
@@ -143,9 +150,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private start(job: ClaimedJob): void {
     this.metricsFor('running', job.workspaceId).total.inc();
     const control = new AttemptControl();
-    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), done: Promise.resolve() };
-    running.done = this.runner
-      .run(job, control)
+    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), startedAt: performance.now(), done: Promise.resolve() };
+    // Every line the attempt logs (the action's included) carries the job's ids.
+    running.done = withLogContext({ job_id: job.jobId, workspace_id: job.workspaceId }, () => this.runner.run(job, control))
       .then((outcome) => this.record(running, outcome))
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => {
@@ -162,29 +169,38 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
-    if (running.lostLease || (this.stopping && running.control.stopped)) return;
+    const durationMs = performance.now() - running.startedAt;
+    if (running.lostLease || (this.stopping && running.control.stopped)) return this.attemptLog.ended(job, undefined, durationMs);
     running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
+    // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
+    let repeat = false;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const result = await this.finishes.submit(job, outcome);
+        const result = await this.finishes.submit(job, outcome, repeat);
         if (result === 'lost') this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         if (result === 'done') this.countOutcome(job, outcome);
+        this.attemptLog.ended(job, result === 'done' ? outcome.outcome : undefined, durationMs);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {
           this.metrics.statusUpdateFailures.inc({ reason: isRedisUnavailableError(error) ? 'redis_unavailable' : 'error' });
           this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
-          return;
+          return this.attemptLog.ended(job, undefined, durationMs);
         }
+        repeat = true;
         await sleep(wait);
       }
     }
   }
 
-  /** One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. */
+  /**
+   * One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. A
+   * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
+   */
   private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
-    const next = this.stopping ? undefined : this.claimOptions(items.length);
+    const fresh = items.filter((item) => !item.repeat).length;
+    const next = this.stopping || fresh === 0 ? undefined : this.claimOptions(fresh);
     const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
     for (const job of claimed) this.start(job);
     return results;
@@ -211,9 +227,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async renewLeases(): Promise<void> {
-    // A job whose outcome is being written is left out: its finish removes the lease (a renewal
-    // racing it would read that as lost), and a finish retried while Redis is away is bounded by the lease.
-    const held = [...this.running.values()].filter((r) => !r.lostLease && !r.finishing);
+    // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
+    // away), but a loss reported for it is no loss: its finish removed the lease.
+    const held = [...this.running.values()].filter((r) => !r.lostLease);
     const attemptedAt = Date.now();
     try {
       const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));

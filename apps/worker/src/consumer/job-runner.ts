@@ -79,12 +79,14 @@ export class JobRunner {
    * action would produce it again) rather than being cut.
    */
   private succeeded(job: ClaimedJob, result: unknown): AttemptOutcome {
-    let resultJson: string;
+    let resultJson: string | undefined;
     try {
       resultJson = JSON.stringify(result ?? null);
     } catch {
-      return { outcome: 'failed', error: 'the action returned a result that is not JSON (a cycle or a BigInt)' };
+      // A cycle or a BigInt.
     }
+    // undefined: a function or a symbol.
+    if (resultJson === undefined) return { outcome: 'failed', error: 'the action returned a result that is not JSON' };
     const limit = this.limits.for(job.workspaceId).resultMaxBytes;
     // Cheap first: a UTF-8 byte count is at most 3 per UTF-16 unit.
     if (resultJson.length * 3 > limit) {

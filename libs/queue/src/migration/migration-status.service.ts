@@ -15,6 +15,15 @@ export interface MigrationStatus {
   /** Scoped records with no legacy copy. */
   scopedOnly: number;
   backfill: { checkpoint: string | null; progress: Record<string, string> };
+  /**
+   * Hashes at `ai:job:<id>` (two segments: no workspace). Relay's keys are
+   * `ai:jobs:<id>` and `ai:job:<ws>:<id>`; these are most likely predecessor
+   * records written under the singular prefix, which Relay neither reads,
+   * lists nor migrates. Up to 10 sample keys.
+   */
+  singularLegacyKeys: { count: number; samples: string[] };
+  /** The API's sweep of predecessor records (README "Migration runbook"). */
+  legacyIndex: { lastPass: string | null; checkpoint: string | null; final: string | null };
 }
 
 /** `relay migrate status`: counts per schema, jobs only in one schema, the phase the flags describe. */
@@ -38,6 +47,12 @@ export class MigrationStatusService {
         checkpoint: await this.redis.get(RedisKeys.backfillCheckpoint),
         progress: await this.redis.hgetall(RedisKeys.backfillProgress),
       },
+      singularLegacyKeys: { count: 0, samples: [] },
+      legacyIndex: {
+        lastPass: await this.redis.get(RedisKeys.legacyIndexedMarker),
+        checkpoint: await this.redis.get(RedisKeys.legacyIndexCheckpoint),
+        final: await this.redis.get(RedisKeys.legacyIndexFinal),
+      },
     };
     for await (const { keys } of scanBatches(this.redis, `${RedisKeys.legacyJobPrefix}*`, '0', batchSize)) {
       if (keys.length === 0) continue;
@@ -50,7 +65,23 @@ export class MigrationStatusService {
       const { withLegacy, scopedOnly } = await this.scripts.countScopedOnly(keys);
       status.scopedRecords += withLegacy + scopedOnly.length;
       status.scopedOnly += scopedOnly.length;
+      await this.countSingularLegacyKeys(keys, status.singularLegacyKeys);
     }
     return status;
+  }
+
+  /** Of a batch of `ai:job:*` keys, the hashes with nothing after the prefix but an id (a job id holds no ':'). */
+  private async countSingularLegacyKeys(keys: string[], into: MigrationStatus['singularLegacyKeys']): Promise<void> {
+    const twoSegments = keys.filter((key) => {
+      const rest = key.slice(RedisKeys.scopedJobPrefix.length);
+      return rest !== '' && !rest.includes(':');
+    });
+    if (twoSegments.length === 0) return;
+    const types = await Promise.all(twoSegments.map((key) => this.redis.type(key)));
+    twoSegments.forEach((key, i) => {
+      if (types[i] !== 'hash') return;
+      into.count += 1;
+      if (into.samples.length < 10) into.samples.push(key);
+    });
   }
 }

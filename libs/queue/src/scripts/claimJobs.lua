@@ -13,7 +13,7 @@
     ARGV[4] entry a blocking wait moved to the active list, or ''
     ARGV[5] max attempts  ARGV[6] retention (s)
 
-  Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at}, ... },
+  Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at, started_at}, ... },
             writes skipped because a key of another type was in the way (index,
             retention or dead-letter entries; the jobs themselves are unharmed) }
   An error, with nothing changed, when the lease set holds another type.

@@ -11,16 +11,20 @@
     KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] retention
     ARGV[1] retention (s)
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
-    then 7 per job: entry, lease token, outcome (succeeded | failed | retry),
+    then 8 per job: entry, lease token, outcome (succeeded | failed | retry),
       result (JSON text, for succeeded), error (safe message, for failed/retry),
-      retry delay (ms), created_at (from the claim; it never changes)
+      retry delay (ms), created_at (from the claim; it never changes),
+      started_at of the claim when this is a repeat of a finish whose answer
+      never came (else '')
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
             writes skipped (as in claimJobs)}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
-  lease is gone, but the record shows this attempt's outcome, so nothing is
-  written again and the worker neither warns nor counts twice.
+  lease is gone, but the record shows this claim's outcome (same attempt,
+  same started_at, the outcome's status), so nothing is written again and
+  the worker neither warns nor counts twice. Only repeats are checked so:
+  any other finish without its lease is 'lost'.
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
@@ -34,22 +38,27 @@ local writes = c.writes
 -- The status an outcome leaves a job in.
 local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending'}
 
--- Without the lease: was this attempt's outcome recorded by an earlier try
--- of the same finish? Only the token's holder can write attempt N's outcome
--- (another worker's claim makes it N + 1; recovery sends it to the pending
--- list, never to the retry set).
-local function alreadyRecorded(ws, jobId, entry, token, outcome)
+-- Without the lease, a repeated finish: was its outcome recorded by the
+-- earlier try? A claim writes attempts + 1 and started_at (Redis time), so
+-- another claim of the job differs in one of them (two claims of one
+-- attempt in the same millisecond aside), and the record must hold exactly
+-- what this outcome writes: its status, and its result or error (recovery
+-- sends a job to the pending list, never to the retry set).
+local function alreadyRecorded(ws, jobId, entry, token, outcome, startedAt, result, err)
   local attempt = string.match(token, ':(%d+)$')
-  if not ws or not attempt then return false end
-  local copies, f = readCopies(ws, jobId, 'status', 'attempts')
-  if #copies == 0 or f[2] ~= attempt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  if not ws or not attempt or startedAt == '' then return false end
+  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'started_at', 'result', 'error')
+  if #copies == 0 or f[2] ~= attempt or f[3] ~= startedAt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  -- And what this outcome wrote (a claim that gave up writes 'failed' with its own error).
+  if outcome == 'succeeded' then return f[4] == result end
+  if f[5] ~= err then return false end
   return outcome ~= 'retry' or type(redis.pcall('ZSCORE', KEYS[4], entry)) == 'string'
 end
 
-local function record(entry, token, outcome, result, err, retryDelay, createdAt)
+local function record(entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
   local ws, jobId = splitEntry(entry)
   if redis.call('ZREM', KEYS[3], leaseMember(entry, token)) == 0 then
-    return alreadyRecorded(ws, jobId, entry, token, outcome) and 'done' or 'lost'
+    return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
   end
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
@@ -74,8 +83,8 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt)
 end
 
 local results = {}
-for i = 6, #ARGV, 7 do
-  results[#results + 1] = record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6])
+for i = 6, #ARGV, 8 do
+  results[#results + 1] = record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
 end
 -- Before claiming: a retried job may be claimed again in this same call.
 writes:flush()

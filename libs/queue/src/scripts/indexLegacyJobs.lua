@@ -1,12 +1,28 @@
 --[[
-  indexLegacyJobs: adds index entries for legacy records that have none
-  (records written by the predecessor system). Idempotent: ZADD NX.
+  indexLegacyJobs: one batch of the legacy index sweep. Records the
+  predecessor system wrote have no index entries; each valid one gets its
+  entry in the workspace index and in the index of its current status.
+  Idempotent (ZADD NX). The predecessor may still change a record's status
+  while it runs, so an entry found under another status index is moved to
+  the current one. Records holding Relay's own field request_hash are
+  Relay's: Relay indexes them when it writes them, so they are passed over.
+
+  The sweep (ARGV[1] set) writes only while its token holds the lock, and
+  moves its checkpoint in the same call, so a replica whose lock lapsed and
+  was taken over cannot move the new holder's checkpoint back.
 
   Input:
-    KEYS[1..n]  legacyJob(id) keys found by SCAN
+    KEYS[1]  legacyIndexLock  KEYS[2] legacyIndexCheckpoint  KEYS[3] legacyIndexedMarker
+    KEYS[4..n]  legacyJob(id) keys found by SCAN (none is fine: the cursor still moves)
+    ARGV[1]  the sweep's lock token, or '' for an on-demand pass (no lock, no checkpoint)
+    ARGV[2]  lock time (ms) while the pass goes on
+    ARGV[3]  the SCAN cursor after this batch; '0' ends the pass
+    ARGV[4]  lock time (ms) after a finished pass, so no replica starts another sooner
+
   Output:
-    {indexed, invalid}  records indexed (or already indexed), and records
-    skipped because their workspace id, job id or created_at is not valid
+    {'lost'} when the token does not hold the lock (nothing written), else
+    {'ok', indexed (newly), moved (status entry), invalid, Relay's own,
+     failed (an index key of another type in the way; the record is skipped)}
 
   Writes index keys by computed name (not in KEYS): fine on one Redis
   primary; the Cluster plan adds hash tags.
@@ -14,22 +30,52 @@
 -- @include legacyRecord
 -- @include statusIndex
 -- @include retention
+local token, lockMs, nextCursor, holdMs = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+if token ~= '' and redis.call('GET', KEYS[1]) ~= token then return {'lost'} end
 
-local indexed, invalid = 0, 0
-for _, key in ipairs(KEYS) do
-  if redis.call('TYPE', key)['ok'] == 'hash' then
-    local record = toTable(redis.call('HGETALL', key))
-    local jobId, ws = legacyIdentity(key, record)
-    local status = record['status']
-    if jobId then
-      local member = indexMember(record['created_at'], jobId)
-      redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
-      if JOB_STATUSES[status] then redis.call('ZADD', Keys.workspaceStatusIndex(ws, status), 'NX', 0, member) end
-      trackExpiry(key, ws, status, member)
-      indexed = indexed + 1
-    else
-      invalid = invalid + 1
-    end
+-- Puts the member in its current status's index and takes it out of the others.
+local function placeStatus(ws, member, status)
+  if redis.call('ZSCORE', Keys.workspaceStatusIndex(ws, status), member) then return 0 end
+  for other in pairs(JOB_STATUSES) do
+    if other ~= status then redis.call('ZREM', Keys.workspaceStatusIndex(ws, other), member) end
   end
+  redis.call('ZADD', Keys.workspaceStatusIndex(ws, status), 0, member)
+  return 1
 end
-return {indexed, invalid}
+
+-- What indexing one key did: 'indexed', 'moved', 'kept', 'invalid', 'own' or 'other' (not a hash).
+local function indexRecord(key)
+  if redis.call('TYPE', key)['ok'] ~= 'hash' then return 'other' end
+  if redis.call('HEXISTS', key, 'request_hash') == 1 then return 'own' end
+  local record = toTable(redis.call('HGETALL', key))
+  local jobId, ws = legacyIdentity(key, record)
+  if not jobId then return 'invalid' end
+  local member = indexMember(record['created_at'], jobId)
+  local status = record['status']
+  local added = redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
+  local placed = JOB_STATUSES[status] and placeStatus(ws, member, status) == 1
+  trackExpiry(key, ws, status, member)
+  if added == 1 then return 'indexed' end
+  return placed and 'moved' or 'kept'
+end
+
+-- A key of another type in an index's place (corruption, an operator's
+-- mistake) fails that record only: the batch, and the checkpoint, go on.
+local counts = {indexed = 0, moved = 0, invalid = 0, own = 0, failed = 0}
+for i = 4, #KEYS do
+  local ok, what = pcall(indexRecord, KEYS[i])
+  if not ok then what = 'failed' end
+  if counts[what] then counts[what] = counts[what] + 1 end
+end
+
+if nextCursor == '0' then
+  redis.call('SET', KEYS[3], isoFromMs(redisNowMs()))
+  if token ~= '' then
+    redis.call('DEL', KEYS[2])
+    if holdMs > 0 then redis.call('SET', KEYS[1], token, 'PX', holdMs) else redis.call('DEL', KEYS[1]) end
+  end
+elseif token ~= '' then
+  redis.call('SET', KEYS[2], nextCursor)
+  redis.call('PEXPIRE', KEYS[1], lockMs)
+end
+return {'ok', counts.indexed, counts.moved, counts.invalid, counts.own, counts.failed}

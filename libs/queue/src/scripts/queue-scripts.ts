@@ -16,6 +16,8 @@ import type {
   FinishReply,
   FinishResult,
   LeaseHolder,
+  LegacyIndexBatch,
+  LegacyIndexReply,
   ListJobsCall,
   ListJobsReply,
   NextClaim,
@@ -121,14 +123,20 @@ export class QueueScripts {
     const ws = query.workspaceId;
     const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
     const bound = query.after === undefined ? '+' : `(${query.after}`;
-    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', ...query.fields])) as [
+    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
       string,
       number,
       number,
       ...(string | null)[][],
     ];
     const [next, fromNew, fromOld, ...rows] = reply;
-    return { next: next || null, fromNew, fromOld, rows: rows.map((values) => values.map((v) => v ?? '')) };
+    const width = query.fields.length;
+    return {
+      next: next || null,
+      fromNew,
+      fromOld,
+      rows: rows.map((row) => ({ values: row.slice(0, width).map((v) => v ?? ''), result: row[width] ?? '', resultOmitted: row[width + 1] === '1' })),
+    };
   }
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
@@ -153,9 +161,9 @@ export class QueueScripts {
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
-  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
+  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
     const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0];
-    for (const { job, outcome } of items) {
+    for (const { job, outcome, repeat } of items) {
       args.push(
         job.entry,
         job.token,
@@ -164,6 +172,7 @@ export class QueueScripts {
         outcome.outcome === 'succeeded' ? '' : outcome.error,
         outcome.outcome === 'retry' ? outcome.delayMs : 0,
         job.createdAt,
+        repeat ? job.startedAt : '',
       );
     }
     const [results, rows, skippedWrites] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number];
@@ -179,11 +188,16 @@ export class QueueScripts {
     return (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], jobs.flatMap((j) => [j.entry, j.token]))) as number;
   }
 
-  /** One recovery pass; undefined when another worker's pass holds the lock. */
-  async recoverStalled(lockMs: number): Promise<RecoveryReply | undefined> {
-    const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock, RedisKeys.retention, RedisKeys.deadLetters];
-    const [expired, stalled, dropped] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
-    return expired === -1 ? undefined : { expired, stalled, dropped };
+  /** One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds the lock. */
+  async recoverStalled(lockMs: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
+    const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock];
+    const [expired, stalled] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
+    return expired === -1 ? undefined : { expired, stalled };
+  }
+
+  /** Removes up to `max` index entries of expired jobs; returns how many it handled. */
+  async expireIndexEntries(max: number): Promise<number> {
+    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max])) as number;
   }
 
   /** Milliseconds until the earliest retry is due by Redis's clock, or undefined when none waits. */
@@ -199,9 +213,13 @@ export class QueueScripts {
 
   // --- migration (each takes a batch of keys found by SCAN)
 
-  async indexLegacyJobs(legacyKeys: readonly string[]): Promise<{ indexed: number; invalid: number }> {
-    const [indexed, invalid] = (await this.call.indexLegacyJobs(legacyKeys, [])) as [number, number];
-    return { indexed, invalid };
+  /** One batch of the legacy index sweep; 'lost' when `sweep.token` does not hold the sweep's lock (nothing written). */
+  async indexLegacyJobs(legacyKeys: readonly string[], sweep: LegacyIndexBatch): Promise<LegacyIndexReply> {
+    const keys = [RedisKeys.legacyIndexLock, RedisKeys.legacyIndexCheckpoint, RedisKeys.legacyIndexedMarker, ...legacyKeys];
+    const reply = (await this.call.indexLegacyJobs(keys, [sweep.token, sweep.lockMs, sweep.nextCursor, sweep.holdMs])) as [string, ...number[]];
+    if (reply[0] === 'lost') return 'lost';
+    const [, indexed, moved, invalid, relayOwn, failed] = reply;
+    return { indexed, moved, invalid, relayOwn, failed };
   }
 
   async backfillJobs(legacyKeys: readonly string[], dryRun: boolean): Promise<BackfillReply> {

@@ -5,23 +5,21 @@
      back to `pending` in every copy and its entry to the consuming end of
      the pending list;
   2. active-list entries seen without a lease by the previous pass too (a
-     worker died between its blocking wait and its claim): back to pending;
-  3. index entries of finished jobs whose retention has passed are removed.
-  Times come from Redis TIME.
+     worker died between its blocking wait and its claim): back to pending.
+  The worker that ran the pass then removes the index entries of expired
+  jobs (expireIndexEntries, as many calls as it takes). Times come from Redis TIME.
 
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
     KEYS[3] activeQueue  KEYS[4] stalledCheck  KEYS[5] recoveryLock
-    KEYS[6] retention  KEYS[7] deadLetters
     ARGV[1] lock time (ms)
 
-  Output: {expired leases requeued, stalled entries requeued, index entries expired}, or {-1} when another pass holds the lock
+  Output: {expired leases requeued, stalled entries requeued}, or {-1} when another pass holds the lock
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
--- @include retention
 local nowMs = redisNowMs()
 local nowIso = isoFromMs(nowMs)
 if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[1])) then return {-1} end
@@ -58,16 +56,4 @@ end
 redis.call('DEL', KEYS[4])
 if #keep > 0 then redis.call('SADD', KEYS[4], unpack(keep)) end
 
-local dropped = 0
-for _, item in ipairs(redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-  local ws, status, member = parseRetentionItem(item)
-  if ws then
-    redis.call('ZREM', Keys.workspaceIndex(ws), member)
-    redis.call('ZREM', Keys.workspaceStatusIndex(ws, status), member)
-    -- A dead letter leaves the list with its record.
-    if status == 'failed' then redis.call('LREM', KEYS[7], 1, queueEntry(ws, string.match(member, '/(.+)$'))) end
-  end
-  redis.call('ZREM', KEYS[6], item)
-  dropped = dropped + 1
-end
-return {expired, stalled, dropped}
+return {expired, stalled}

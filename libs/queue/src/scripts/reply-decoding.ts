@@ -11,8 +11,8 @@ function parseParams(text: string): unknown {
   }
 }
 
-/** A claim row: {entry, token, attempts, provider, name, params, actor_id, created_at}. */
-export function claimedJob([entry, token, attempts, provider, name, params, actorId, createdAt]: string[]): ClaimedJob {
+/** A claim row: {entry, token, attempts, provider, name, params, actor_id, created_at, started_at}. */
+export function claimedJob([entry, token, attempts, provider, name, params, actorId, createdAt, startedAt]: string[]): ClaimedJob {
   const sep = entry.indexOf(':');
   return {
     entry,
@@ -24,5 +24,6 @@ export function claimedJob([entry, token, attempts, provider, name, params, acto
     params: parseParams(params),
     actorId,
     createdAt,
+    startedAt,
   };
 }

@@ -16,6 +16,7 @@ export const SCRIPT_NAMES = [
   'renewLeases',
   'releaseJobs',
   'recoverStalled',
+  'expireIndexEntries',
   'retryDueIn',
   'requeueDead',
   'backfillJobs',

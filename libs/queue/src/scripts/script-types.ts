@@ -52,15 +52,24 @@ export interface ListJobsCall {
   after?: string;
   limit: number;
   routing: ReadRouting;
+  /** Fields to return (not `result`: each row carries it apart, when at most resultMaxBytes). */
   fields: readonly string[];
+  resultMaxBytes: number;
 }
 export interface ListJobsReply {
   /** Index member of the last row, when another job follows it. */
   next: string | null;
   fromNew: number;
   fromOld: number;
+  rows: ListRow[];
+}
+export interface ListRow {
   /** Values in the order of the call's fields ('' when unset). */
-  rows: string[][];
+  values: string[];
+  /** The result's JSON text ('' when unset or left out). */
+  result: string;
+  /** The result was larger than the call's resultMaxBytes and was not read. */
+  resultOmitted: boolean;
 }
 
 export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
@@ -76,6 +85,8 @@ export interface ClaimedJob {
   params: unknown;
   actorId: string;
   createdAt: string;
+  /** started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. */
+  startedAt: string;
 }
 
 export type AttemptOutcome =
@@ -120,6 +131,32 @@ export interface RecoveryReply {
 }
 
 export type RequeueReply = 'requeued' | 'missing' | 'gone';
+
+/** Where a batch of the legacy index sweep stands; token '' for an on-demand pass (no lock, no checkpoint). */
+export interface LegacyIndexBatch {
+  token: string;
+  /** Lock time while the pass goes on. */
+  lockMs: number;
+  /** The SCAN cursor after this batch; '0' ends the pass. */
+  nextCursor: string;
+  /** Lock time after the pass ends (the sweep interval); 0 releases the lock. */
+  holdMs: number;
+}
+
+export type LegacyIndexReply =
+  | 'lost'
+  | {
+      /** Records newly given index entries. */
+      indexed: number;
+      /** Records already indexed whose status entry was moved to their current status. */
+      moved: number;
+      /** Records skipped: invalid workspace id, job id or created_at. */
+      invalid: number;
+      /** Records holding Relay's request_hash, indexed when Relay wrote them: passed over. */
+      relayOwn: number;
+      /** Records skipped because an index key of another type was in the way. */
+      failed: number;
+    };
 
 export interface BackfillReply {
   copied: number;

@@ -26,5 +26,5 @@ export const jobStoreProvider: Provider = {
   provide: JobStore,
   inject: [QueueScripts, RelayConfig, RelayMetrics],
   useFactory: (scripts: QueueScripts, config: RelayConfig, metrics: RelayMetrics) =>
-    new RedisJobStore(scripts, selectStorageStrategy(migrationFlags(config)), metrics, config.JOB_RETENTION_SECONDS),
+    new RedisJobStore(scripts, selectStorageStrategy(migrationFlags(config)), metrics, config.JOB_RETENTION_SECONDS, config.LIST_RESULT_MAX_BYTES),
 };

@@ -37,8 +37,8 @@ export interface ListQuery {
   status?: JobStatus;
 }
 
-/** A list item: a job without its params. */
-export type JobSummary = Omit<Job, 'params'>;
+/** A list item: a job without its params; a result too large for a list page is left out (resultOmitted). */
+export type JobSummary = Omit<Job, 'params'> & { resultOmitted?: true };
 
 export interface ListPage {
   items: JobSummary[];

@@ -12,9 +12,11 @@ import { requestFingerprint } from './request-fingerprint.js';
 import { copiesFor, type StorageStrategy } from './storage-strategy.js';
 import { CreateBatcher } from './create-batcher.js';
 
+export const DEFAULT_LIST_RESULT_MAX_BYTES = 4096;
 /** How long a submit may wait for a call slot when the client has no command timeout (it always has one in Relay). */
 const DEFAULT_SUBMIT_WAIT_MS = 1000;
-const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash');
+/** What a list item is read from (the result comes apart: see listJobs.lua). */
+const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash' && f !== 'result');
 
 /** A script refused to write (a key of the wrong type in the way): a server-side fault, answered as a bare 500. */
 export class StorageRefusedError extends RelayError {
@@ -57,6 +59,8 @@ export class RedisJobStore extends JobStore {
     readonly strategy: StorageStrategy,
     private readonly metrics: RelayMetrics,
     private readonly retentionSeconds: number,
+    /** List items carry results of at most this many bytes; larger ones are left out (GET has them). */
+    private readonly listResultMaxBytes = DEFAULT_LIST_RESULT_MAX_BYTES,
   ) {
     super();
     this.creates = new CreateBatcher((requests) => scripts.createJobs(requests), scripts.commandTimeoutMs ?? DEFAULT_SUBMIT_WAIT_MS);
@@ -126,13 +130,21 @@ export class RedisJobStore extends JobStore {
   async list(query: ListQuery): Promise<ListPage> {
     const ws = assertWorkspaceId(query.workspaceId);
     const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
-    const page = await this.scripts.listJobs({ workspaceId: ws, status: query.status, after, limit: query.limit, routing: this.strategy.reads, fields: LIST_FIELDS });
+    const page = await this.scripts.listJobs({
+      workspaceId: ws,
+      status: query.status,
+      after,
+      limit: query.limit,
+      routing: this.strategy.reads,
+      fields: LIST_FIELDS,
+      resultMaxBytes: this.listResultMaxBytes,
+    });
     if (page.rows.length > 0) this.metrics.listReadPath.inc({ path: page.fromOld === 0 ? 'new' : page.fromNew === 0 ? 'old' : 'mixed' });
-    const items: JobSummary[] = page.rows.map((values) => {
-      const record: Record<string, string> = {};
+    const items: JobSummary[] = page.rows.map(({ values, result, resultOmitted }) => {
+      const record: Record<string, string> = { result };
       LIST_FIELDS.forEach((f, i) => (record[f] = values[i]));
-      const { params: _omitted, ...summary } = jobFromHash(record);
-      return summary;
+      const { params: _params, ...summary } = jobFromHash(record);
+      return resultOmitted ? { ...summary, resultOmitted } : summary;
     });
     return { items, nextCursor: page.next ? encodeCursor(page.next) : null };
   }

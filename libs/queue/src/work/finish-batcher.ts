@@ -3,6 +3,8 @@ import type { AttemptOutcome, ClaimedJob, FinishResult } from '../scripts/script
 export interface FinishItem {
   job: ClaimedJob;
   outcome: AttemptOutcome;
+  /** A repeat of a finish whose answer never came (Redis may have run it): see finishJobs.lua. */
+  repeat?: boolean;
 }
 
 interface Waiting extends FinishItem {
@@ -35,9 +37,9 @@ export class FinishBatcher {
     private readonly maxPerCall: number,
   ) {}
 
-  submit(job: ClaimedJob, outcome: AttemptOutcome): Promise<FinishResult> {
+  submit(job: ClaimedJob, outcome: AttemptOutcome, repeat = false): Promise<FinishResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, outcome, resolve, reject });
+      this.queue.push({ job, outcome, repeat, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(() => void this.flush());
@@ -53,7 +55,7 @@ export class FinishBatcher {
       setImmediate(() => void this.flush());
     }
     try {
-      const results = await this.finish(batch.map(({ job, outcome }) => ({ job, outcome })));
+      const results = await this.finish(batch.map(({ job, outcome, repeat }) => ({ job, outcome, repeat })));
       if (results.length !== batch.length) throw new Error(`finish answered ${results.length} results for ${batch.length} outcomes`);
       batch.forEach((item, i) => item.resolve(results[i]));
     } catch (error) {

@@ -4,6 +4,10 @@ import { RelayMetrics } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
 
+/** Index entries removed per call (a few ms of Redis), and the time one pass may spend on them. */
+const EXPIRE_BATCH = 1000;
+const EXPIRE_BUDGET_MS = 5000;
+
 export interface QueueDepth {
   pending: number;
   running: number;
@@ -70,7 +74,7 @@ export class WorkQueue {
 
   /** finish for several jobs in one script call (FinishBatcher gathers what finished in the same tick). */
   async finishMany(
-    items: readonly { job: ClaimedJob; outcome: AttemptOutcome }[],
+    items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[],
     retentionSeconds: number,
     next?: NextClaim,
   ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
@@ -91,9 +95,23 @@ export class WorkQueue {
     return this.scripts.releaseJobs(jobs);
   }
 
-  /** One recovery pass (skipped when another worker ran one within lockMs). */
-  recover(lockMs: number): Promise<RecoveryReply | undefined> {
-    return this.scripts.recoverStalled(lockMs);
+  /**
+   * One recovery pass (skipped when another worker ran one within lockMs),
+   * then the index entries of expired jobs, EXPIRE_BATCH per call until
+   * none is due (bounded in time): at any throughput the indexes, and the
+   * stored-jobs quota counted from them, follow expiry within one pass.
+   */
+  async recover(lockMs: number): Promise<RecoveryReply | undefined> {
+    const pass = await this.scripts.recoverStalled(lockMs);
+    if (!pass) return undefined;
+    let dropped = 0;
+    const until = Date.now() + EXPIRE_BUDGET_MS;
+    for (;;) {
+      const handled = await this.scripts.expireIndexEntries(EXPIRE_BATCH);
+      dropped += handled;
+      if (handled < EXPIRE_BATCH || Date.now() > until) break;
+    }
+    return { ...pass, dropped };
   }
 
   async depth(): Promise<QueueDepth> {

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { JOB_STATUSES, type JobStatus } from '@relay/queue';
+import { CURSOR_RESTART_ADVICE, JOB_STATUSES, type JobStatus } from '@relay/queue';
 
 /**
  * `limit` is decimal digits only: Number() would also take `1e2`, `0x10`
@@ -22,7 +22,7 @@ export class ListJobsQuery {
   @ApiPropertyOptional({ description: '`next_cursor` of the previous page; opaque, and valid across restarts and storage migration phases.', maxLength: 400 })
   @IsOptional()
   @IsString()
-  @MaxLength(400)
+  @MaxLength(400, { message: `cursor is not one this API issued (too long); ${CURSOR_RESTART_ADVICE}` })
   cursor?: string;
 
   @ApiPropertyOptional({ description: 'Only jobs in this status.', enum: JOB_STATUSES })

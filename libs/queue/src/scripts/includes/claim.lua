@@ -63,7 +63,7 @@ local function startEntry(entry, c, claims)
   batchMoveStatus(writes, ws, member, 'pending', 'running')
   local token = c.workerId .. ':' .. attempts
   writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
-  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7]}
+  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], c.nowIso}
 end
 
 -- Claims up to c.maxJobs pending entries, popping as many as are still

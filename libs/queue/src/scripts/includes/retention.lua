@@ -13,6 +13,7 @@ local function parseRetentionItem(item)
   local ws, rest = string.match(item, '^([^|]+)|(.+)$')
   if not ws then return nil end
   local status, member = string.match(rest, '^([^|]*)|(.+)$')
+  if not status or not member then return nil end
   return ws, status, member
 end
 
