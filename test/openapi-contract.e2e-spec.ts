@@ -97,6 +97,12 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
     const job = await expectAnswer(200, 'GET', `/ai/jobs/${created.body.job_id}`, api, key, undefined, { 'X-Request-Id': 'walk-1' });
     expect({ params: job.body.params, requestId: job.headers['x-request-id'] }).toEqual({ params: { token: '[REDACTED]', n: 1 }, requestId: 'walk-1' });
     await expectAnswer(200, 'POST', `/ai/jobs/${created.body.job_id}/cancel`, api, key);
+    // A finished job whose result is too large for a list page (as a worker would have written it).
+    const { body: large } = await submit(key, { action: 'debug.echo' });
+    await server.redis.hset(`ai:jobs:${large.job_id}`, { status: 'succeeded', result: JSON.stringify({ text: 'x'.repeat(5000) }) });
+    const page = await expectAnswer(200, 'GET', '/ai/jobs?limit=1', api, key);
+    expect(page.body.items[0]).toMatchObject({ job_id: large.job_id, result: null, result_omitted: true });
+    await expectAnswer(200, 'GET', `/ai/jobs/${large.job_id}`, api, key);
     await expectAnswer(200, 'GET', '/health/live', api);
     await expectAnswer(200, 'GET', '/health/ready', api);
     await expectAnswer(200, 'GET', '/metrics', api);

@@ -332,6 +332,11 @@ export interface components {
              * @example 2026-11-29T10:15:00.000Z
              */
             finished_at: string | null;
+            /**
+             * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
+             * @enum {boolean}
+             */
+            result_omitted?: true;
         };
         JobPageView: {
             /** @description Newest first; no params. */
@@ -403,6 +408,11 @@ export interface components {
              * @example 2026-11-29T10:15:00.000Z
              */
             finished_at: string | null;
+            /**
+             * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
+             * @enum {boolean}
+             */
+            result_omitted?: true;
             /**
              * @description The params as submitted (a JSON object), every secret replaced by "[REDACTED]"; params that cannot be redacted field by field read "[REDACTED]" whole.
              * @example {
@@ -545,21 +555,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Redis does not answer (or the probe has not succeeded yet). */
+            /** @description Redis does not answer, refuses writes (full), or may evict jobs; `message` names each failed check (`redis: <why>`). */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "statusCode": 503,
-                     *       "error": "Service Unavailable",
-                     *       "message": "Service Unavailable Exception",
-                     *       "request_id": "req-7f3a"
-                     *     }
-                     */
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };

@@ -7,6 +7,8 @@ const REDIS_STATUS = {
   properties: { redis: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'down'] } }, required: ['status'] } },
 };
 
+const readinessError = (reason: string) => ({ statusCode: 503, error: 'Service Unavailable', message: [reason], request_id: 'req-7f3a' });
+
 /**
  * The health and metrics routes belong to libs/telemetry, which the worker
  * shares and which does not depend on @nestjs/swagger; what the API's
@@ -49,11 +51,17 @@ const OPERATIONS: Record<string, OperationObject> = {
         },
       },
       503: {
-        description: 'Redis does not answer (or the probe has not succeeded yet).',
+        description: 'Redis does not answer, refuses writes (full), or may evict jobs; `message` names each failed check (`redis: <why>`).',
         content: {
           'application/json': {
             schema: { $ref: getSchemaPath(ErrorBody) },
-            example: { statusCode: 503, error: 'Service Unavailable', message: 'Service Unavailable Exception', request_id: 'req-7f3a' },
+            examples: {
+              redisDown: { summary: 'Redis does not answer', value: readinessError('redis: Redis did not answer') },
+              redisFull: {
+                summary: 'Redis refuses writes',
+                value: readinessError('redis: Redis refuses writes: used memory (104857600 B) has reached maxmemory (104857600 B)'),
+              },
+            },
           },
         },
       },

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { JOB_STATUSES, type JobStatus } from '@relay/queue';
 
 const EXAMPLE_JOB_ID = '0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11';
@@ -53,6 +53,13 @@ export class JobSummaryView {
 
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: EXAMPLE_TIME })
   finished_at: string | null;
+
+  @ApiPropertyOptional({
+    type: 'boolean',
+    enum: [true],
+    description: 'List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.',
+  })
+  result_omitted?: true;
 }
 
 export class JobView extends JobSummaryView {
