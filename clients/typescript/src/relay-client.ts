@@ -73,8 +73,8 @@ export class RelayClient {
     if (query.limit !== undefined) search.set('limit', String(query.limit));
     if (query.status !== undefined) search.set('status', query.status);
     if (cursor !== undefined) search.set('cursor', cursor);
-    const suffix = search.size > 0 ? `?${search}` : '';
-    return (await this.send('GET', `/ai/jobs${suffix}`)).body as JobPage;
+    const text = search.toString();
+    return (await this.send('GET', text === '' ? '/ai/jobs' : `/ai/jobs?${text}`)).body as JobPage;
   }
 
   /** GET /ai/jobs/{id}. */
