@@ -458,6 +458,8 @@ describe('authentication, scopes, workspace claims and route protection', () => 
     ];
     // The console's page and its files hold no data (README "Operator console"); its data routes need a key.
     const PUBLIC = ['GET /health/live', 'GET /health/ready', 'GET /metrics', 'GET /console', 'GET /console/:file'];
+    /** The OpenAPI document and Swagger UI's routes under /docs: public too (test/openapi-docs-page.e2e-spec.ts). */
+    const isDocumentation = (path: string) => path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
     /** A body that would pass validation, so only authentication can refuse it. */
     const validBody = (path: string) =>
       path === '/ai/jobs' ? { action: 'debug.echo', params: {} } : path === '/ai/plans' ? { steps: [{ action: 'debug.echo', params: {} }] } : undefined;
@@ -485,14 +487,14 @@ describe('authentication, scopes, workspace claims and route protection', () => 
       expect(await redis.hget(`ai:jobs:${jobId}`, 'status')).toBe('pending');
     });
 
-    it("answers 401 without a key on every route the application serves, except health, metrics and the console's static files", async () => {
+    it("answers 401 without a key on every route the application serves, except health, metrics, the console's static files and the API documentation", async () => {
       const routes = expressRoutes(api);
       const served = routes.map((r) => `${r.method} ${r.path}`);
       // The enumeration sees the app's routes (else this test would prove nothing).
       expect(served).toEqual(expect.arrayContaining([...PUBLIC, ...DOCUMENTED.map((r) => `${r.method} ${r.path}`)]));
       const { job_id: jobId } = await submit(fullKey);
       for (const { method, path } of routes) {
-        if (PUBLIC.includes(`${method} ${path}`)) continue;
+        if (PUBLIC.includes(`${method} ${path}`) || isDocumentation(path)) continue;
         const url = path.replace(/:[A-Za-z_]+/g, jobId);
         expectErrorBody(await send(api, method === 'ALL' ? 'GET' : method, url, validBody(path)), 401, `${method} ${path}`);
       }

@@ -11,6 +11,7 @@ import { GracefulHttpShutdown } from './http/graceful-http-shutdown.js';
 import { applyHttpServerLimits } from './http/http-server-limits.js';
 import { requestIdMiddleware } from './http/request-id.middleware.js';
 import { requestLogMiddleware } from './http/request-log.middleware.js';
+import { serveOpenApi } from './openapi/openapi.setup.js';
 
 /**
  * Builds the API application (not listening). main.ts and the e2e tests
@@ -34,6 +35,8 @@ export async function createApiApp(env?: Record<string, string>, logger?: Consol
   app.use(app.get(GracefulHttpShutdown).middleware);
   app.use(requestIdMiddleware);
   app.use(requestLogMiddleware);
+  // /openapi.json and /docs: public, served before Nest's routes and guards.
+  serveOpenApi(app);
   // The body is read by JsonBodyGuard, after authentication (api.module.ts).
   // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal, which looks like a crash).
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });

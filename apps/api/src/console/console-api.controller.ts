@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { CurrentPrincipal, OPERATOR_SCOPE, Scopes, type Principal } from '@relay/auth';
 import { SecretRedactor } from '@relay/permissions';
 import { ListJobsQuery } from '../jobs/dto/list-jobs.query.js';
@@ -15,6 +16,8 @@ import { MigrationStatusCache } from './migration-status.cache.js';
  * for tenants. Jobs are shown as GET /ai/jobs shows them: params redacted,
  * list items without params.
  */
+// The console serves operators through its own page, not integrators: it is not in the OpenAPI document.
+@ApiExcludeController()
 @Controller('console/api')
 @Scopes(OPERATOR_SCOPE)
 export class ConsoleApiController {

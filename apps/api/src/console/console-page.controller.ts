@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '@relay/auth';
 import { notFound } from '@relay/errors';
@@ -27,6 +28,8 @@ const CONTENT_SECURITY_POLICY =
  * they hold no data and no key; everything they show comes from
  * /console/api, which needs an operator key.
  */
+// The console serves operators through its own page, not integrators: it is not in the OpenAPI document.
+@ApiExcludeController()
 @Controller('console')
 @Public()
 export class ConsolePageController {

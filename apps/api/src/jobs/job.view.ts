@@ -1,14 +1,15 @@
 import { REDACTED, type SecretRedactor } from '@relay/permissions';
 import type { Job, JobSummary } from '@relay/queue';
+import type { JobSummaryView, JobView } from './dto/job-responses.dto.js';
 
 /** The API's shape of a job: snake_case, params (and results, which may echo them) redacted at any depth. */
-export function jobView(job: Job, redactor: SecretRedactor) {
+export function jobView(job: Job, redactor: SecretRedactor): JobView {
   // Params that are not JSON (a predecessor's record) cannot be redacted field by field: hide them.
   return { ...summaryView(job, redactor), params: typeof job.params === 'string' ? REDACTED : redactor.redact(job.params) };
 }
 
 /** A list item: no params. */
-export function summaryView(job: JobSummary, redactor: SecretRedactor) {
+export function summaryView(job: JobSummary, redactor: SecretRedactor): JobSummaryView {
   return {
     job_id: job.jobId,
     workspace_id: job.workspaceId,

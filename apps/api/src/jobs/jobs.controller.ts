@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { CurrentPrincipal, Scopes, type Principal } from '@relay/auth';
+import { CurrentPrincipal, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
 import { SecretRedactor } from '@relay/permissions';
 import { CurrentRequestFacts, type RequestFacts } from '@relay/workspace';
@@ -10,8 +11,12 @@ import { PlanBodyPipe } from './plan-body.pipe.js';
 import { ListJobsQuery } from './dto/list-jobs.query.js';
 import { JobsService, type Submitted } from './jobs.service.js';
 import { jobView, summaryView } from './job.view.js';
+import { ApiKeyRoute } from '../openapi/api-key-route.decorator.js';
+import type { JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
+import { CancelJobDocs, GetJobDocs, ListJobsDocs, SubmitJobDocs, SubmitPlanDocs } from './jobs.openapi.js';
 
 @Controller('ai')
+@ApiTags('jobs')
 export class JobsController {
   constructor(
     private readonly jobs: JobsService,
@@ -19,7 +24,8 @@ export class JobsController {
   ) {}
 
   @Post('jobs')
-  @Scopes('actions:execute')
+  @ApiKeyRoute('actions:execute')
+  @SubmitJobDocs()
   @HttpCode(202)
   async submit(
     @CurrentPrincipal() principal: Principal,
@@ -27,7 +33,7 @@ export class JobsController {
     @Body() body: SubmitJobDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
+  ): Promise<SubmittedJobView> {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
     const outcome = await this.jobs.submit(principal, request, [body], 'job', clientRequestId);
     const [jobId] = outcome.jobIds;
@@ -37,7 +43,8 @@ export class JobsController {
   }
 
   @Post('plans')
-  @Scopes('actions:execute')
+  @ApiKeyRoute('actions:execute')
+  @SubmitPlanDocs()
   @HttpCode(202)
   async submitPlan(
     @CurrentPrincipal() principal: Principal,
@@ -46,7 +53,7 @@ export class JobsController {
     @Body(PlanBodyPipe) body: PlanBody,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ) {
+  ): Promise<SubmittedPlanView> {
     const clientRequestId = pickClientRequestId(body.client_request_id, idempotencyKey);
     const outcome = await this.jobs.submit(principal, request, body.steps, 'plan', clientRequestId);
     markReplay(outcome, res);
@@ -54,22 +61,25 @@ export class JobsController {
   }
 
   @Get('jobs')
-  @Scopes('actions:preview')
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery) {
+  @ApiKeyRoute('actions:preview')
+  @ListJobsDocs()
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ListJobsQuery): Promise<JobPageView> {
     const page = await this.jobs.list(principal, query.limit, query.cursor, query.status);
     return { items: page.items.map((item) => summaryView(item, this.redactor)), next_cursor: page.nextCursor };
   }
 
   @Get('jobs/:id')
-  @Scopes('actions:preview')
-  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+  @ApiKeyRoute('actions:preview')
+  @GetJobDocs()
+  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<JobView> {
     return jobView(await this.jobs.get(principal, id), this.redactor);
   }
 
   @Post('jobs/:id/cancel')
-  @Scopes('actions:execute')
+  @ApiKeyRoute('actions:execute')
+  @CancelJobDocs()
   @HttpCode(200)
-  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
+  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<JobView> {
     return jobView(await this.jobs.cancel(principal, id), this.redactor);
   }
 }

@@ -1,5 +1,6 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMinSize, IsArray } from 'class-validator';
-import type { ActionStepDto } from './action-step.dto.js';
+import { ActionStepDto } from './action-step.dto.js';
 import { IsPlanSteps } from './plan-steps.validator.js';
 import { ClaimedWorkspaceField, ClientRequestIdField } from './submit-job.dto.js';
 
@@ -10,6 +11,12 @@ import { ClaimedWorkspaceField, ClientRequestIdField } from './submit-job.dto.js
  * ValidationPipe.
  */
 export class SubmitPlanDto {
+  @ApiProperty({
+    description: 'The steps, each one job, created together or not at all; at most PLAN_MAX_STEPS (default 100).',
+    type: [ActionStepDto],
+    minItems: 1,
+    example: [{ action: 'debug.echo', params: { step: 1 } }, { action: 'debug.sleep', params: { ms: 100 } }],
+  })
   @IsArray()
   @ArrayMinSize(1)
   @IsPlanSteps()

@@ -1,0 +1,145 @@
+import { RelayApiError, isErrorBody } from './relay-api-error.js';
+import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry-policy.js';
+import type { components, operations } from './schema.js';
+
+type Schemas = components['schemas'];
+export type Job = Schemas['JobView'];
+export type JobSummary = Schemas['JobSummaryView'];
+export type JobPage = Schemas['JobPageView'];
+export type JobStatus = JobSummary['status'];
+export type SubmitJobRequest = Omit<Schemas['SubmitJobDto'], 'workspace_id'>;
+export type SubmitPlanRequest = Omit<Schemas['SubmitPlanDto'], 'workspace_id'>;
+export type ListQuery = Omit<NonNullable<operations['listJobs']['parameters']['query']>, 'cursor' | 'workspace_id'>;
+/** A submit's answer, and whether it was a replay of an earlier submit with the same idempotency key. */
+export type Submitted<T> = T & { replayed: boolean };
+
+export interface RelayClientOptions {
+  /** Where the API listens, e.g. `https://relay.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  apiKey: string;
+  retry?: Partial<RetryOptions>;
+  /** Each try is abandoned after this long (default 30 s). */
+  timeoutMs?: number;
+  /** Told before each retry (for logs). */
+  onRetry?: (retry: { attempt: number; status: number; delayMs: number; requestId: string | undefined }) => void;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+/**
+ * A small client of the Relay API, typed by the types generated from its
+ * OpenAPI document (schema.d.ts). Answers that ask to come back later (429
+ * with Retry-After, 503) are retried within a bound (retry-policy.ts).
+ * Submits and plans always carry an idempotency key, the caller's or a new
+ * one per call, so a retry after a 503 (whose jobs may have been written)
+ * never creates a second job.
+ */
+export class RelayClient {
+  private readonly retry: RetryOptions;
+
+  constructor(private readonly options: RelayClientOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  /** POST /ai/jobs. */
+  async submit(request: SubmitJobRequest, idempotencyKey?: string): Promise<Submitted<Schemas['SubmittedJobView']>> {
+    const answer = await this.send('POST', '/ai/jobs', { body: request, headers: this.idempotency(request, idempotencyKey) });
+    return { ...(answer.body as Schemas['SubmittedJobView']), replayed: answer.status === 200 };
+  }
+
+  /** POST /ai/plans: every step a job, all created or none. */
+  async plan(request: SubmitPlanRequest, idempotencyKey?: string): Promise<Submitted<Schemas['SubmittedPlanView']>> {
+    const answer = await this.send('POST', '/ai/plans', { body: request, headers: this.idempotency(request, idempotencyKey) });
+    return { ...(answer.body as Schemas['SubmittedPlanView']), replayed: answer.status === 200 };
+  }
+
+  /** Every job of the workspace, newest first, fetching pages as the loop goes (GET /ai/jobs, following next_cursor). */
+  async *list(query: ListQuery = {}): AsyncGenerator<JobSummary, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const page = await this.listPage(query, cursor ?? undefined);
+      yield* page.items;
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+  }
+
+  /** One page of GET /ai/jobs. */
+  async listPage(query: ListQuery = {}, cursor?: string): Promise<JobPage> {
+    const search = new URLSearchParams();
+    if (query.limit !== undefined) search.set('limit', String(query.limit));
+    if (query.status !== undefined) search.set('status', query.status);
+    if (cursor !== undefined) search.set('cursor', cursor);
+    const text = search.toString();
+    return (await this.send('GET', text === '' ? '/ai/jobs' : `/ai/jobs?${text}`)).body as JobPage;
+  }
+
+  /** GET /ai/jobs/{id}. */
+  async get(jobId: string): Promise<Job> {
+    return (await this.send('GET', `/ai/jobs/${encodeURIComponent(jobId)}`)).body as Job;
+  }
+
+  /**
+   * POST /ai/jobs/{id}/cancel. A retried cancel whose first try went through
+   * is answered 409 (the job is no longer pending); the job is then read, and
+   * returned when it is cancelled.
+   */
+  async cancel(jobId: string): Promise<Job> {
+    try {
+      return (await this.send('POST', `/ai/jobs/${encodeURIComponent(jobId)}/cancel`)).body as Job;
+    } catch (error) {
+      if (!(error instanceof RelayApiError && error.status === 409 && error.attempts > 1)) throw error;
+      const job = await this.get(jobId);
+      if (job.status !== 'cancelled') throw error;
+      return job;
+    }
+  }
+
+  /** The caller's key, the body's client_request_id (sent as is), or a new key for this call. */
+  private idempotency(request: { client_request_id?: string }, key: string | undefined): Record<string, string> {
+    if (request.client_request_id !== undefined && key === undefined) return {};
+    return { 'Idempotency-Key': key ?? globalThis.crypto.randomUUID() };
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, extra: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.once(method, path, extra);
+      if (answer.status < 400) return answer;
+      const requestId = answer.headers.get('x-request-id') ?? undefined;
+      const delayMs = retryDelayMs({ status: answer.status, retryAfter: answer.headers.get('retry-after'), attempt }, this.retry);
+      if (delayMs === undefined) throw new RelayApiError(answer.status, isErrorBody(answer.body) ? answer.body : undefined, requestId, attempt);
+      this.options.onRetry?.({ attempt, status: answer.status, delayMs, requestId });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+
+  private async once(method: string, path: string, extra: { body?: unknown; headers?: Record<string, string> }): Promise<Answer> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.options.apiKey}`, Accept: 'application/json', ...extra.headers };
+    if (extra.body !== undefined) headers['Content-Type'] = 'application/json';
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs ?? 30_000);
+    try {
+      const res = await fetch(`${this.options.baseUrl.replace(/\/+$/, '')}${path}`, {
+        method,
+        headers,
+        body: extra.body === undefined ? undefined : JSON.stringify(extra.body),
+        signal: abort.signal,
+      });
+      const text = await res.text();
+      return { status: res.status, body: parseJson(text), headers: res.headers };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
