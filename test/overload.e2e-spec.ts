@@ -1,9 +1,11 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import { RedisKeys } from '@relay/redis';
 import { JobStore } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
 import { startApi, type ApiHarness } from './support/api-harness.js';
+import { expectEventually } from './support/expect-eventually.js';
 import { PrivateRedis } from './support/redis-server.js';
 
 /**
@@ -26,6 +28,8 @@ describe('API overload: a distinct reason in the answer, the log and a metric', 
   beforeAll(async () => {
     server = await PrivateRedis.start();
     pauser = new Redis(server.url);
+    // No predecessor sweep: its script calls would count as key checks below.
+    await pauser.set(RedisKeys.legacyIndexFinal, new Date().toISOString());
     api = await startApi(server.url, { REDIS_COMMAND_TIMEOUT_MS: '1000', RATE_LIMIT_MAX: '0' });
   });
   afterAll(async () => {
@@ -42,6 +46,8 @@ describe('API overload: a distinct reason in the answer, the log and a metric', 
     const before = { overload: await count('submit_overload'), unavailable: await count('redis_unavailable') };
     const store = api.app.get(JobStore);
 
+    const scriptCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await pauser.info('commandstats'))?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(await pauser.info('commandstats'))?.[1] ?? 0);
+    const scriptCallsBefore = await scriptCalls();
     // 20 submits: headers now (their keys are checked), bodies later.
     await api.app.listen(0, '127.0.0.1');
     const { port } = api.app.getHttpServer().address() as AddressInfo;
@@ -59,8 +65,8 @@ describe('API overload: a distinct reason in the answer, the log and a metric', 
       req.flushHeaders();
       return { req, body, answer };
     });
-    // The key checks are reads, answered in a few ms; bounded wait for them to be done.
-    await new Promise((r) => setTimeout(r, 300));
+    // Each key check is one script call (the failed-auth limiter's): wait until all 20 were made.
+    await expectEventually(async () => expect((await scriptCalls()) - scriptCallsBefore).toBeGreaterThanOrEqual(20), 10_000);
 
     await pauser.call('CLIENT', 'PAUSE', '800', 'WRITE');
     // 4 calls go out (and wait for the pause); the next 10,000 submits wait for a slot: the queue is full.
