@@ -100,4 +100,26 @@ describe('worker logs', () => {
       if (!closed) await worker.app.close();
     }
   });
+
+  it('a job failed at claim because its workers kept dying (its attempts spent) is logged as a dead letter too', async () => {
+    const id = await submit('debug.echo', { note: SECRET });
+    // As if two workers had claimed it and died: its attempts are spent before any worker of ours claims it.
+    await server.redis.hset(`ai:jobs:${id}`, 'attempts', '2');
+    const worker = await startWorker({ JOB_MAX_ATTEMPTS: '2' });
+    try {
+      await expectEventually(async () => expect(await server.redis.hget(`ai:jobs:${id}`, 'status')).toBe('failed'));
+      await expectEventually(() =>
+        expect(linesOf(worker.records(), 'job_dead_letter', id)).toEqual([
+          expect.objectContaining({
+            level: 'warn',
+            message: { event: 'job_dead_letter', job_id: id, workspace_id: WS, action: 'debug.echo', attempts: 2, reason: 'interrupted on every attempt' },
+          }),
+        ]),
+      );
+      expect(linesOf(worker.records(), 'job_attempt', id)).toEqual([]);
+      expect(JSON.stringify(worker.records())).not.toContain(SECRET);
+    } finally {
+      await worker.app.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import type { AttemptOutcome, ClaimedJob, GivenUpJob } from '@relay/queue';
 
 /**
  * The worker's log of attempts: one line per attempt (job, workspace,
@@ -30,6 +30,13 @@ export class AttemptLog {
     // The entry is now on the dead-letter list (`relay dead list`).
     if (recorded === 'failed') {
       this.logger.warn({ event: 'job_dead_letter', job_id: job.jobId, workspace_id: job.workspaceId, action: job.action, attempts: job.attempts });
+    }
+  }
+
+  /** Jobs a claim failed because their workers kept dying and their attempts are spent: dead letters too. */
+  gaveUp(jobs: GivenUpJob[]): void {
+    for (const job of jobs) {
+      this.logger.warn({ event: 'job_dead_letter', job_id: job.jobId, workspace_id: job.workspaceId, action: job.action, attempts: job.attempts, reason: 'interrupted on every attempt' });
     }
   }
 }

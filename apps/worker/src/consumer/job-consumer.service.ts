@@ -61,6 +61,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    // A claim that fails a job for its spent attempts makes a dead letter without an attempt of ours.
+    this.queue.onGiveUp((jobs) => this.attemptLog.gaveUp(jobs));
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);

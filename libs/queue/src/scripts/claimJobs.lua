@@ -15,7 +15,8 @@
 
   Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at, started_at}, ... },
             writes skipped because a key of another type was in the way (index,
-            retention or dead-letter entries; the jobs themselves are unharmed) }
+            retention or dead-letter entries; the jobs themselves are unharmed),
+            { {entry, attempts, provider, name} of jobs failed here for their spent attempts (dead letters) } }
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
@@ -26,4 +27,4 @@ promoteDueRetries(c.nowMs)
 local claims = {}
 if ARGV[4] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[4]) == 1 then startEntry(ARGV[4], c, claims) end
 claimUpTo(c, claims)
-return {claims, c.writes.skipped}
+return {claims, c.writes.skipped, c.gaveUp}

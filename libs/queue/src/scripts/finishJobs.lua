@@ -18,7 +18,7 @@
       never came (else '')
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
-            writes skipped (as in claimJobs)}
+            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
   lease is gone, but the record shows this claim's outcome (same attempt,
@@ -94,4 +94,4 @@ if c.maxJobs > 0 then
   promoteDueRetries(c.nowMs)
   claimUpTo(c, claims)
 end
-return {results, claims, writes.skipped}
+return {results, claims, writes.skipped, c.gaveUp}

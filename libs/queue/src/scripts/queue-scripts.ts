@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
 import { pairsToRecord } from '../job-record.js';
-import { claimedJob, type Reply } from './reply-decoding.js';
+import { claimedJob, givenUpJob, type Reply } from './reply-decoding.js';
 import type {
   AttemptOutcome,
   BackfillReply,
@@ -149,15 +149,15 @@ export class QueueScripts {
   // --- the worker's queue
 
   async claimJobs(options: ClaimOptions): Promise<ClaimReply> {
-    const [rows, skippedWrites] = (await this.call.claimJobs(WORK_KEYS, [
+    const [rows, skippedWrites, gaveUp] = (await this.call.claimJobs(WORK_KEYS, [
       options.leaseMs,
       options.max,
       options.workerId,
       options.blockedEntry ?? '',
       options.maxAttempts,
       options.retentionSeconds,
-    ])) as [string[][], number];
-    return { claimed: rows.map(claimedJob), skippedWrites };
+    ])) as [string[][], number, string[][]?];
+    return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: (gaveUp ?? []).map(givenUpJob) };
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
@@ -175,8 +175,8 @@ export class QueueScripts {
         repeat ? job.startedAt : '',
       );
     }
-    const [results, rows, skippedWrites] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number];
-    return { results, claimed: rows.map(claimedJob), skippedWrites };
+    const [results, rows, skippedWrites, gaveUp] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][]?];
+    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: (gaveUp ?? []).map(givenUpJob) };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

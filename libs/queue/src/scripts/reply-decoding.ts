@@ -1,4 +1,4 @@
-import type { ClaimedJob } from './script-types.js';
+import type { ClaimedJob, GivenUpJob } from './script-types.js';
 
 /** A raw script reply, before its method decodes it. */
 export type Reply = unknown;
@@ -26,4 +26,10 @@ export function claimedJob([entry, token, attempts, provider, name, params, acto
     createdAt,
     startedAt,
   };
+}
+
+/** A given-up row: {entry, attempts, provider, name}. */
+export function givenUpJob([entry, attempts, provider, name]: string[]): GivenUpJob {
+  const sep = entry.indexOf(':');
+  return { workspaceId: entry.slice(0, sep), jobId: entry.slice(sep + 1), action: `${provider}.${name}`, attempts: Number(attempts) };
 }

@@ -111,8 +111,17 @@ export interface ClaimOptions {
 /** Claims made in the same call as a finish: everything of ClaimOptions but what the finish already says. */
 export type NextClaim = Omit<ClaimOptions, 'retentionSeconds' | 'blockedEntry'>;
 
+/** A job a claim failed instead of starting: its workers kept dying and its attempts are spent (a dead letter). */
+export interface GivenUpJob {
+  workspaceId: string;
+  jobId: string;
+  action: string;
+  attempts: number;
+}
+
 export interface ClaimReply {
   claimed: ClaimedJob[];
+  gaveUp: GivenUpJob[];
   /** Index, retention or dead-letter writes skipped because a key of another type was in the way. */
   skippedWrites: number;
 }

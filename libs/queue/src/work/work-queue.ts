@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
-import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, GivenUpJob, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
 import { ActiveWorkspaces } from './active-workspaces.js';
 import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
@@ -22,6 +22,7 @@ const EXPIRE_BUDGET_MS = 5000;
 @Injectable()
 export class WorkQueue {
   private readonly logger = new Logger(WorkQueue.name);
+  private givenUpListener?: (jobs: GivenUpJob[]) => void;
   private readonly depth?: QueueDepthReport;
 
   constructor(
@@ -47,9 +48,19 @@ export class WorkQueue {
     );
   }
 
+  /** Who hears of jobs a claim failed for their spent attempts (the worker logs them as dead letters). */
+  onGiveUp(listener: (jobs: GivenUpJob[]) => void): void {
+    this.givenUpListener = listener;
+  }
+
+  private reportGivenUp(jobs: GivenUpJob[]): void {
+    if (jobs.length > 0) this.givenUpListener?.(jobs);
+  }
+
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
-    const { claimed, skippedWrites } = await this.scripts.claimJobs(options);
+    const { claimed, skippedWrites, gaveUp } = await this.scripts.claimJobs(options);
     this.reportSkippedWrites(skippedWrites);
+    this.reportGivenUp(gaveUp);
     return claimed;
   }
 
@@ -78,8 +89,9 @@ export class WorkQueue {
     retentionSeconds: number,
     next?: NextClaim,
   ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
-    const { results, claimed, skippedWrites } = await this.scripts.finishJobs(items, retentionSeconds, next);
+    const { results, claimed, skippedWrites, gaveUp } = await this.scripts.finishJobs(items, retentionSeconds, next);
     this.reportSkippedWrites(skippedWrites);
+    this.reportGivenUp(gaveUp);
     return { results, claimed };
   }
 

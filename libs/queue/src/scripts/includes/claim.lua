@@ -28,6 +28,8 @@ local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, rete
     nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
     retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
     expiresAt = string.format('%d', nowMs + retention * 1000), writes = writes,
+    -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
+    gaveUp = {},
   }
 end
 
@@ -57,6 +59,7 @@ local function startEntry(entry, c, claims)
     batchMoveStatus(writes, ws, member, 'pending', 'failed')
     writes:tryWrite('LPUSH', KEYS[5], entry)
     writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'failed', member))
+    c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', f[3] or '', f[4] or ''}
     return
   end
   setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
