@@ -22,11 +22,15 @@ export interface HttpServer {
   url: string;
 }
 
-/** apps/api/src/main.ts with rate limiting off (RATE_LIMIT_MAX=0) and default migration flags (phase 0). */
+/**
+ * apps/api/src/main.ts with rate limiting and the stored-jobs quota off (RATE_LIMIT_MAX=0,
+ * WORKSPACE_MAX_STORED_JOBS=0: the batch scenario stores more than the default 100,000 jobs in
+ * one workspace) and default migration flags (phase 0).
+ */
 export async function startRelayApi(redisUrl: string, env: Record<string, string> = {}): Promise<HttpServer> {
   const port = await freePort();
   const child = spawnChild('relay-api', join(ROOT, 'apps/api/src/main.ts'), {
-    env: { ...RELAY_ENV, RATE_LIMIT_MAX: '0', ...env, PORT: String(port), REDIS_URL: redisUrl },
+    env: { ...RELAY_ENV, RATE_LIMIT_MAX: '0', WORKSPACE_MAX_STORED_JOBS: '0', ...env, PORT: String(port), REDIS_URL: redisUrl },
   });
   await waitHttpReady(child, port, '/health/ready');
   return { child, port, url: `http://127.0.0.1:${port}` };
