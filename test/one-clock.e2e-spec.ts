@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { QueueScripts, RedisJobStore, WorkQueue, selectStorageStrategy } from '@relay/queue';
 import { RelayMetrics } from '@relay/telemetry';
 import { inlineIncludes } from '../libs/queue/src/scripts/script-source.js';
-import { PrivateRedis } from './support/redis-server.js';
+import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * Every time a script stores or compares comes from Redis TIME (issue 11,
@@ -29,17 +29,16 @@ const TIME_FIELDS = ['created_at', 'updated_at', 'started_at', 'finished_at'] as
 const RETENTION_SECONDS = 3600;
 
 describe('one clock: scripts use Redis TIME', () => {
-  let server: PrivateRedis;
+  let server: FileRedis;
   let redis: Redis;
 
   beforeAll(async () => {
-    server = await PrivateRedis.start();
-    redis = new Redis(server.url);
+    server = await fileRedis();
+    redis = server.redis;
   });
   afterAll(async () => {
     globalThis.Date = RealDate;
-    redis.disconnect();
-    await server.stop();
+    await server?.stop();
   });
 
   it('isoFromMs writes what Date.prototype.toISOString writes, for any time from 1970 to 2286', async () => {
