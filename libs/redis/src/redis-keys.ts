@@ -13,6 +13,28 @@ export const RedisKeys = {
   scopedJobPrefix: 'ai:job:',
   /** list: queue entries `<workspace_id>:<job_id>` waiting to run (LPUSH in, taken from the right). */
   pendingQueue: 'ai:queue:pending',
+  /**
+   * list: one workspace's entries waiting to run, in submission order (LPUSH at the back, taken
+   * from the right). Claims drain ai:queue:pending into these lists and serve workspaces in rotation.
+   */
+  workspaceQueue: (workspaceId: string) => `ai:queue:ws:${workspaceId}`,
+  /**
+   * sorted set: the rotation, workspaces whose queue holds entries and which are below their
+   * max_running, scored by their pass (stride scheduling: a start adds 1/weight; the lowest goes next).
+   */
+  readyWorkspaces: 'ai:queue:ready',
+  /** set: workspaces whose queue holds entries but which run max_running jobs; back in the rotation when one ends. */
+  cappedWorkspaces: 'ai:queue:capped',
+  /** string: the pass of the last workspace served, where a workspace joins when the rotation is empty. */
+  rotationPass: 'ai:queue:pass',
+  /** hash: workspace → jobs it has leased now (changed with the leases; the recovery sweep recounts it). */
+  runningCounts: 'ai:queue:running',
+  /** hash: workspace → '<weight> <max_running>' from the workers' WORKSPACE_LIMITS (published at start-up). */
+  workspaceSchedule: 'ai:queue:workspace-limits',
+  /** sorted set: entries of jobs not yet due (run_at, delay_ms, a rate limit, an action's Retry-After), scored by due time (ms). */
+  delayedQueue: 'ai:queue:delayed',
+  /** sorted set: starts of one ACTION_RATE_LIMITS rule in one workspace within its window (a sliding log), scored by time (ms). */
+  actionRateWindow: (workspaceId: string, rule: string) => `ai:queue:rate:${workspaceId}:${rule}`,
   /** list: entries moved here by a worker's blocking wait (BLMOVE) until its claim script leases them. */
   activeQueue: 'ai:queue:active',
   /**

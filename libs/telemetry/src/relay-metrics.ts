@@ -125,6 +125,17 @@ export class RelayMetrics {
     name: 'relay_queue_oldest_pending_seconds',
     help: 'Seconds the job next in line in ai:queue:pending has waited since it last became pending (0 when none is pending)',
   });
+  readonly jobWait = histogram({
+    name: 'relay_job_wait_seconds',
+    help: 'Seconds from submission (or, for a delayed job, its due time) to the first start, by Redis time',
+    labelNames: ['workspace_id'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  });
+  readonly jobsHeldBack = counter({
+    name: 'relay_jobs_held_back_total',
+    help: 'Times a claim held work back: a workspace at its max_running (reason max_running), a job over an ACTION_RATE_LIMITS rule (rate_limit), a job its action deferred with a Retry-After (retry_after)',
+    labelNames: ['reason', 'workspace_id'],
+  });
   readonly leaseLosses = counter({
     name: 'relay_worker_lease_losses_total',
     help: 'Jobs this worker stopped, or could not record, because it no longer held their lease',
