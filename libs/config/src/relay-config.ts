@@ -219,6 +219,23 @@ export class RelayConfig {
   @IsString()
   WORKSPACE_LIMITS = '';
 
+  // --- scheduling between workspaces (SPEC section 10; README "Scheduling")
+  /** Jobs one workspace may run at once across every worker (0: no cap); WORKSPACE_LIMITS max_running overrides it. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000000)
+  WORKSPACE_MAX_RUNNING = 0;
+
+  /** JSON: {"<action or provider.*>": {"limit": N, "window_ms": M}}: at most N starts per window per workspace, across workers. */
+  @IsString()
+  ACTION_RATE_LIMITS = '';
+
+  /** Times an action may defer its job ("rate limited, retry after N ms") without using an attempt; past it, a deferral is an ordinary retry. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  JOB_MAX_DEFERRALS = 20;
+
+  /** How far ahead run_at / delay_ms may put a job (ms; default 30 days). */
+  @Transform(toInt) @IsInt() @Min(1000) @Max(366 * 24 * 3600 * 1000)
+  JOB_DELAY_MAX_MS = 2592000000;
+
   // --- worker (SPEC section 5)
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   WORKER_CONCURRENCY = 10;
