@@ -9,6 +9,7 @@ import { RedisModule } from '@relay/redis';
 import { HealthModule, TelemetryModule } from '@relay/telemetry';
 import { ActionsModule } from './actions/actions.module.js';
 import { JobConsumer } from './consumer/job-consumer.service.js';
+import { SchedulingSettings } from './consumer/scheduling-settings.js';
 import { JobRunner } from './consumer/job-runner.js';
 
 /**
@@ -22,7 +23,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, WorkspaceModule, ActionsModule],
-      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, JobRunner, JobConsumer],
+      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, JobRunner, SchedulingSettings, JobConsumer],
     };
   }
 }

@@ -4,12 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
+import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
 import { AttemptLog } from './attempt-log.js';
 import { JobRunner } from './job-runner.js';
+import { SchedulingSettings } from './scheduling-settings.js';
 
 interface Running {
   job: ClaimedJob;
@@ -56,6 +57,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly runner: JobRunner,
     private readonly metrics: RelayMetrics,
     private readonly labels: WorkspaceLabelPolicy,
+    private readonly scheduling: SchedulingSettings,
   ) {
     this.finishes = new FinishBatcher((items) => this.finishAndClaim(items), finishBatchSize(config.WORKER_CONCURRENCY));
   }
@@ -63,6 +65,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     // A claim that fails a job for its spent attempts makes a dead letter without an attempt of ours.
     this.queue.onGiveUp((jobs) => this.attemptLog.gaveUp(jobs));
+    this.queue.onHeldBack((held) => this.countHeldBack(held));
+    void this.publishSchedule();
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
@@ -95,6 +99,24 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
     }
     for (const timer of this.timers) clearInterval(timer);
+  }
+
+  /**
+   * Claims read each workspace's weight and cap from Redis, so that every worker applies the same
+   * ones; published at start-up, again until Redis takes it (claims meanwhile use what is stored).
+   */
+  private async publishSchedule(): Promise<void> {
+    for (let wait = 250; !this.stopping; wait = Math.min(5000, wait * 2)) {
+      try {
+        if (await this.queue.publishSchedule(this.scheduling.overrides)) {
+          this.logger.warn('WORKSPACE_LIMITS weights or caps differ from those another worker published; this worker\'s now apply (run every worker with the same settings)');
+        }
+        return;
+      } catch (error) {
+        if (!isRedisUnavailableError(error)) this.logger.error(`publishing WORKSPACE_LIMITS weights and caps failed: ${(error as Error).message}`);
+        await sleep(wait);
+      }
+    }
   }
 
   private every(ms: number, task: () => Promise<void>, duringShutdown = false): void {
@@ -146,11 +168,13 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       leaseMs: this.config.WORKER_LEASE_MS,
       maxAttempts: this.config.JOB_MAX_ATTEMPTS,
       retentionSeconds: this.config.JOB_RETENTION_SECONDS,
+      scheduling: this.scheduling.claimArgs,
     };
   }
 
   private start(job: ClaimedJob): void {
     this.metricsFor('running', job.workspaceId).total.inc();
+    this.observeWait(job);
     const control = new AttemptControl();
     const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), startedAt: performance.now(), done: Promise.resolve() };
     // Every line the attempt logs (the action's included) carries the job's ids.
@@ -211,7 +235,24 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     return results;
   }
 
+  /**
+   * relay_job_wait_seconds: from submission, or a delayed job's due time, to its first start, both
+   * by Redis's clock. Once per job: a retry's or a deferral's later start is not a new wait.
+   */
+  private observeWait(job: ClaimedJob): void {
+    if (job.attempts !== 1 || job.deferrals !== 0) return;
+    const eligible = Math.max(Date.parse(job.createdAt), job.runAt ? Date.parse(job.runAt) : 0);
+    const seconds = (Date.parse(job.startedAt) - eligible) / 1000;
+    if (Number.isFinite(seconds)) this.metrics.jobWait.observe({ workspace_id: this.labels.label(job.workspaceId) }, Math.max(0, seconds));
+  }
+
+  private countHeldBack(held: HeldBack[]): void {
+    for (const h of held) this.metrics.jobsHeldBack.inc({ reason: h.reason, workspace_id: this.labels.label(h.workspaceId) }, h.times);
+  }
+
   private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {
+    // A deferral is counted as held back (reason retry_after) by the finish that records it.
+    if (outcome.outcome === 'defer') return;
     const metrics = this.metricsFor(outcome.outcome === 'retry' ? 'retrying' : outcome.outcome, job.workspaceId);
     metrics.total.inc();
     if (outcome.outcome !== 'retry') {

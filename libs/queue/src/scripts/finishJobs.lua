@@ -11,14 +11,21 @@
     KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] retention
     ARGV[1] retention (s)
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
-    then 8 per job: entry, lease token, outcome (succeeded | failed | retry),
-      result (JSON text, for succeeded), error (safe message, for failed/retry),
-      retry delay (ms), created_at (from the claim; it never changes),
+    ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
+      overrides are published, ACTION_RATE_LIMITS ('<rule> <limit> <window ms>' joined by ';')
+    then 8 per job: entry, lease token, outcome (succeeded | failed | retry | defer),
+      result (JSON text, for succeeded), error (safe message, for failed/retry/defer),
+      retry or defer delay (ms), created_at (from the claim; it never changes),
       started_at of the claim when this is a repeat of a finish whose answer
       never came (else '')
 
+  'defer' (the action said "rate limited, retry after N ms"): the job is
+  pending again with its attempt given back and `deferrals` + 1, its entry in
+  the delayed set until then. Every outcome ends the job's run: its
+  workspace's running count goes down (rotation.lua jobsEnded).
+
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
-            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}}
+            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)}}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
   lease is gone, but the record shows this claim's outcome (same attempt,
@@ -32,11 +39,12 @@ local broken = leasesKeyError()
 if broken then return broken end
 local retention = tonumber(ARGV[1])
 -- One context for the call: its clock and retention expiry serve the outcomes too.
-local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch())
+local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
+  {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])})
 local writes = c.writes
 
 -- The status an outcome leaves a job in.
-local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending'}
+local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending', defer = 'pending'}
 
 -- Without the lease, a repeated finish: was its outcome recorded by the
 -- earlier try? A claim writes attempts + 1 and started_at (Redis time), so
@@ -45,29 +53,47 @@ local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pen
 -- what this outcome writes: its status, and its result or error (recovery
 -- sends a job to the pending list, never to the retry set).
 local function alreadyRecorded(ws, jobId, entry, token, outcome, startedAt, result, err)
-  local attempt = string.match(token, ':(%d+)$')
+  local attempt = tonumber(string.match(token, ':(%d+)$'))
   if not ws or not attempt or startedAt == '' then return false end
+  -- A deferral gave its attempt back.
+  if outcome == 'defer' then attempt = attempt - 1 end
   local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'started_at', 'result', 'error')
-  if #copies == 0 or f[2] ~= attempt or f[3] ~= startedAt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  if #copies == 0 or tonumber(f[2]) ~= attempt or f[3] ~= startedAt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
   -- And what this outcome wrote (a claim that gave up writes 'failed' with its own error).
   if outcome == 'succeeded' then return f[4] == result end
   if f[5] ~= err then return false end
-  return outcome ~= 'retry' or type(redis.pcall('ZSCORE', KEYS[4], entry)) == 'string'
+  if outcome == 'retry' then return type(redis.pcall('ZSCORE', KEYS[4], entry)) == 'string' end
+  if outcome == 'defer' then return type(redis.pcall('ZSCORE', Keys.delayedQueue, entry)) == 'string' end
+  return true
 end
+
+-- Jobs whose run ended in this call, per workspace (their running counts go down before the claim).
+local ended = {}
 
 local function record(entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
   local ws, jobId = splitEntry(entry)
   if redis.call('ZREM', KEYS[3], leaseMember(entry, token)) == 0 then
     return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
   end
+  ended[ws] = (ended[ws] or 0) + 1
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
   local member = indexMember(createdAt, jobId)
+  if outcome == 'defer' then
+    local f = redis.call('HMGET', copies[1], 'attempts', 'deferrals')
+    setAll(copies, 'status', 'pending', 'attempts', math.max(0, (tonumber(f[1]) or 1) - 1), 'deferrals', (tonumber(f[2]) or 0) + 1,
+      'error', err, 'updated_at', c.nowIso)
+    batchMoveStatus(writes, ws, member, 'running', 'pending')
+    holdBack(c, 'retry_after', ws)
+    -- The delayed set is broken: run it again now rather than leave the job with no queue entry.
+    if not writes:tryWrite('ZADD', Keys.delayedQueue, c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
+    return 'done'
+  end
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', c.nowIso)
     batchMoveStatus(writes, ws, member, 'running', 'pending')
     -- The retry set is broken: retry at once rather than leave the job with no queue entry.
-    if not writes:tryWrite('ZADD', KEYS[4], c.nowMs + tonumber(retryDelay), entry) then redis.call('RPUSH', KEYS[1], entry) end
+    if not writes:tryWrite('ZADD', KEYS[4], c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
     return 'done'
   end
   if outcome == 'succeeded' then
@@ -83,15 +109,13 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt,
 end
 
 local results = {}
-for i = 6, #ARGV, 8 do
+for i = 9, #ARGV, 8 do
   results[#results + 1] = record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
 end
--- Before claiming: a retried job may be claimed again in this same call.
+-- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
 writes:flush()
+jobsEnded(ended)
 
 local claims = {}
-if c.maxJobs > 0 then
-  promoteDueRetries(c.nowMs)
-  claimUpTo(c, claims)
-end
-return {results, claims, writes.skipped, c.gaveUp}
+if c.maxJobs > 0 then claimUpTo(c, claims) end
+return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c)}

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
 import { pairsToRecord } from '../job-record.js';
-import { claimedJob, givenUpJob, type Reply } from './reply-decoding.js';
+import { claimedJob, givenUpJob, heldBack, type Reply } from './reply-decoding.js';
 import type {
   AttemptOutcome,
   BackfillReply,
@@ -25,11 +25,16 @@ import type {
   ReadPath,
   RecoveryReply,
   RequeueReply,
+  SchedulingArgs,
 } from './script-types.js';
+import { NO_SCHEDULING_LIMITS } from './script-types.js';
 import type { ReadRouting } from '../store/storage-strategy.js';
 
 /** Submits keep their idempotency key this long (SPEC: 24 h). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
+/** claimJobs' ARGV[7..9] and finishJobs' ARGV[6..8]. */
+const schedulingArgs = (s: SchedulingArgs = NO_SCHEDULING_LIMITS): Arg[] => [s.defaultMaxRunning, s.overridesPublished ? '1' : '0', s.rateRules];
 
 /** The keys of claimJobs and finishJobs, in their documented order. */
 const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention];
@@ -149,20 +154,21 @@ export class QueueScripts {
   // --- the worker's queue
 
   async claimJobs(options: ClaimOptions): Promise<ClaimReply> {
-    const [rows, skippedWrites, gaveUp] = (await this.call.claimJobs(WORK_KEYS, [
+    const [rows, skippedWrites, gaveUp, held] = (await this.call.claimJobs(WORK_KEYS, [
       options.leaseMs,
       options.max,
       options.workerId,
       options.blockedEntry ?? '',
       options.maxAttempts,
       options.retentionSeconds,
-    ])) as [string[][], number, string[][]?];
-    return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: (gaveUp ?? []).map(givenUpJob) };
+      ...schedulingArgs(options.scheduling),
+    ])) as [string[][], number, string[][], string[][]];
+    return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack) };
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
   async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
-    const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0];
+    const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0, ...schedulingArgs(next?.scheduling)];
     for (const { job, outcome, repeat } of items) {
       args.push(
         job.entry,
@@ -170,13 +176,13 @@ export class QueueScripts {
         outcome.outcome,
         outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
         outcome.outcome === 'succeeded' ? '' : outcome.error,
-        outcome.outcome === 'retry' ? outcome.delayMs : 0,
+        outcome.outcome === 'retry' || outcome.outcome === 'defer' ? outcome.delayMs : 0,
         job.createdAt,
         repeat ? job.startedAt : '',
       );
     }
-    const [results, rows, skippedWrites, gaveUp] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][]?];
-    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: (gaveUp ?? []).map(givenUpJob) };
+    const [results, rows, skippedWrites, gaveUp, held] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][], string[][]];
+    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack) };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */
@@ -200,9 +206,9 @@ export class QueueScripts {
     return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max])) as number;
   }
 
-  /** Milliseconds until the earliest retry is due by Redis's clock, or undefined when none waits. */
+  /** Milliseconds until the earliest retry or delayed job is due by Redis's clock, or undefined when none waits. */
   async retryDueIn(): Promise<number | undefined> {
-    const ms = (await this.call.retryDueIn([RedisKeys.retryQueue], [])) as number;
+    const ms = (await this.call.retryDueIn([RedisKeys.retryQueue, RedisKeys.delayedQueue], [])) as number;
     return ms < 0 ? undefined : ms;
   }
 

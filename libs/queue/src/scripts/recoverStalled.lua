@@ -2,10 +2,14 @@
   recoverStalled: the periodic sweep any worker may run (one at a time,
   through a lock):
   1. leases past their deadline (the worker died or stalled): the job goes
-     back to `pending` in every copy and its entry to the consuming end of
-     the pending list;
+     back to `pending` in every copy and its entry to the front of its
+     workspace's list (rotation.lua);
   2. active-list entries seen without a lease by the previous pass too (a
-     worker died between its blocking wait and its claim): back to pending.
+     worker died between its blocking wait and its claim): the same;
+  3. the running counts: lowered for the jobs of 1, then recounted from the
+     lease set (up to RECOUNT_MAX leases), and capped workspaces put back in
+     the rotation (the next claim checks their caps again), so a count a
+     dead worker left behind cannot hold a workspace back.
   The worker that ran the pass then removes the index entries of expired
   jobs (expireIndexEntries, as many calls as it takes). Times come from Redis TIME.
 
@@ -20,15 +24,28 @@
 -- @include entries
 -- @include copies
 -- @include statusIndex
+-- @include rotation
+local RECOUNT_MAX = 100000
 local nowMs = redisNowMs()
 local nowIso = isoFromMs(nowMs)
 if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[1])) then return {-1} end
 
+-- An entry back in line: at the front of its workspace's list (or, should that list be of another type, the pending list).
+local function requeue(entry)
+  local ws = splitEntry(entry)
+  if not ws or not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
+end
+
 local expired = 0
-for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)) do
+local ended = {}
+-- Latest deadline first: each goes to the front of its list, so the earliest claimed ends up first.
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, 1000)
+for i = #lapsed, 1, -1 do
+  local lease = lapsed[i]
   redis.call('ZREM', KEYS[1], lease)
   local entry = entryOfLease(lease)
   local ws, jobId = splitEntry(entry)
+  if ws then ended[ws] = (ended[ws] or 0) + 1 end
   local copies = jobCopies(ws, jobId)
   if #copies > 0 then
     local f = redis.call('HMGET', copies[1], 'status', 'created_at')
@@ -36,7 +53,7 @@ for _, lease in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMI
       setAll(copies, 'status', 'pending', 'updated_at', nowIso)
       moveStatus(ws, indexMember(f[2] or '', jobId), 'running', 'pending')
     end
-    redis.call('RPUSH', KEYS[2], entry)
+    requeue(entry)
     expired = expired + 1
   end
 end
@@ -47,7 +64,7 @@ local keep = {}
 for _, entry in ipairs(seen) do
   if redis.call('SISMEMBER', KEYS[4], entry) == 1 then
     redis.call('LREM', KEYS[3], 1, entry)
-    redis.call('RPUSH', KEYS[2], entry)
+    requeue(entry)
     stalled = stalled + 1
   else
     keep[#keep + 1] = entry
@@ -55,5 +72,25 @@ for _, entry in ipairs(seen) do
 end
 redis.call('DEL', KEYS[4])
 if #keep > 0 then redis.call('SADD', KEYS[4], unpack(keep)) end
+
+jobsEnded(ended)
+if redis.call('ZCARD', KEYS[1]) <= RECOUNT_MAX then
+  local counts = {}
+  for _, lease in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local ws = splitEntry(entryOfLease(lease))
+    if ws then counts[ws] = (counts[ws] or 0) + 1 end
+  end
+  local stored = redis.pcall('HGETALL', Keys.runningCounts)
+  if type(stored) == 'table' and not stored.err then
+    for i = 1, #stored, 2 do
+      if not counts[stored[i]] then redis.call('HDEL', Keys.runningCounts, stored[i]) end
+    end
+    for ws, n in pairs(counts) do redis.call('HSET', Keys.runningCounts, ws, n) end
+  end
+end
+for _, ws in ipairs(redis.call('SMEMBERS', Keys.cappedWorkspaces)) do
+  redis.call('SREM', Keys.cappedWorkspaces, ws)
+  joinRotation(ws)
+end
 
 return {expired, stalled}

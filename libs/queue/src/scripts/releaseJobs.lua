@@ -1,8 +1,8 @@
 --[[
   releaseJobs: gives back jobs a stopping worker did not finish, for
   immediate re-delivery: lease dropped, every copy back to `pending` with the
-  interrupted attempt given back, entry at the consuming end of the pending
-  list. Times come from Redis TIME.
+  interrupted attempt given back, entry at the front of its workspace's list
+  (rotation.lua), the workspace's running count down. Times come from Redis TIME.
 
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
@@ -13,21 +13,26 @@
 -- @include entries
 -- @include copies
 -- @include statusIndex
+-- @include rotation
 local nowIso = isoFromMs(redisNowMs())
 local released = 0
-for i = 1, #ARGV, 2 do
+local ended = {}
+-- Last first: each goes to the front of its list, so the jobs keep their order.
+for i = #ARGV - 1, 1, -2 do
   local entry, token = ARGV[i], ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], leaseMember(entry, token)) == 1 then
     local ws, jobId = splitEntry(entry)
+    ended[ws] = (ended[ws] or 0) + 1
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
       local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
       local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
       setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
       moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
-      redis.call('RPUSH', KEYS[2], entry)
+      if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
       released = released + 1
     end
   end
 end
+jobsEnded(ended)
 return released

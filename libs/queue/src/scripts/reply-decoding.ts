@@ -1,4 +1,4 @@
-import type { ClaimedJob, GivenUpJob } from './script-types.js';
+import type { ClaimedJob, GivenUpJob, HeldBack } from './script-types.js';
 
 /** A raw script reply, before its method decodes it. */
 export type Reply = unknown;
@@ -11,8 +11,8 @@ function parseParams(text: string): unknown {
   }
 }
 
-/** A claim row: {entry, token, attempts, provider, name, params, actor_id, created_at, started_at}. */
-export function claimedJob([entry, token, attempts, provider, name, params, actorId, createdAt, startedAt]: string[]): ClaimedJob {
+/** A claim row: {entry, token, attempts, provider, name, params, actor_id, created_at, started_at, run_at, deferrals}. */
+export function claimedJob([entry, token, attempts, provider, name, params, actorId, createdAt, startedAt, runAt, deferrals]: string[]): ClaimedJob {
   const sep = entry.indexOf(':');
   return {
     entry,
@@ -25,6 +25,8 @@ export function claimedJob([entry, token, attempts, provider, name, params, acto
     actorId,
     createdAt,
     startedAt,
+    runAt: runAt ?? '',
+    deferrals: Number(deferrals ?? 0) || 0,
   };
 }
 
@@ -32,4 +34,9 @@ export function claimedJob([entry, token, attempts, provider, name, params, acto
 export function givenUpJob([entry, attempts, provider, name]: string[]): GivenUpJob {
   const sep = entry.indexOf(':');
   return { workspaceId: entry.slice(0, sep), jobId: entry.slice(sep + 1), action: `${provider}.${name}`, attempts: Number(attempts) };
+}
+
+/** A held-back row: {reason, workspace, times}. */
+export function heldBack([reason, workspaceId, times]: (string | number)[]): HeldBack {
+  return { reason: String(reason) as HeldBack['reason'], workspaceId: String(workspaceId), times: Number(times) };
 }

@@ -87,15 +87,33 @@ export interface ClaimedJob {
   createdAt: string;
   /** started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. */
   startedAt: string;
+  /** The due time of a delayed job (run_at / delay_ms), '' when it had none. */
+  runAt: string;
+  /** Times its action deferred it ("retry after N ms") without using an attempt. */
+  deferrals: number;
 }
 
 export type AttemptOutcome =
   /** resultJson: the result as JSON text, when the caller already serialized it (to check its size). */
   | { outcome: 'succeeded'; result: unknown; resultJson?: string }
   | { outcome: 'failed'; error: string }
-  | { outcome: 'retry'; error: string; delayMs: number };
+  | { outcome: 'retry'; error: string; delayMs: number }
+  /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
+  | { outcome: 'defer'; error: string; delayMs: number };
 
 export type FinishResult = 'done' | 'lost' | 'gone';
+
+/** What a claim needs to know of the scheduling settings (README "Scheduling"). */
+export interface SchedulingArgs {
+  /** WORKSPACE_MAX_RUNNING: jobs a workspace may run at once across workers (0: no cap). */
+  defaultMaxRunning: number;
+  /** The workers published WORKSPACE_LIMITS weights and caps to Redis (read per workspace by the claim). */
+  overridesPublished: boolean;
+  /** ACTION_RATE_LIMITS in the claim's compact form ('<rule> <limit> <window ms>' joined by ';'), '' for none. */
+  rateRules: string;
+}
+
+export const NO_SCHEDULING_LIMITS: SchedulingArgs = { defaultMaxRunning: 0, overridesPublished: false, rateRules: '' };
 
 export interface ClaimOptions {
   /** How many jobs to claim (0: none). */
@@ -106,6 +124,8 @@ export interface ClaimOptions {
   retentionSeconds: number;
   /** An entry a blocking wait moved to the active list, to lease first. */
   blockedEntry?: string;
+  /** Caps, weights and rate limits; none when absent. */
+  scheduling?: SchedulingArgs;
 }
 
 /** Claims made in the same call as a finish: everything of ClaimOptions but what the finish already says. */
@@ -119,9 +139,17 @@ export interface GivenUpJob {
   attempts: number;
 }
 
+/** Work a call held back: a workspace at its cap, a job over a rate limit, a job its action deferred. */
+export interface HeldBack {
+  reason: 'max_running' | 'rate_limit' | 'retry_after';
+  workspaceId: string;
+  times: number;
+}
+
 export interface ClaimReply {
   claimed: ClaimedJob[];
   gaveUp: GivenUpJob[];
+  heldBack: HeldBack[];
   /** Index, retention or dead-letter writes skipped because a key of another type was in the way. */
   skippedWrites: number;
 }

@@ -3,7 +3,7 @@ import { FinishBatcher, finishBatchSize, type FinishItem } from './finish-batche
 
 // The batching logic alone, against a call whose replies the test releases
 // (finishJobs itself runs on a real Redis under every worker e2e test).
-const job = (id: string): ClaimedJob => ({ entry: `acme:${id}`, token: 't', workspaceId: 'acme', jobId: id, attempts: 1, action: 'debug.echo', params: {}, actorId: 'a', createdAt: '', startedAt: '' });
+const job = (id: string): ClaimedJob => ({ entry: `acme:${id}`, token: 't', workspaceId: 'acme', jobId: id, attempts: 1, action: 'debug.echo', params: {}, actorId: 'a', createdAt: '', startedAt: '', runAt: '', deferrals: 0 });
 const ids = (items: FinishItem[]) => items.map((item) => item.job.jobId);
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
-import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, GivenUpJob, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, GivenUpJob, HeldBack, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
 import { ActiveWorkspaces } from './active-workspaces.js';
 import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
@@ -23,6 +23,7 @@ const EXPIRE_BUDGET_MS = 5000;
 export class WorkQueue {
   private readonly logger = new Logger(WorkQueue.name);
   private givenUpListener?: (jobs: GivenUpJob[]) => void;
+  private heldBackListener?: (held: HeldBack[]) => void;
   private readonly depth?: QueueDepthReport;
 
   constructor(
@@ -57,14 +58,40 @@ export class WorkQueue {
     if (jobs.length > 0) this.givenUpListener?.(jobs);
   }
 
+  /** Who hears of work a claim or finish held back (a cap, a rate limit, an action's Retry-After), for metrics. */
+  onHeldBack(listener: (held: HeldBack[]) => void): void {
+    this.heldBackListener = listener;
+  }
+
+  private reportHeldBack(held: HeldBack[]): void {
+    if (held.length > 0) this.heldBackListener?.(held);
+  }
+
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
-    const { claimed, skippedWrites, gaveUp } = await this.scripts.claimJobs(options);
+    const { claimed, skippedWrites, gaveUp, heldBack } = await this.scripts.claimJobs(options);
     this.reportSkippedWrites(skippedWrites);
     this.reportGivenUp(gaveUp);
+    this.reportHeldBack(heldBack);
     return claimed;
   }
 
-  /** Milliseconds until the earliest retry is due by Redis's clock (claims promote it), or undefined when none waits. */
+  /**
+   * Publishes this worker's WORKSPACE_LIMITS weights and caps, which claims
+   * read per workspace (every worker should run with the same settings; the
+   * last one started wins). Answers whether the stored table differed from
+   * this one (another worker runs with other settings, or they changed).
+   */
+  async publishSchedule(overrides: Readonly<Record<string, { weight: number; maxRunning: number }>>): Promise<boolean> {
+    const wanted = Object.fromEntries(Object.entries(overrides).map(([ws, o]) => [ws, `${o.weight} ${o.maxRunning}`]));
+    const stored = await this.redis.hgetall(RedisKeys.workspaceSchedule);
+    const differs = Object.keys(stored).length > 0 && JSON.stringify(Object.entries(stored).sort()) !== JSON.stringify(Object.entries(wanted).sort());
+    const tx = this.redis.multi().del(RedisKeys.workspaceSchedule);
+    if (Object.keys(wanted).length > 0) tx.hset(RedisKeys.workspaceSchedule, wanted);
+    await tx.exec();
+    return differs;
+  }
+
+  /** Milliseconds until the earliest retry or delayed job is due by Redis's clock (claims promote it), or undefined when none waits. */
   msUntilNextRetry(): Promise<number | undefined> {
     return this.scripts.retryDueIn();
   }
@@ -89,9 +116,10 @@ export class WorkQueue {
     retentionSeconds: number,
     next?: NextClaim,
   ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
-    const { results, claimed, skippedWrites, gaveUp } = await this.scripts.finishJobs(items, retentionSeconds, next);
+    const { results, claimed, skippedWrites, gaveUp, heldBack } = await this.scripts.finishJobs(items, retentionSeconds, next);
     this.reportSkippedWrites(skippedWrites);
     this.reportGivenUp(gaveUp);
+    this.reportHeldBack(heldBack);
     return { results, claimed };
   }
 

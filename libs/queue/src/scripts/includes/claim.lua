@@ -1,14 +1,19 @@
 -- claim: starting pending jobs, shared by claimJobs and finishJobs (which
 -- claims the next jobs in the same call).
--- @requires clock entries copies statusIndex retention writeBatch
+-- @requires clock entries copies statusIndex retention writeBatch rotation
 -- Expects KEYS laid out as both scripts document:
 --   KEYS[1] pending list  KEYS[2] active list  KEYS[3] lease set
 --   KEYS[4] retry set     KEYS[5] dead letters KEYS[6] retention set
 -- A lease is the member '<entry>|<token>' of the lease set, scored by its
 -- deadline: only the holder of the token can remove or renew it (fencing).
 -- The claim context (claimContext) carries the call's clock, its limits and
--- its write batch; every job of one call shares them.
--- Defines: leasesKeyError, claimContext, promoteDueRetries, startEntry, claimUpTo.
+-- its write batch; every job of one call shares them. Which workspace goes
+-- next is the rotation's (rotation.lua): a claim drains the pending list into
+-- the workspaces' lists, promotes due retries and delayed jobs to the front
+-- of theirs, then serves the lowest pass, up to its share, its cap and the
+-- call's budget, and again.
+-- Defines: leasesKeyError, DRAIN_PER_CLAIM, claimContext, holdBack, scheduleOf, runningOf,
+-- rateLimitedUntil, startEntry, serveLowest, claimUpTo, heldBackRows.
 
 -- The lease set, checked before a hot-path call writes anything: a claim
 -- whose lease write failed would hand out a job no one could finish or
@@ -22,34 +27,103 @@ local function leasesKeyError()
   return nil
 end
 
+-- Pending entries a claim moves to the workspaces' lists per call: a few ms
+-- of Redis at most, so a backlog of B entries not yet drained reaches the
+-- rotation within ceil(B / 10,000) claims.
+local DRAIN_PER_CLAIM = 10000
+
 -- nowMs from redisNowMs(); the ISO time and deadlines are formatted once per call.
-local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes)
+-- scheduling: {defaultCap = WORKSPACE_MAX_RUNNING, readSchedule = workers
+-- published WORKSPACE_LIMITS overrides, rateRules = parseRateRules(...)}.
+local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling)
   return {
     nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
     retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
     expiresAt = string.format('%d', nowMs + retention * 1000), writes = writes,
     -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
     gaveUp = {},
+    defaultCap = scheduling.defaultCap, readSchedule = scheduling.readSchedule, rateRules = scheduling.rateRules,
+    -- Per workspace, read once per call: {weight, cap}, the running count before this call, jobs started here.
+    schedule = {}, runningBefore = {}, started = {},
+    -- 'reason|workspace' → times work was held back; a rate window found full → when it frees.
+    held = {}, rateFull = {},
   }
 end
 
--- Moves retries that are due to the consuming end of the pending list
--- (pushed before it is removed: a failing push then loses nothing).
-local function promoteDueRetries(nowMs)
-  for _, entry in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', nowMs, 'LIMIT', 0, 1000)) do
-    redis.call('RPUSH', KEYS[1], entry)
-    redis.call('ZREM', KEYS[4], entry)
+local function holdBack(c, reason, ws)
+  local key = reason .. '|' .. ws
+  c.held[key] = (c.held[key] or 0) + 1
+end
+
+-- {weight, cap} of a workspace: the workers' published WORKSPACE_LIMITS
+-- ('<weight> <max_running>'), else weight 1 and WORKSPACE_MAX_RUNNING.
+local function scheduleOf(c, ws)
+  local s = c.schedule[ws]
+  if s then return s end
+  s = {weight = 1, cap = c.defaultCap}
+  if c.readSchedule then
+    local v = redis.pcall('HGET', Keys.workspaceSchedule, ws)
+    if type(v) == 'string' then
+      local weight, cap = string.match(v, '^(%S+) (%S+)$')
+      s.weight = math.max(tonumber(weight) or 1, 0.001)
+      s.cap = tonumber(cap) or s.cap
+    end
   end
+  c.schedule[ws] = s
+  return s
+end
+
+local function runningOf(c, ws)
+  local before = c.runningBefore[ws]
+  if not before then
+    local v = redis.pcall('HGET', Keys.runningCounts, ws)
+    before = type(v) == 'string' and tonumber(v) or 0
+    c.runningBefore[ws] = before
+  end
+  return before + (c.started[ws] or 0)
+end
+
+-- When the job may start under ACTION_RATE_LIMITS, nil; else the time (ms)
+-- its window frees. A start is logged in each of its rules' windows (every
+-- rule matching the action: its own id and its provider's '.*').
+local function rateLimitedUntil(c, ws, entry, provider, name)
+  if next(c.rateRules) == nil then return nil end
+  local matching = {}
+  for _, id in ipairs({provider .. '.' .. name, provider .. '.*'}) do
+    local rule = c.rateRules[id]
+    if rule then matching[#matching + 1] = {key = Keys.actionRateWindow(ws, id), rule = rule} end
+  end
+  local frees
+  for _, m in ipairs(matching) do
+    local full = c.rateFull[m.key]
+    if not full then
+      redis.call('ZREMRANGEBYSCORE', m.key, '-inf', c.nowMs - m.rule.window)
+      if redis.call('ZCARD', m.key) >= m.rule.limit then
+        local oldest = redis.call('ZRANGE', m.key, 0, 0, 'WITHSCORES')
+        full = tonumber(oldest[2]) + m.rule.window
+        c.rateFull[m.key] = full
+      end
+    end
+    if full then frees = math.max(frees or 0, full) end
+  end
+  if frees then return frees end
+  for _, m in ipairs(matching) do
+    redis.call('ZADD', m.key, c.nowMs, entry .. '@' .. c.nowMs)
+    redis.call('PEXPIRE', m.key, m.rule.window)
+  end
+  return nil
 end
 
 -- Starts one entry: every copy to `running`, attempts + 1, and a lease.
 -- Entries whose job is gone or no longer pending are dropped; a job past its
--- attempt budget (its workers kept dying) fails here. Appends to `claims`.
+-- attempt budget (its workers kept dying) fails here; a job over a rate
+-- limit waits in the delayed set until its window frees, using no attempt.
+-- Appends to `claims`; true when the job started.
 local function startEntry(entry, c, claims)
   local ws, jobId = splitEntry(entry)
-  if not ws then return end
-  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at')
-  if f[1] ~= 'pending' or not f[7] then return end
+  if not ws then return false end
+  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at', 'run_at', 'deferrals')
+  if f[1] ~= 'pending' or not f[7] then return false end
   local member = indexMember(f[7], jobId)
   local attempts = (tonumber(f[2]) or 0) + 1
   local writes = c.writes
@@ -60,27 +134,85 @@ local function startEntry(entry, c, claims)
     writes:tryWrite('LPUSH', KEYS[5], entry)
     writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'failed', member))
     c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', f[3] or '', f[4] or ''}
-    return
+    return false
+  end
+  local frees = rateLimitedUntil(c, ws, entry, f[3] or '', f[4] or '')
+  -- (A delayed set of another type: the job starts rather than wait with no entry anywhere.)
+  if frees and writes:tryWrite('ZADD', Keys.delayedQueue, frees, entry) then
+    holdBack(c, 'rate_limit', ws)
+    return false
   end
   setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
   batchMoveStatus(writes, ws, member, 'pending', 'running')
   local token = c.workerId .. ':' .. attempts
   writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
-  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], c.nowIso}
+  c.started[ws] = (c.started[ws] or 0) + 1
+  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], c.nowIso, f[8] or '', f[9] or '0'}
+  return true
 end
 
--- Claims up to c.maxJobs pending entries, popping as many as are still
--- wanted per RPOP, then flushes the call's writes. Bounded, so a long run of
--- cancelled entries cannot make one call slow.
+-- Serves the workspace with the lowest pass: as many jobs as keep its pass
+-- at most the next one's (at least one), within its cap, the call's want
+-- and budget. Returns the entries it popped (0 when it had none left).
+local function serveLowest(c, claims, low, budget)
+  local ws, pass = low[1], tonumber(low[2])
+  local s = scheduleOf(c, ws)
+  local want = math.min(c.maxJobs - #claims, budget)
+  if s.cap > 0 then
+    local free = s.cap - runningOf(c, ws)
+    if free <= 0 then
+      redis.call('ZREM', Keys.readyWorkspaces, ws)
+      redis.call('SADD', Keys.cappedWorkspaces, ws)
+      holdBack(c, 'max_running', ws)
+      return 0
+    end
+    want = math.min(want, free)
+  end
+  if low[4] then want = math.min(want, math.max(1, math.ceil((tonumber(low[4]) - pass) * s.weight))) end
+  local entries = redis.pcall('RPOP', Keys.workspaceQueue(ws), want)
+  if type(entries) ~= 'table' or entries.err then
+    -- Empty (or not a list: its entries cannot be served, and must not stall the rotation).
+    redis.call('ZREM', Keys.readyWorkspaces, ws)
+    return 0
+  end
+  local started = 0
+  for _, entry in ipairs(entries) do
+    if startEntry(entry, c, claims) then started = started + 1 end
+  end
+  pass = pass + started / s.weight
+  c.lastPass = pass
+  -- Out of the rotation with its list empty (the depth readings and the next claim rely on it).
+  if #entries < want or redis.call('LLEN', Keys.workspaceQueue(ws)) == 0 then redis.call('ZREM', Keys.readyWorkspaces, ws)
+  else redis.call('ZADD', Keys.readyWorkspaces, 'XX', pass, ws) end
+  return #entries
+end
+
+-- Claims up to c.maxJobs jobs in rotation, then flushes the call's writes
+-- and running counts. Bounded, so a long run of cancelled or rate-limited
+-- entries cannot make one call slow.
 local function claimUpTo(c, claims)
+  drainPending(DRAIN_PER_CLAIM)
+  promoteDue(KEYS[4], c.nowMs)
+  promoteDue(Keys.delayedQueue, c.nowMs)
   local budget = c.maxJobs * 4 + 100
   while #claims < c.maxJobs and budget > 0 do
-    local want = math.min(c.maxJobs - #claims, budget)
-    local entries = redis.call('RPOP', KEYS[1], want)
-    if not entries then break end
-    for _, entry in ipairs(entries) do startEntry(entry, c, claims) end
-    budget = budget - #entries
-    if #entries < want then break end
+    local low = redis.call('ZRANGE', Keys.readyWorkspaces, 0, 1, 'WITHSCORES')
+    if #low == 0 then break end
+    budget = budget - math.max(1, serveLowest(c, claims, low, budget))
   end
   c.writes:flush()
+  for ws, n in pairs(c.started) do
+    if not c.writes:tryWrite('HINCRBY', Keys.runningCounts, ws, n) then break end
+  end
+  if c.lastPass then redis.call('SET', Keys.rotationPass, c.lastPass) end
+end
+
+-- What the call held back, for the worker's metrics: {reason, workspace, times}.
+local function heldBackRows(c)
+  local rows = {}
+  for key, n in pairs(c.held) do
+    local reason, ws = string.match(key, '^([^|]+)|(.*)$')
+    rows[#rows + 1] = {reason, ws, n}
+  end
+  return rows
 end
