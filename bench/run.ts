@@ -12,6 +12,7 @@ import { apiBatch } from './scenarios/api-batch.js';
 import { enqueue } from './scenarios/enqueue.js';
 import { workerThroughput } from './scenarios/worker-throughput.js';
 import { redisCpu } from './scenarios/redis-cpu.js';
+import { noisyNeighbour } from './scenarios/noisy-neighbour.js';
 import { listJobs } from './scenarios/list-jobs.js';
 import { backfill } from './scenarios/backfill.js';
 import { memory } from './scenarios/memory.js';
@@ -32,6 +33,7 @@ const SCENARIOS: { id: string; run: (ctx: BenchContext) => Promise<ScenarioResul
   { id: 'enqueue', run: enqueue },
   { id: 'worker-throughput', run: workerThroughput },
   { id: 'redis-cpu', run: redisCpu },
+  { id: 'noisy-neighbour', run: noisyNeighbour },
   { id: 'list-jobs', run: listJobs },
   { id: 'backfill', run: backfill },
   { id: 'memory', run: memory },

@@ -41,4 +41,5 @@ export const TARGETS = {
   list: 'growth ≤ 1.5×; ≥ 50× faster than SCAN at 1M',
   backfill: '≥ 0.8×',
   memory: 'scoped ≤ 1.0×, dual-write ≤ 2.0×',
+  noisyNeighbour: "B's p99 ≤ 1/50 of BullMQ's",
 } as const;
