@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { killAllApps, spawnApp } from './support/app-process.js';
 import { freePort } from './support/redis-server.js';
 
 /**
@@ -129,5 +130,49 @@ describe('API start-up refuses bad configuration (child process)', () => {
     expect(summary(overridden)).toMatchObject({ code: 2, timedOut: false });
     expect(overridden.output).toMatch(/WORKER_PORT/);
     expect(overridden.output).not.toMatch(/PHASE_1_CANARY_PCT/);
+  });
+});
+
+/**
+ * The worker's own start-up checks of the scheduling settings (issue 14):
+ * the real worker entry point, with exactly the environment given, against
+ * the same kind of closing port (no Redis is touched).
+ */
+describe('worker start-up refuses bad scheduling settings (child process)', () => {
+  let blackhole: Server;
+  let redisUrl: string;
+
+  async function startWorker(env: Record<string, string>) {
+    const worker = spawnApp('worker', { WORKER_PORT: String(await freePort()), REDIS_URL: redisUrl, ...env });
+    let bound: NodeJS.Timeout | undefined;
+    const exit = await Promise.race([worker.exited, new Promise<'still running'>((r) => (bound = setTimeout(() => r('still running'), KILL_AFTER_MS)))]);
+    clearTimeout(bound);
+    return { exit, output: worker.output() };
+  }
+
+  beforeAll(async () => {
+    blackhole = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    redisUrl = `redis://127.0.0.1:${(blackhole.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await killAllApps();
+    await new Promise((resolve) => blackhole.close(resolve));
+  });
+
+  it.each([
+    ['a limit of 0', '{"http.post": {"limit": 0, "window_ms": 1000}}', /Invalid configuration: ACTION_RATE_LIMITS: http\.post\.limit must be a whole number from 1 to 1000000/],
+    ['a misspelt field', '{"gmail.*": {"limit": 5, "window": 1000}}', /Invalid configuration: ACTION_RATE_LIMITS: gmail\.\*\.window is not a field/],
+    ['a key that is no action', '{"http": {"limit": 5, "window_ms": 1000}}', /Invalid configuration: ACTION_RATE_LIMITS: "http" is not an action id or provider\.\*/],
+  ])('ACTION_RATE_LIMITS with %s: exit 2, naming ACTION_RATE_LIMITS', async (_, value, message) => {
+    const { exit, output } = await startWorker({ ACTION_RATE_LIMITS: value });
+    expect({ exit, tail: output.trim().split('\n').slice(-3).join('\n') }).toMatchObject({ exit: { code: 2, signal: null } });
+    expect(output).toMatch(message);
+  });
+
+  it('WORKSPACE_LIMITS with a weight of 0: exit 2, naming WORKSPACE_LIMITS', async () => {
+    const { exit, output } = await startWorker({ WORKSPACE_LIMITS: '{"acme": {"weight": 0}}' });
+    expect({ exit, tail: output.trim().split('\n').slice(-3).join('\n') }).toMatchObject({ exit: { code: 2, signal: null } });
+    expect(output).toMatch(/Invalid configuration: WORKSPACE_LIMITS: acme\.weight must be a whole number from 1 to 1000/);
   });
 });

@@ -4,7 +4,7 @@ import { ApiKeyGuard, AuthModule } from '@relay/auth';
 import { RelayConfigModule } from '@relay/config';
 import { PermissionsModule } from '@relay/permissions';
 import { WorkspaceModule } from '@relay/workspace';
-import { QueueModule } from '@relay/queue';
+import { ActionRateLimits, QueueModule } from '@relay/queue';
 import { RedisModule } from '@relay/redis';
 import { HealthModule, TelemetryModule } from '@relay/telemetry';
 import { ActionsModule } from './actions/actions.module.js';
@@ -15,7 +15,8 @@ import { JobRunner } from './consumer/job-runner.js';
 /**
  * The worker process: the consumer loop, and over HTTP only health and
  * metrics on WORKER_PORT (no other route exists; the deny-by-default guard
- * stands in case one is added).
+ * stands in case one is added). ActionRateLimits is the worker's alone: only
+ * it starts jobs, and building it checks ACTION_RATE_LIMITS at start-up.
  */
 @Module({})
 export class WorkerModule {
@@ -23,7 +24,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, WorkspaceModule, ActionsModule],
-      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, JobRunner, SchedulingSettings, JobConsumer],
+      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, ActionRateLimits, JobRunner, SchedulingSettings, JobConsumer],
     };
   }
 }

@@ -215,7 +215,7 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
   LIST_RESULT_MAX_BYTES = 4096;
 
-  /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
+  /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N, "weight": N, "max_running": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()
   WORKSPACE_LIMITS = '';
 

@@ -1,4 +1,4 @@
-export { ACTION_ID_PATTERN, decide, matchesAny, parsePermissionRules, type Decision, type PermissionRules } from './permission-rules.js';
+export { ACTION_ID_PATTERN, ACTION_PATTERN_PATTERN, decide, matchesAny, parsePermissionRules, type Decision, type PermissionRules } from './permission-rules.js';
 export { PermissionsService } from './permissions.service.js';
 export { PermissionsModule } from './permissions.module.js';
 export { SecretRedactor, REDACTED } from './redact.js';

@@ -4,7 +4,8 @@ import { isValidWorkspaceId } from '@relay/workspace';
 const invalid = (message: string) => new ConfigError([message]);
 
 export const ACTION_ID_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
-const PATTERN_PATTERN = /^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*|[a-z][a-z0-9_]*\.\*)$/;
+/** What a setting may name: an action id, or `provider.*` for every action of a provider. */
+export const ACTION_PATTERN_PATTERN = /^([a-z][a-z0-9_]*\.[a-z][a-z0-9_]*|[a-z][a-z0-9_]*\.\*)$/;
 
 export type Decision =
   | { allowed: true; reason: 'allowlisted' }
@@ -46,7 +47,7 @@ export function decide(rules: PermissionRules, action: string, workspaceId: stri
 export function parsePermissionRules(allowlist: string, denylist: string, workspaceRules: string): PermissionRules {
   const list = (name: string, raw: string) => {
     const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = entries.filter((e) => !PATTERN_PATTERN.test(e));
+    const bad = entries.filter((e) => !ACTION_PATTERN_PATTERN.test(e));
     if (bad.length > 0) throw invalid(`${name}: invalid entries ${bad.join(', ')} (use provider.name or provider.*)`);
     return entries;
   };

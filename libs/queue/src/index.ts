@@ -17,6 +17,7 @@ export { encodeCursor, decodeCursor, CURSOR_RESTART_ADVICE } from './store/list-
 export { WorkQueue } from './work/work-queue.js';
 export { readQueueDepth, RETRY_ENTRIES_READ_MAX, type QueueDepth, type DepthReading } from './work/queue-depth.js';
 export { ActiveWorkspaces, LABELLED_DEPTH_WORKSPACES_MAX } from './work/active-workspaces.js';
+export { ActionRateLimits, parseActionRateLimits, encodeRateRules, type ActionRateRule } from './work/action-rate-limits.js';
 export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';
 // migration/: the operator's services and the legacy indexer.
 export { LegacyIndexer, type IndexSweepResult } from './migration/legacy-indexer.js';

@@ -1,25 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { encodeRateRules, parseActionRateLimits, type SchedulingArgs } from '@relay/queue';
+import { ActionRateLimits, type SchedulingArgs } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
 
 /**
  * The scheduling settings a worker's claims carry (README "Scheduling"):
  * the default cap, whether per-workspace weights and caps are published to
  * Redis, and the outbound rate limits in the claim script's compact form.
- * Parsed once; a malformed ACTION_RATE_LIMITS stops start-up (exit 2).
+ * Parsed once (ActionRateLimits refuses a malformed ACTION_RATE_LIMITS at start-up: exit 2).
  */
 @Injectable()
 export class SchedulingSettings {
   readonly overrides: Readonly<Record<string, { weight: number; maxRunning: number }>>;
   readonly claimArgs: SchedulingArgs;
 
-  constructor(config: RelayConfig, limits: WorkspaceLimits) {
+  constructor(config: RelayConfig, limits: WorkspaceLimits, rateLimits: ActionRateLimits) {
     this.overrides = limits.scheduleOverrides();
     this.claimArgs = {
       defaultMaxRunning: config.WORKSPACE_MAX_RUNNING,
       overridesPublished: Object.keys(this.overrides).length > 0,
-      rateRules: encodeRateRules(parseActionRateLimits(config.ACTION_RATE_LIMITS)),
+      rateRules: rateLimits.encoded,
     };
   }
 }
