@@ -36,3 +36,23 @@ export class ActionError extends Error {
     this.name = 'ActionError';
   }
 }
+
+/**
+ * Thrown by an action to have its job wait `retryAfterMs` and run again
+ * without using an attempt: the upstream said "rate limited, retry after N
+ * ms" (http.post on a 429). The worker allows JOB_MAX_DEFERRALS of them per
+ * job; past that a deferral counts as an ordinary retryable failure. Its
+ * message is stored and shown like an ActionError's, so it must be as safe
+ * (no URL, no params, no upstream body).
+ */
+export class ActionDeferred extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    // Refused here rather than scheduled wrongly: NaN or a negative wait would reach the claim script's due times.
+    if (!Number.isSafeInteger(retryAfterMs) || retryAfterMs < 0) throw new RangeError(`ActionDeferred: retryAfterMs must be a whole number of ms ≥ 0, got ${retryAfterMs}`);
+    super(message);
+    this.name = 'ActionDeferred';
+  }
+}

@@ -1,17 +1,19 @@
 import type { LookupFunction } from 'node:net';
 import { RelayConfig } from '@relay/config';
-import { ActionError, RelayAction, type ActionContext, type ActionHandler } from './action.js';
+import { ActionDeferred, ActionError, RelayAction, type ActionContext, type ActionHandler } from './action.js';
 import { canonicalAddress } from './address-class.js';
 import { checkedLookup } from './checked-lookup.js';
 import { postJson } from './json-post.js';
 import { OutboundPolicy } from './outbound-policy.js';
+import { retryAfterMs } from './retry-after.js';
 
 /**
  * POSTs `body` (JSON) to `url`: only hosts on HTTP_ACTION_ALLOWED_HOSTS
  * (OutboundPolicy), within HTTP_ACTION_TIMEOUT_MS for the whole exchange and
  * HTTP_ACTION_MAX_RESPONSE_BYTES (postJson). Result: {status, body} (body
- * parsed as JSON when it is JSON). 5xx and 429 are retryable failures; other
- * non-2xx answers fail the job.
+ * parsed as JSON when it is JSON). A 429 defers the job by its Retry-After
+ * (retryAfterMs: 1 s when absent, at most an hour) without using an attempt;
+ * 5xx are retryable failures; other non-2xx answers fail the job.
  */
 @RelayAction('http.post')
 export class HttpPostAction implements ActionHandler {
@@ -39,14 +41,20 @@ export class HttpPostAction implements ActionHandler {
       const refusedAddress = this.policy.refuseAddress(host, host);
       if (refusedAddress) throw new ActionError(`http.post: ${refusedAddress}`, false);
     }
-    const response = await postJson(url, JSON.stringify(params.body ?? {}), {
+    const { status, body, retryAfter } = await postJson(url, JSON.stringify(params.body ?? {}), {
       timeoutMs: this.config.HTTP_ACTION_TIMEOUT_MS,
       maxResponseBytes: this.config.HTTP_ACTION_MAX_RESPONSE_BYTES,
       signal: context.signal,
       lookup: this.lookup,
     });
-    if (response.status >= 500 || response.status === 429) throw new ActionError(`http.post: upstream answered ${response.status}`);
-    if (response.status < 200 || response.status >= 300) throw new ActionError(`http.post: upstream answered ${response.status}`, false);
-    return response;
+    if (status === 429) {
+      // An HTTP date is read against this worker's clock, as the answer arrives.
+      const wait = retryAfterMs(retryAfter, Date.now());
+      throw new ActionDeferred(`http.post: upstream answered 429, retry after ${wait} ms`, wait);
+    }
+    if (status >= 500) throw new ActionError(`http.post: upstream answered ${status}`);
+    if (status < 200 || status >= 300) throw new ActionError(`http.post: upstream answered ${status}`, false);
+    // Only these two: the result must not grow with headers read for other purposes.
+    return { status, body };
   }
 }

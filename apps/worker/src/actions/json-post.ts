@@ -17,6 +17,8 @@ export interface JsonPostAnswer {
   status: number;
   /** Parsed when it is JSON, else the text; null when empty. */
   body: unknown;
+  /** The Retry-After header as sent (Node keeps the first of several), for a 429. */
+  retryAfter?: string;
 }
 
 /**
@@ -80,7 +82,9 @@ export function postJson(url: URL, payload: string, options: JsonPostOptions): P
         if (size > maxResponseBytes) settle(new ActionError(`http.post: response larger than ${maxResponseBytes} bytes`, false));
         else chunks.push(chunk);
       });
-      res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () =>
+        settle(undefined, { status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString('utf8')), retryAfter: res.headers['retry-after'] }),
+      );
       // Also heard after settle() destroyed the request mid-answer; unheard, the error would end the process.
       res.on('error', () => settle(new ActionError('http.post: response interrupted')));
       res.on('close', () => {
