@@ -332,14 +332,14 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       const flags = { newSchema: true, canaryPct: 100, readPrefersNew: false, readFallbackOld: true, legacyWrites: true };
       const store = new RedisJobStore(new QueueScripts(client), selectStorageStrategy(flags), new RelayMetrics(), 86400);
       await redis.set('ai:index:acme', 'somestring');
-      // Workspaces named in each createJobs call on this file's database, 0 (the first key of createJobs is the queue).
+      // Workspaces named in each createJobs call on this file's database, 0 (its keys: the queue, the delayed set, then per request its workspace index).
       const calls: string[][] = [];
       monitor.on('monitor', (_time: string, args: string[], _source: string, database: string) => {
         // ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA (same argument layout).
         const command = args[0].toLowerCase();
         if (String(database) !== '0' || (command !== 'evalsha' && command !== 'eval') || args[3] !== 'ai:queue:pending') return;
         const keys = args.slice(3, 3 + Number(args[2]));
-        if (keys.some((k) => k.startsWith('ai:queue:') && k !== 'ai:queue:pending')) return; // a worker script, not a submit
+        if (keys[1] !== 'ai:queue:delayed' || !keys[2]?.startsWith('ai:index:')) return; // a worker script, not a submit
         calls.push(keys.filter((k) => /^ai:index:[^:]+$/.test(k)).map((k) => k.slice('ai:index:'.length)));
       });
       await new Promise((r) => setTimeout(r, 50)); // MONITOR is on before the first submit

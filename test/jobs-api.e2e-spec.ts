@@ -56,6 +56,7 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
       started_at: '',
       finished_at: '',
       request_hash: '',
+      run_at: '',
     });
     expect(Object.keys(record).sort()).toEqual([...JOB_FIELDS].sort());
     expect(await redis.exists(`ai:job:acme:${res.body.job_id}`)).toBe(0);

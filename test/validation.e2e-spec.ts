@@ -145,6 +145,18 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
       expect400Naming(res, 'Idempotency-Key');
     });
 
+    it('refuses a run_at that is not ISO 8601 with a zone, a delay_ms that is not a whole number ≥ 0, or both fields, naming them', async () => {
+      expect400Naming(await submit({ action: 'debug.echo', run_at: '2026-11-29 12:00' }), 'run_at must be an ISO 8601 date-time with a time zone');
+      expect400Naming(await submit({ action: 'debug.echo', delay_ms: -5 }), 'delay_ms must be a whole number of milliseconds, 0 or more');
+      expect400Naming(await submit({ action: 'debug.echo', delay_ms: 1e300 }), 'delay_ms must be a whole number of milliseconds');
+      expect400Naming(await submit({ action: 'debug.echo', run_at: '2026-11-29T12:00:00Z', delay_ms: 0 }), 'delay_ms must not be sent together with run_at');
+      expect400Naming(await submit({ action: 'debug.echo', run_at: '9999-12-31T23:59:59Z' }), /run_at must be at most \d+ ms, JOB_DELAY_MAX_MS/);
+      // The earliest instant ISO 8601's four-digit years name: long past, so queued now.
+      const ancient = await submit({ action: 'debug.echo', run_at: '0000-01-01T00:00:00Z' });
+      expect(ancient.status).toBe(202);
+      expect((await api.http.get(`/ai/jobs/${ancient.body.job_id}`).set(auth())).body.run_at).toBe('0000-01-01T00:00:00.000Z');
+    });
+
     it('lists every invalid field at once (field-level messages)', async () => {
       const res = await submit({ action: 'Nope', params: [], client_request_id: '', foo: 1 });
       expectErrorShape(res, 400);
@@ -406,6 +418,14 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
       }
     }
 
+    // run_at / delay_ms: every kind of date-time text, past, near and far beyond the horizon, and numbers of every size.
+    const delayValue = fc.oneof(
+      fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.integer({ min: -3_600_000, max: 3_600_000 }).map((ms) => new Date(Date.now() + ms).toISOString().replace('Z', '+00:00')),
+      fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(0, 2_592_000_000, 2_592_000_001, Number.MAX_SAFE_INTEGER, 1e300)),
+      fc.jsonValue(),
+    );
+
     it('random JSON values as POST /ai/jobs and /ai/plans bodies', async () => {
       const bodies = fc.oneof(
         fc.jsonValue(),
@@ -414,8 +434,10 @@ describe('validation: every invalid input is a 4xx with field-level messages, ne
             action: fc.oneof(fc.string(), fc.constantFrom('debug.echo', 'Debug.echo', 'a.b', 'x'), fc.jsonValue()),
             params: fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.jsonValue())),
             client_request_id: fc.oneof(fc.string(), fc.jsonValue()),
-            steps: fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue())),
+            steps: fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue()), fc.array(fc.record({ action: fc.constant('debug.echo'), run_at: delayValue, delay_ms: delayValue }, { requiredKeys: [] }))),
             workspace_id: fc.oneof(fc.constant('val-ws'), fc.string()),
+            run_at: delayValue,
+            delay_ms: delayValue,
           },
           { requiredKeys: [] },
         ),

@@ -34,11 +34,12 @@ export function legacyRecord(jobId: string, workspace: string, createdAt: string
     started_at: '',
     finished_at: '',
     request_hash: requestHash,
+    run_at: '',
   };
 }
 
 /**
- * Writes `count` legacy job records (ai:jobs:<id>, the same 16 fields, in
+ * Writes `count` legacy job records (ai:jobs:<id>, the same 17 fields, in
  * the same order, as Relay) with raw pipelined commands, and, when
  * `indexed`, the same index members Relay adds (`<created_at>/<job_id>` in
  * ai:index:<ws> and ai:index:<ws>:status:<status>). Far faster than going

@@ -154,6 +154,17 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Format: date-time
+             * @description Run the job no earlier than this time: ISO 8601 with a time zone (`Z` or `±hh:mm`), at most JOB_DELAY_MAX_MS ahead (default 30 days; more is 400); a time in the past runs now. The job is `pending` and shows `run_at` until it is due, can be cancelled meanwhile, and is claimed once due (README "Scheduling"). Not together with `delay_ms`.
+             * @example 2026-11-29T12:00:00.000Z
+             */
+            run_at?: string;
+            /**
+             * @description Run the job no earlier than this many milliseconds after it is stored (by Redis's clock), at most JOB_DELAY_MAX_MS ahead (default 30 days; more is 400); 0 runs now. The job is `pending` and shows `run_at` until it is due, can be cancelled meanwhile, and is claimed once due (README "Scheduling"). Not together with `run_at`.
+             * @example 60000
+             */
+            delay_ms?: number;
+            /**
              * @description Makes the submit idempotent for 24 h within the workspace: a repeat with the same payload answers 200 with the original job(s) and `Idempotent-Replayed: true`, a different payload 422, a repeat whose job has expired 410. The `Idempotency-Key` header is an alias.
              * @example order-4711-confirm
              */
@@ -225,6 +236,17 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+            /**
+             * Format: date-time
+             * @description Run the job no earlier than this time: ISO 8601 with a time zone (`Z` or `±hh:mm`), at most JOB_DELAY_MAX_MS ahead (default 30 days; more is 400); a time in the past runs now. The job is `pending` and shows `run_at` until it is due, can be cancelled meanwhile, and is claimed once due (README "Scheduling"). Not together with `delay_ms`.
+             * @example 2026-11-29T12:00:00.000Z
+             */
+            run_at?: string;
+            /**
+             * @description Run the job no earlier than this many milliseconds after it is stored (by Redis's clock), at most JOB_DELAY_MAX_MS ahead (default 30 days; more is 400); 0 runs now. The job is `pending` and shows `run_at` until it is due, can be cancelled meanwhile, and is claimed once due (README "Scheduling"). Not together with `run_at`.
+             * @example 60000
+             */
+            delay_ms?: number;
         };
         SubmitPlanDto: {
             /**
@@ -333,6 +355,12 @@ export interface components {
              */
             finished_at: string | null;
             /**
+             * Format: date-time
+             * @description When the job was asked to run, in UTC: its `run_at`, or the time it was stored plus its `delay_ms` (by Redis's clock). A job waiting for this time is `pending`; null when it was submitted with neither (or with `delay_ms` 0).
+             * @example 2026-11-29T12:00:00.000Z
+             */
+            run_at: string | null;
+            /**
              * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
              * @enum {boolean}
              */
@@ -408,6 +436,12 @@ export interface components {
              * @example 2026-11-29T10:15:00.000Z
              */
             finished_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was asked to run, in UTC: its `run_at`, or the time it was stored plus its `delay_ms` (by Redis's clock). A job waiting for this time is `pending`; null when it was submitted with neither (or with `delay_ms` 0).
+             * @example 2026-11-29T12:00:00.000Z
+             */
+            run_at: string | null;
             /**
              * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
              * @enum {boolean}

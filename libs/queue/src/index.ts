@@ -7,7 +7,7 @@ export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.j
 export type { ClaimedJob, GivenUpJob, HeldBack, AttemptOutcome, FinishResult, ClaimOptions, NextClaim, SchedulingArgs, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
 export { NO_SCHEDULING_LIMITS } from './scripts/script-types.js';
 // store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
-export { JobStore, type NewJob, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
+export { JobStore, type NewJob, type JobDelay, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
 export { RedisJobStore, StorageRefusedError, DEFAULT_LIST_RESULT_MAX_BYTES } from './store/redis-job-store.js';
 export { SubmitWaitError } from './store/create-batcher.js';
 export { selectStorageStrategy, copiesFor, canaryBucket, FlagCombinationError, type StorageStrategy, type MigrationFlags, type ReadRouting } from './store/storage-strategy.js';

@@ -10,6 +10,8 @@ export function isJobStatus(value: unknown): value is JobStatus {
  * The fields of a job hash, identical in both schemas (SPEC section 2).
  * `request_hash` is Relay's own: the payload fingerprint that tells an
  * idempotent replay from a conflicting reuse of the same client_request_id.
+ * `run_at` is the due time of a delayed job (ISO 8601 UTC; '' when it was
+ * not delayed; absent in records written before delays existed).
  */
 export const JOB_FIELDS = [
   'job_id',
@@ -28,6 +30,7 @@ export const JOB_FIELDS = [
   'started_at',
   'finished_at',
   'request_hash',
+  'run_at',
 ] as const;
 export type JobField = (typeof JOB_FIELDS)[number];
 
@@ -50,6 +53,8 @@ export interface Job {
   updatedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** When a delayed job is due (it stays pending until then); null when it was not delayed. */
+  runAt: string | null;
 }
 
 /** Job ids: Relay mints UUIDs (and `<uuid>_<step>` for plans); legacy ids may be any of these characters. */
@@ -82,6 +87,7 @@ export function jobFromHash(hash: Partial<Record<string, string>>): Job {
     updatedAt: hash.updated_at ?? hash.created_at ?? '',
     startedAt: orNull(hash.started_at),
     finishedAt: orNull(hash.finished_at),
+    runAt: orNull(hash.run_at),
   };
 }
 

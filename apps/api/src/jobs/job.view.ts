@@ -24,6 +24,7 @@ export function summaryView(job: JobSummary, redactor: SecretRedactor): JobSumma
     updated_at: job.updatedAt,
     started_at: job.startedAt,
     finished_at: job.finishedAt,
+    run_at: job.runAt,
     // Only on list items whose result was too large for a page (LIST_RESULT_MAX_BYTES): GET /ai/jobs/{id} has it.
     ...('resultOmitted' in job && job.resultOmitted ? { result_omitted: true } : {}),
   };

@@ -7,6 +7,7 @@ import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Principal } from '@relay/auth';
 import { WorkspaceLimits, auditPermissionDenied, type RequestFacts } from '@relay/workspace';
 import { checkParamsLimits } from './params-limits.js';
+import { jobDelay } from './job-delay.js';
 
 /** A submit that created jobs or replayed the original ones. */
 export type Submitted = Extract<CreateOutcome, { outcome: 'created' | 'replayed' }>;
@@ -14,6 +15,8 @@ export type Submitted = Extract<CreateOutcome, { outcome: 'created' | 'replayed'
 export interface StepInput {
   action: string;
   params?: Record<string, unknown>;
+  run_at?: string;
+  delay_ms?: number;
 }
 
 /** The use-cases behind the job routes: validation that needs settings, permissions, then the store. */
@@ -39,10 +42,13 @@ export class JobsService implements OnApplicationBootstrap {
     if (kind === 'plan' && steps.length > this.config.PLAN_MAX_STEPS) {
       throw invalidInput(`steps must hold at most ${this.config.PLAN_MAX_STEPS} steps (got ${steps.length})`);
     }
+    const nowMs = Date.now();
     const jobs: NewJob[] = steps.map((step, i) => {
+      const field = kind === 'plan' ? `steps[${i}].` : '';
       const params = step.params ?? {};
-      const paramsJson = checkParamsLimits(kind === 'plan' ? `steps[${i}].params` : 'params', params, this.config.PARAMS_MAX_BYTES, this.config.PARAMS_MAX_DEPTH);
-      return { actorId: principal.actorId, action: step.action, params, paramsJson };
+      const paramsJson = checkParamsLimits(`${field}params`, params, this.config.PARAMS_MAX_BYTES, this.config.PARAMS_MAX_DEPTH);
+      const delay = jobDelay(field, step, this.config.JOB_DELAY_MAX_MS, nowMs);
+      return { actorId: principal.actorId, action: step.action, params, paramsJson, ...(delay ? { delay } : {}) };
     });
     // Every step is checked before anything is written: one forbidden step rejects the plan.
     const denied = new Map<string, Exclude<Decision, { allowed: true }>>();

@@ -3,7 +3,7 @@
   Times come from Redis TIME.
 
   Input:
-    KEYS[1] retention
+    KEYS[1] retention  KEYS[2] delayed set  KEYS[3] retry set
     ARGV[1] workspace id  ARGV[2] job id
     ARGV[3] retention (s): finished jobs expire
     ARGV[4] read routing: 'legacy' | 'scoped' | 'scoped-then-legacy' (a job the
@@ -14,14 +14,18 @@
     {'missing'}             no copy of this job in this workspace
     {'conflict', status}    the job is no longer pending
 
-  The queue entry stays: the worker drops entries of cancelled jobs, which
-  saves an O(queue length) LREM here. A job waiting for a retry is pending
-  and can be cancelled too.
+  The queue entry stays in the lists: the worker drops entries of
+  cancelled jobs, which saves an O(queue length) LREM here. A job waiting
+  for its due time or for a retry is pending and can be cancelled too; its
+  entry leaves the delayed and retry sets (ZREM, O(log n)), so they hold
+  only jobs that will run, for the depth gauges and the claims that move
+  due entries.
 ]]
 -- @include clock
 -- @include copies
 -- @include statusIndex
 -- @include retention
+-- @include entries
 local ws, jobId, retention, routing = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local copies = jobCopies(ws, jobId)
 local scopedKey = Keys.scopedJob(ws, jobId)
@@ -43,6 +47,11 @@ expireAll(copies, retention)
 local member = indexMember(f[2], jobId)
 moveStatus(ws, member, 'pending', 'cancelled')
 redis.call('ZADD', KEYS[1], nowMs + retention * 1000, retentionItem(ws, 'cancelled', member))
+-- A set of another type cannot hold the entry; skipping it keeps this script from raising after its writes.
+local entry = queueEntry(ws, jobId)
+for _, waiting in ipairs({KEYS[2], KEYS[3]}) do
+  if redis.call('TYPE', waiting)['ok'] == 'zset' then redis.call('ZREM', waiting, entry) end
+end
 local job = redis.call('HGETALL', served)
 table.insert(job, 1, 'cancelled')
 return job

@@ -12,6 +12,7 @@
 
   Input:
     KEYS[1]  the pending list
+    KEYS[2]  the delayed set (delayedQueue)
     then per request, in request order:
       workspaceIndex(ws)
       workspaceStatusIndex(ws, 'pending')
@@ -30,13 +31,22 @@
       client_request_id ('' when none)
       the workspace's stored-jobs quota (0: none)
       job count
-      then 6 per job: copies ('L', 'S' or 'LS'), job id, actor id,
-        action provider, action name, params (JSON text)
+      then 7 per job: copies ('L', 'S' or 'LS'), job id, actor id,
+        action provider, action name, params (JSON text), delay:
+        ''              none: queued at once
+        'in:<ms>'       due <ms> after Redis's now (delay_ms)
+        'at:<epoch ms>' due at that instant (run_at)
 
   The fields a new job starts with are written here (status pending,
   attempts 0, empty result, error and times), so a call carries only what
   varies; job-record.ts JOB_FIELDS lists the same fields. created_at is
   Redis's clock (TIME), shared by every job of the call.
+
+  A job due later than that now gets run_at (its due time, ISO 8601) and
+  its queue entry goes to the delayed set, scored by the due time (ms),
+  instead of the pending list; the worker's claims move it once due. A
+  job due now or earlier is queued at once; its run_at is the time given
+  for 'at:' (so the view shows what was asked), '' otherwise.
 
   Output: one reply per request, in request order:
     {'created', created_at}
@@ -52,10 +62,11 @@
 -- @include clock
 -- @include keys
 -- @include entries
-local PER_JOB = 6
+local PER_JOB = 7
 local PER_REQUEST = 6
 local idempotencyTtl = tonumber(ARGV[1])
-local createdAt = isoFromMs(redisNowMs())
+local nowMs = redisNowMs()
+local createdAt = isoFromMs(nowMs)
 
 local function holdsOnly(key, wanted)
   local t = redis.call('TYPE', key)['ok']
@@ -86,8 +97,24 @@ local function callChunked(command, key, args)
   end
 end
 
--- The queue list's type, checked once per call (requests only add entries to it).
-local queueOk = nil
+-- The queue list's and the delayed set's types, each checked once per call
+-- (requests only add entries to them); the delayed set only once a job needs it.
+local queueOk, delayedOk = nil, nil
+
+-- A job's delay ARGV as (due ms or nil, run_at); nil, nil when malformed.
+local function dueTime(delay)
+  if delay == '' then return nil, '' end
+  local kind, ms = string.match(delay, '^(%a+):(%-?%d+)$')
+  ms = tonumber(ms)
+  if not ms then return nil, nil end
+  if kind == 'in' then
+    if ms <= 0 then return nil, '' end
+    return nowMs + ms, isoFromMs(nowMs + ms)
+  end
+  if kind ~= 'at' then return nil, nil end
+  if ms <= nowMs then return nil, isoFromMs(ms) end
+  return ms, isoFromMs(ms)
+end
 
 -- One request: a = index of its first ARGV, k = index of its first KEY
 -- (its workspace index); jobCount and recordKeys as computed by the caller.
@@ -126,12 +153,26 @@ local function createRequest(a, k, jobCount, recordKeys)
     local stored = redis.call('ZCARD', indexKey)
     if stored + jobCount > quota then return {'quota', tostring(stored), tostring(quota)} end
   end
-  local members, entries = {}, {}
+  -- entries: for the pending list; delayed: score/entry pairs for the delayed set.
+  local members, entries, delayed, runAts = {}, {}, {}, {}
   for i = 0, jobCount - 1 do
-    local jobId = ARGV[firstJob + i * PER_JOB + 1]
+    local base = firstJob + i * PER_JOB
+    local jobId = ARGV[base + 1]
     members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
     members[#members + 1] = createdAt .. '/' .. jobId
-    entries[#entries + 1] = queueEntry(ws, jobId)
+    local due, runAt = dueTime(ARGV[base + 6])
+    if not runAt then return {'refused', 'job delay is malformed'} end
+    runAts[i] = runAt
+    if due then
+      delayed[#delayed + 1] = due
+      delayed[#delayed + 1] = queueEntry(ws, jobId)
+    else
+      entries[#entries + 1] = queueEntry(ws, jobId)
+    end
+  end
+  if #delayed > 0 then
+    if delayedOk == nil then delayedOk = holdsOnly(KEYS[2], 'zset') end
+    if not delayedOk then return {'refused', 'delayed set holds another type'} end
   end
   local firstRecord, lastRecord = k + 3, k + 2 + recordKeys
   for first = firstRecord, lastRecord, 1000 do
@@ -141,30 +182,31 @@ local function createRequest(a, k, jobCount, recordKeys)
   end
 
   -- 3. Writes.
-  local function writeRecord(key, base)
+  local function writeRecord(key, base, runAt)
     redis.call('HSET', key,
       'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
       'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
       'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
       'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
-      'started_at', '', 'finished_at', '', 'request_hash', requestHash)
+      'started_at', '', 'finished_at', '', 'request_hash', requestHash, 'run_at', runAt)
   end
   local nextKey = firstRecord
   for i = 0, jobCount - 1 do
     local base = firstJob + i * PER_JOB
     local copies = ARGV[base]
-    if copies ~= 'S' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
-    if copies ~= 'L' then writeRecord(KEYS[nextKey], base); nextKey = nextKey + 1 end
+    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i]); nextKey = nextKey + 1 end
+    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i]); nextKey = nextKey + 1 end
   end
   callChunked('ZADD', indexKey, members)
   callChunked('ZADD', statusKey, members)
-  callChunked('LPUSH', KEYS[1], entries)
+  if #entries > 0 then callChunked('LPUSH', KEYS[1], entries) end
+  if #delayed > 0 then callChunked('ZADD', KEYS[2], delayed) end
   if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', idempotencyTtl) end
   return {'created', createdAt}
 end
 
 local replies = {}
-local a, k = 2, 2
+local a, k = 2, 3
 while a <= #ARGV do
   local jobCount = tonumber(ARGV[a + 5])
   -- Record keys of this request: one per L and one per S in its copies.

@@ -29,6 +29,7 @@ import type {
 } from './script-types.js';
 import { NO_SCHEDULING_LIMITS } from './script-types.js';
 import type { ReadRouting } from '../store/storage-strategy.js';
+import type { JobDelay } from '../store/job-store.js';
 
 /** Submits keep their idempotency key this long (SPEC: 24 h). */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
@@ -41,6 +42,12 @@ const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leas
 
 type Arg = string | number;
 type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
+
+/** A job's delay as createJobs takes it: '' (none), 'in:<ms>' (after Redis's now) or 'at:<epoch ms>'. */
+function delayArg(delay: JobDelay | undefined): string {
+  if (delay === undefined) return '';
+  return 'afterMs' in delay ? `in:${delay.afterMs}` : `at:${delay.atMs}`;
+}
 
 /**
  * The scripts: every Lua script of this folder, one typed method each. The
@@ -77,7 +84,7 @@ export class QueueScripts {
 
   /** Creates the jobs of one or more submit requests; one reply per request, in order. */
   async createJobs(requests: readonly CreateScriptRequest[]): Promise<CreateScriptReply[]> {
-    const keys: string[] = [RedisKeys.pendingQueue];
+    const keys: string[] = [RedisKeys.pendingQueue, RedisKeys.delayedQueue];
     const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS];
     for (const request of requests) {
       const ws = request.workspaceId;
@@ -86,7 +93,7 @@ export class QueueScripts {
       for (const job of request.jobs) {
         if (job.copies !== 'S') keys.push(RedisKeys.legacyJob(job.jobId));
         if (job.copies !== 'L') keys.push(RedisKeys.scopedJob(ws, job.jobId));
-        args.push(job.copies, job.jobId, job.actorId, job.provider, job.name, job.paramsJson);
+        args.push(job.copies, job.jobId, job.actorId, job.provider, job.name, job.paramsJson, delayArg(job.delay));
       }
     }
     const replies = (await this.call.createJobs(keys, args)) as string[][];
@@ -145,7 +152,7 @@ export class QueueScripts {
   }
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
-    const reply = (await this.call.cancelJob([RedisKeys.retention], [workspaceId, jobId, retentionSeconds, routing])) as string[];
+    const reply = (await this.call.cancelJob([RedisKeys.retention, RedisKeys.delayedQueue, RedisKeys.retryQueue], [workspaceId, jobId, retentionSeconds, routing])) as string[];
     if (reply[0] === 'cancelled') return { outcome: 'cancelled', record: pairsToRecord(reply.slice(1)) };
     if (reply[0] === 'missing') return { outcome: 'missing' };
     return { outcome: 'conflict', status: reply[1] };

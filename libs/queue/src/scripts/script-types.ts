@@ -4,6 +4,7 @@
  * produce and consume them.
  */
 import type { ReadRouting } from '../store/storage-strategy.js';
+import type { JobDelay } from '../store/job-store.js';
 
 /** Which records a new job gets: legacy, scoped, or both (dual-write). */
 export type JobCopies = 'L' | 'S' | 'LS';
@@ -15,6 +16,8 @@ export interface CreateScriptJob {
   provider: string;
   name: string;
   paramsJson: string;
+  /** Absent: queued at once. A job not yet due by Redis's clock waits in the delayed set instead. */
+  delay?: JobDelay;
 }
 
 /** One submit request of a createJobs call (every request of a call is atomic on its own). */

@@ -1,6 +1,13 @@
 import type { Job, JobStatus } from '../job-record.js';
 import type { StorageStrategy } from './storage-strategy.js';
 
+/**
+ * When a job may start, if not at once: `afterMs` after Redis stores it (by
+ * Redis's clock, so API clocks do not matter), or at the instant `atMs` (ms
+ * since the epoch; one in the past means now).
+ */
+export type JobDelay = { afterMs: number } | { atMs: number };
+
 /** One job to create; the store mints the id and timestamps. */
 export interface NewJob {
   actorId: string;
@@ -8,6 +15,8 @@ export interface NewJob {
   params: Record<string, unknown>;
   /** params as JSON text, when the caller already has it (the API, from its size check); else the store serializes params. */
   paramsJson?: string;
+  /** Absent: the job is queued at once. */
+  delay?: JobDelay;
 }
 
 export interface CreateRequest {

@@ -91,6 +91,7 @@ export class RedisJobStore extends JobStore {
         provider: job.action.slice(0, dot),
         name: job.action.slice(dot + 1),
         paramsJson: job.paramsJson ?? JSON.stringify(job.params),
+        delay: job.delay,
       };
     });
     const reply = await this.countDualWrite(

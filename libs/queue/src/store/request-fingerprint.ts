@@ -15,9 +15,12 @@ function canonical(value: unknown): string {
 
 /**
  * The fingerprint stored with a job so that a repeat of a client_request_id
- * can be told apart: same payload → replay, different payload → 422.
+ * can be told apart: same payload → replay, different payload → 422. A
+ * delay is part of the payload (the same instant however its zone is
+ * written); a job without one has the fingerprint it had before delays
+ * existed, so keys stored then still replay.
  */
 export function requestFingerprint(kind: 'job' | 'plan', jobs: readonly NewJob[]): string {
-  const payload = jobs.map((j) => ({ action: j.action, params: j.params }));
+  const payload = jobs.map((j) => (j.delay === undefined ? { action: j.action, params: j.params } : { action: j.action, params: j.params, delay: j.delay }));
   return createHash('sha256').update(kind).update(canonical(payload)).digest('base64url');
 }

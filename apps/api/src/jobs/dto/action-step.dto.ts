@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsString, Matches, ValidateIf } from 'class-validator';
 import { ACTION_ID_PATTERN } from '@relay/permissions';
+import { DelayMsField, RunAtField } from './delay-fields.js';
 
 export const ACTION_ID_MESSAGE = 'action must be "provider.name": lowercase letters, digits and _, each part starting with a letter';
 
-/** One action to run: the shape of POST /ai/jobs and of each plan step. */
+/** One action to run, now or delayed: the shape of POST /ai/jobs and of each plan step. */
 export class ActionStepDto {
   @ApiProperty({ description: 'The action to run, `provider.name`.', pattern: ACTION_ID_PATTERN.source, example: 'debug.echo' })
   @IsString()
@@ -23,4 +24,10 @@ export class ActionStepDto {
   @ValidateIf((_dto, value) => value !== undefined)
   @IsObject({ message: 'params must be a JSON object' })
   params?: Record<string, unknown>;
+
+  @RunAtField()
+  run_at?: string;
+
+  @DelayMsField()
+  delay_ms?: number;
 }

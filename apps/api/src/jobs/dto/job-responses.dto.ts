@@ -54,6 +54,17 @@ export class JobSummaryView {
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true, example: EXAMPLE_TIME })
   finished_at: string | null;
 
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When the job was asked to run, in UTC: its `run_at`, or the time it was stored plus its `delay_ms` (by Redis\'s clock). ' +
+      'A job waiting for this time is `pending`; null when it was submitted with neither (or with `delay_ms` 0).',
+    example: '2026-11-29T12:00:00.000Z',
+  })
+  run_at: string | null;
+
   @ApiPropertyOptional({
     type: 'boolean',
     enum: [true],

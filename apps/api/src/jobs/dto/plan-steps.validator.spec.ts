@@ -20,9 +20,17 @@ const value = fc.oneof(
   fc.array(fc.integer(), { maxLength: 2 }),
   fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
 );
+// Delay values: valid and invalid run_at texts and delay_ms numbers, and anything else.
+const delayValue = fc.oneof(
+  fc.constantFrom('2026-11-29T12:00:00.000Z', '2026-11-29T14:00:00+02:00', '2026-11-29T12:00Z', '2026-02-30T12:00:00Z', '2026-11-29T12:00:00', '2026-11-29', ''),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.constantFrom(0, 1, 60000, -1, 1.5, Number.MAX_SAFE_INTEGER + 2),
+  value,
+);
 const step = fc.oneof(
   fc.record({ action: value, params: value }, { requiredKeys: [] }),
   fc.dictionary(fc.constantFrom('action', 'params', 'extra', 'steps'), value, { maxKeys: 3 }),
+  fc.record({ action: fc.constant('debug.echo'), run_at: delayValue, delay_ms: delayValue }, { requiredKeys: ['action'] }),
   value,
 );
 
@@ -45,6 +53,13 @@ describe('plan steps (hand-checked) agree with ActionStepDto (class-validator)',
       'steps.3.params must be a JSON object',
     ]);
     expect(stepProblems('debug.echo', 7)).toEqual(['nested property steps.7 must be either object or array']);
+    expect(stepProblems({ action: 'debug.echo', run_at: '2026-11-29T12:00:00Z' }, 0)).toEqual([]);
+    expect(stepProblems({ action: 'debug.echo', delay_ms: 0 }, 0)).toEqual([]);
+    expect(stepProblems({ action: 'debug.echo', run_at: 'tomorrow', delay_ms: -1 }, 2)).toEqual([
+      expect.stringMatching(/^steps\.2\.run_at must be an ISO 8601 date-time with a time zone/),
+      'steps.2.delay_ms must be a whole number of milliseconds, 0 or more',
+      'steps.2.delay_ms must not be sent together with run_at: send one of them',
+    ]);
   });
 
   it('SubmitPlanDto reports step problems under steps, at most 10', () => {
