@@ -88,7 +88,7 @@ describe('fair claiming (claim scripts)', () => {
 
   it('workspaces with work share slots in rotation, equally at weight 1', async () => {
     for (const ws of ['a', 'b', 'c']) await submit(ws, 100);
-    const started = [];
+    const started: ClaimedJob[] = [];
     for (let i = 0; i < 30; i++) started.push(...(await claim(3)));
     const counts = Object.fromEntries(['a', 'b', 'c'].map((ws) => [ws, started.filter((j) => j.workspaceId === ws).length]));
     // Equal shares; a workspace that joined later got its one start ahead (README "Scheduling").
@@ -104,7 +104,7 @@ describe('fair claiming (claim scripts)', () => {
     await submit('light', 400);
     await submit('plain', 400);
     const scheduling = { ...NONE, overridesPublished: true };
-    const started = [];
+    const started: ClaimedJob[] = [];
     for (let i = 0; i < 50; i++) started.push(...(await claim(10, scheduling)));
     const share = (w: string) => started.filter((j) => j.workspaceId === w).length;
     // 500 starts in 3 : 1 : 1 (plain has no entry: weight 1).
@@ -136,7 +136,7 @@ describe('fair claiming (claim scripts)', () => {
     const { claimed } = await succeed([bigJob], 5, capped);
     expect(workspaces(claimed)).toEqual(['big']);
     expect(await runningCounts()).toEqual({ big: '2', small: '1', other: '1' });
-    const leases = await r.redis.zrange(RedisKeys.leases, 0, -1);
+    const leases = await r.redis.zrange(RedisKeys.leases, '0', '-1');
     expect(leases.filter((l) => l.startsWith('big:'))).toHaveLength(2);
   });
 
@@ -187,7 +187,7 @@ describe('fair claiming (claim scripts)', () => {
     // Per workspace: beta has its own window.
     expect(reply.claimed.filter((j) => j.workspaceId === 'beta').map((j) => j.jobId)).toEqual(other);
     expect(reply.heldBack).toEqual([{ reason: 'rate_limit', workspaceId: 'acme', times: 5 }]);
-    const delayed = await r.redis.zrange(RedisKeys.delayedQueue, 0, -1, 'WITHSCORES');
+    const delayed = await r.redis.zrange(RedisKeys.delayedQueue, '0', '-1', 'WITHSCORES');
     expect(delayed.filter((_, i) => i % 2 === 0).sort()).toEqual(ids.slice(3).map((id) => `acme:${id}`).sort());
     for (const id of ids.slice(3)) expect(await r.redis.hget(RedisKeys.scopedJob('acme', id), 'attempts')).toBe('0');
     // Due when the window's oldest start leaves it: retryDueIn says so.

@@ -3,7 +3,7 @@ import { RelayConfig } from '@relay/config';
 import { PermissionsService } from '@relay/permissions';
 import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
-import { ActionError } from '../actions/action.js';
+import { ActionDeferred, ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
 import type { AttemptControl } from './attempt-control.js';
 import { retryDelayMs } from './retry-policy.js';
@@ -53,12 +53,18 @@ export class JobRunner {
       const result = await control.bound(handler.run(params, context));
       return this.succeeded(job, result);
     } catch (error) {
+      // "Rate limited, retry after N ms": waiting is not a failed attempt, up to JOB_MAX_DEFERRALS times.
+      if (!timedOut && error instanceof ActionDeferred && job.deferrals < this.config.JOB_MAX_DEFERRALS) {
+        return { outcome: 'defer', error: error.message.slice(0, 500), delayMs: error.retryAfterMs };
+      }
       const message = timedOut
         ? `timed out after ${this.config.JOB_TIMEOUT_MS} ms`
         : error instanceof ActionError
           ? error.message.slice(0, 500)
-          : `action failed (${error instanceof Error ? error.name : 'error'})`;
-      if (!(error instanceof ActionError) && !timedOut) {
+          : error instanceof ActionDeferred
+            ? `${error.message.slice(0, 400)} (deferred ${job.deferrals} times, JOB_MAX_DEFERRALS)`
+            : `action failed (${error instanceof Error ? error.name : 'error'})`;
+      if (!(error instanceof ActionError) && !(error instanceof ActionDeferred) && !timedOut) {
         // The job id is enough to find it; params and the raw message may hold secrets.
         this.logger.warn(`job ${job.jobId} (${job.action}) threw ${error instanceof Error ? error.name : typeof error}`);
       }
