@@ -2,6 +2,7 @@ import { loadConfig } from '@relay/config';
 import {
   ActiveWorkspaces,
   DEFAULT_LIST_RESULT_MAX_BYTES,
+  type JobDelay,
   LABELLED_DEPTH_WORKSPACES_MAX,
   QUEUE_ENTRIES_READ_MAX,
   QueueScripts,
@@ -19,11 +20,12 @@ import { fileRedis, type FileRedis } from './support/redis.js';
  * ai_queue_depth{state, workspace_id} (issue 13, point 3; issue 14, point 5)
  * on a real Redis: jobs put in every state through the real store and the
  * worker's queue (submit, claim, finish with a retry or a failure), then one
- * depth report, read back from the gauge. Delayed jobs and the workspace
- * queues of fair scheduling are written into Redis directly, standing for
- * what the submit and the claim of the new layout do (a delayed job's entry
- * in ai:queue:delayed with its record pending; entries drained from
- * ai:queue:pending into ai:queue:ws:<ws>, the workspace in the rotation). The gauge lives in prom-client's registry,
+ * depth report, read back from the gauge. Delayed jobs are submitted with
+ * a delay through the store. What a claim does to the workspace queues is
+ * written into Redis directly, standing for it (entries drained from
+ * ai:queue:pending into ai:queue:ws:<ws>, the workspace in the rotation; a
+ * due entry moved to the front of its workspace's queue), so each count is
+ * known exactly. The gauge lives in prom-client's registry,
  * shared with other files of this worker thread, so each test resets it.
  */
 
@@ -42,20 +44,18 @@ describe('ai_queue_depth per workspace', () => {
     new RedisJobStore(new QueueScripts(server.redis), LEGACY_ONLY, metrics, 3600, DEFAULT_LIST_RESULT_MAX_BYTES, labels, new ActiveWorkspaces(server.redis));
   const queueFor = (labels: WorkspaceLabelPolicy) => new WorkQueue(new QueueScripts(server.redis), server.redis, metrics, labels);
 
-  const submit = (store: RedisJobStore, workspaceId: string, n: number) =>
-    Promise.all(Array.from({ length: n }, () => store.create({ workspaceId, kind: 'job', jobs: [{ actorId: 'a', action: 'debug.echo', params: {} }] })));
+  const submit = (store: RedisJobStore, workspaceId: string, n: number, delay?: JobDelay) =>
+    Promise.all(Array.from({ length: n }, () => store.create({ workspaceId, kind: 'job', jobs: [{ actorId: 'a', action: 'debug.echo', params: {}, delay }] })));
   const jobIdsOf = (outcomes: Awaited<ReturnType<typeof submit>>) => outcomes.flatMap((o) => (o.outcome === 'created' ? o.jobIds : []));
 
-  /** What a delayed submit leaves: the record pending with its run_at, the entry in the delayed set (due in an hour), not in the pending list. */
-  async function delay(workspaceId: string, jobIds: readonly string[]): Promise<void> {
-    const due = Date.now() + 3_600_000;
-    for (const id of jobIds) {
-      const entry = `${workspaceId}:${id}`;
-      expect(await server.redis.lrem(RedisKeys.pendingQueue, 1, entry)).toBe(1);
-      await server.redis.zadd(RedisKeys.delayedQueue, due, entry);
-      await server.redis.hset(RedisKeys.legacyJob(id), 'run_at', new Date(due).toISOString());
+  /** Jobs due in an hour: pending, their entries in the delayed set rather than the pending list. */
+  async function submitDelayed(store: RedisJobStore, workspaceId: string, n: number): Promise<string[]> {
+    const ids = jobIdsOf(await submit(store, workspaceId, n, { afterMs: 3_600_000 }));
+    for (const id of ids) {
+      expect(await server.redis.zscore(RedisKeys.delayedQueue, `${workspaceId}:${id}`)).not.toBeNull();
       expect(await server.redis.hget(RedisKeys.legacyJob(id), 'status')).toBe('pending');
     }
+    return ids;
   }
 
   /** What a claim's drain leaves: the workspace's entries moved, oldest first, from ai:queue:pending to its own queue, and the workspace in the rotation. */
@@ -90,7 +90,7 @@ describe('ai_queue_depth per workspace', () => {
     }
     for (const [ws, want] of Object.entries(plan)) {
       await submit(store, ws, want.pending);
-      await delay(ws, jobIdsOf(await submit(store, ws, want.delayed)));
+      await submitDelayed(store, ws, want.delayed);
     }
   }
 
@@ -196,8 +196,7 @@ describe('ai_queue_depth per workspace', () => {
 
   it('a delayed job counts as delayed until its entry is moved, when due, to the front of its workspace queue; then it is pending', async () => {
     const labels = policy({ METRICS_WORKSPACE_LABEL: 'on', METRICS_WORKSPACE_ALLOWLIST: 'acme' });
-    const [id] = jobIdsOf(await submit(storeFor(labels), 'acme', 1));
-    await delay('acme', [id]);
+    const [id] = await submitDelayed(storeFor(labels), 'acme', 1);
     await queueFor(labels).reportDepth();
     expect(await depthSeries()).toEqual({ acme: { ...NONE, delayed: 1 }, unscoped: NONE });
 
@@ -211,8 +210,7 @@ describe('ai_queue_depth per workspace', () => {
 
   it(`per workspace, the delayed and retry sets are read up to ${QUEUE_ENTRIES_READ_MAX} entries by due time; a workspace's later entries count as its pending, the totals stay exact`, async () => {
     const labels = policy({ METRICS_WORKSPACE_LABEL: 'on', METRICS_WORKSPACE_ALLOWLIST: 'acme' });
-    const ids = jobIdsOf(await submit(storeFor(labels), 'acme', 2));
-    await delay('acme', ids);
+    await submitDelayed(storeFor(labels), 'acme', 2);
     // Another workspace's entries, all due before acme's: acme's are past the bound.
     const soon = Date.now();
     const others: (string | number)[] = Array.from({ length: QUEUE_ENTRIES_READ_MAX }, (_, i) => [soon + i, `crowd:job-${i}`]).flat();

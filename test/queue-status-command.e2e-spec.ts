@@ -6,13 +6,12 @@ import { fileRedis, type FileRedis } from './support/redis.js';
 
 /**
  * `relay queue status` (issue 14, point 5) through runCli against the file's
- * own Redis. Jobs are submitted through the real API and claimed and
- * finished through the worker's real queue scripts (running, retrying,
- * dead). What the fair-scheduling submit and claim do is written into Redis
- * directly, standing for them: a delayed job's entry moved from
- * ai:queue:pending to ai:queue:delayed (its record stays pending), entries
- * drained into a workspace's queue with the workspace in the rotation, and
- * a running count in ai:queue:running.
+ * own Redis. Jobs are submitted through the real API (delayed ones with
+ * delay_ms) and claimed and finished through the worker's real queue
+ * scripts (running, retrying, dead). Two things a claim does are written
+ * into Redis directly, standing for it, so that nothing else changes: a
+ * workspace's entries drained into its queue with the workspace in the
+ * rotation, and a running count in ai:queue:running.
  */
 
 const CLAIM = { workerId: 'status-test', leaseMs: 600_000, maxAttempts: 5, retentionSeconds: 3600 };
@@ -27,11 +26,11 @@ describe('relay queue status on a real Redis', () => {
 
   const relay = (...argv: string[]): Promise<CliRun> => runRelay({ REDIS_URL: server.url }, argv);
 
-  async function submit(ws: string, n: number): Promise<string[]> {
+  async function submit(ws: string, n: number, delayMs?: number): Promise<string[]> {
     keys[ws] ??= await api.key(ws);
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const res = await api.http.post('/ai/jobs').set('Authorization', `Bearer ${keys[ws]}`).send({ action: 'debug.echo', params: { i } });
+      const res = await api.http.post('/ai/jobs').set('Authorization', `Bearer ${keys[ws]}`).send({ action: 'debug.echo', params: { i }, delay_ms: delayMs });
       expect(res.status).toBe(202);
       ids.push(res.body.job_id);
     }
@@ -50,12 +49,9 @@ describe('relay queue status on a real Redis', () => {
     }
   }
 
-  /** What a delayed submit leaves: the record pending, the entry in the delayed set (due in an hour) rather than the pending list. */
+  /** Jobs due in an hour: pending, their entries in the delayed set rather than the pending list. */
   async function submitDelayed(ws: string, n: number): Promise<void> {
-    for (const id of await submit(ws, n)) {
-      expect(await server.redis.lrem(RedisKeys.pendingQueue, 1, `${ws}:${id}`)).toBe(1);
-      await server.redis.zadd(RedisKeys.delayedQueue, Date.now() + 3_600_000, `${ws}:${id}`);
-    }
+    for (const id of await submit(ws, n, 3_600_000)) expect(await server.redis.zscore(RedisKeys.delayedQueue, `${ws}:${id}`)).not.toBeNull();
   }
 
   /** What a claim's drain leaves: the workspace's entries, oldest first, moved to its own queue, and the workspace in the rotation. */
