@@ -12,7 +12,7 @@ import { fileRedis, type FileRedis } from './support/redis.js';
  * What the console's data routes answer an operator (README "Operator
  * console"), on the real API and a real Redis. Jobs are submitted through
  * the API; the states a worker would give them (running, retrying, dead)
- * are set up in Redis the way the worker's scripts leave them, so each
+ * and a delayed job's entry are set up in Redis the way the scripts leave them, so each
  * count is known exactly. The browser test (console.e2e-spec.ts) has the
  * same states made by real workers.
  */
@@ -59,11 +59,14 @@ describe('operator console data routes', () => {
     await server?.stop();
   });
 
-  it('overview: pending, running, retrying and dead per workspace, a workspace known only by its dead letters, exact totals; reused for 2 s, then recomputed', async () => {
-    const alpha = [await submit('alpha'), await submit('alpha'), await submit('alpha')];
+  it('overview: pending, running, delayed, retrying and dead per workspace, a workspace known only by its dead letters, exact totals; reused for 2 s, then recomputed', async () => {
+    const alpha = [await submit('alpha'), await submit('alpha'), await submit('alpha'), await submit('alpha')];
     const beta = await submit('beta');
     // alpha's first job waits out a retry backoff (it reads pending, in the retry set); beta's runs.
     await server.redis.zadd(RedisKeys.retryQueue, Date.now() + 3_600_000, `alpha:${alpha[0].job_id}`);
+    // alpha's last job is not due for an hour: pending, its entry in the delayed set rather than the pending list.
+    await server.redis.lrem(RedisKeys.pendingQueue, 1, `alpha:${alpha[3].job_id}`);
+    await server.redis.zadd(RedisKeys.delayedQueue, Date.now() + 3_600_000, `alpha:${alpha[3].job_id}`);
     await setStatus('beta', beta, 'pending', 'running');
     await server.redis.lpush(RedisKeys.deadLetters, 'gamma:expired-1', 'no-colon-entry');
 
@@ -71,12 +74,12 @@ describe('operator console data routes', () => {
     expect(first.status).toBe(200);
     expect(first.body).toEqual({
       workspaces: [
-        { workspace_id: 'alpha', pending: 2, running: 0, retrying: 1, dead: 0 },
-        { workspace_id: 'beta', pending: 0, running: 1, retrying: 0, dead: 0 },
-        { workspace_id: 'gamma', pending: 0, running: 0, retrying: 0, dead: 1 },
+        { workspace_id: 'alpha', pending: 2, running: 0, delayed: 1, retrying: 1, dead: 0 },
+        { workspace_id: 'beta', pending: 0, running: 1, delayed: 0, retrying: 0, dead: 0 },
+        { workspace_id: 'gamma', pending: 0, running: 0, delayed: 0, retrying: 0, dead: 1 },
       ],
-      // The queue's own structures: 4 entries in the pending list, no lease, one retry, two dead-letter entries.
-      totals: { pending: 4, running: 0, retrying: 1, dead: 2 },
+      // The queue's own structures: 4 entries in the pending list, no lease, one delayed, one retry, two dead-letter entries.
+      totals: { pending: 4, running: 0, delayed: 1, retrying: 1, dead: 2 },
       workspaces_truncated: false,
       counts_capped: false,
       generated_at: expect.any(String),
@@ -84,7 +87,7 @@ describe('operator console data routes', () => {
 
     await submit('alpha');
     expect((await get('/overview')).body.generated_at).toBe(first.body.generated_at);
-    await expectEventually(async () => expect((await get('/overview')).body.workspaces[0]).toEqual({ workspace_id: 'alpha', pending: 3, running: 0, retrying: 1, dead: 0 }), 5000, 200);
+    await expectEventually(async () => expect((await get('/overview')).body.workspaces[0]).toEqual({ workspace_id: 'alpha', pending: 3, running: 0, delayed: 1, retrying: 1, dead: 0 }), 5000, 200);
   });
 
   it('counts the retry set and dead-letter list per workspace in chunks, up to a bound beyond which it says the counts are capped', async () => {

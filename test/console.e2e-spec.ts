@@ -49,7 +49,7 @@ describe('operator console in headless Chromium', () => {
 
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
-  /** The queue table's row of a workspace: [pending, running, retrying, dead]. */
+  /** The queue table's row of a workspace: [pending, running, delayed, retrying, dead]. */
   async function queueRow(workspace: string): Promise<number[]> {
     const row = page.locator('#queues-table tbody tr').filter({ has: page.getByRole('rowheader', { name: workspace, exact: true }) });
     return (await row.locator('td.number').allTextContents()).map(Number);
@@ -109,9 +109,9 @@ describe('operator console in headless Chromium', () => {
     // The key is never put in the URL, and stays in this tab's sessionStorage only.
     expect(page.url()).toBe(`${base}/console`);
     expect(await page.evaluate<number>('localStorage.length')).toBe(0);
-    expect(await queueRow('alpha')).toEqual([21, 1, 0, 1]);
-    expect(await queueRow('beta')).toEqual([0, 0, 1, 0]);
-    expect(await page.locator('[data-total]').allTextContents()).toEqual(['21', '1', '1', '1']);
+    expect(await queueRow('alpha')).toEqual([21, 1, 0, 0, 1]);
+    expect(await queueRow('beta')).toEqual([0, 0, 0, 1, 0]);
+    expect(await page.locator('[data-total]').allTextContents()).toEqual(['21', '1', '0', '1', '1']);
     await shot('02-queues');
 
     // A workspace's jobs, filtered by status, in pages of 20.
@@ -144,7 +144,7 @@ describe('operator console in headless Chromium', () => {
     await expectEventually(async () => expect(await page.getByRole('status').textContent()).toBe(`Requeued job ${deadId} of workspace alpha.`));
     expect(await server.redis.lrange(RedisKeys.deadLetters, 0, -1)).toEqual([]);
     expect(await server.redis.hget(RedisKeys.legacyJob(deadId), 'status')).toBe('pending');
-    await expectEventually(async () => expect(await queueRow('alpha')).toEqual([22, 1, 0, 0]), 10_000);
+    await expectEventually(async () => expect(await queueRow('alpha')).toEqual([22, 1, 0, 0, 0]), 10_000);
     expect(await page.locator('#dead-table tbody tr').count()).toBe(0);
     // The job still shown in detail follows: pending again, no attempt used.
     await expectEventually(async () => expect(await page.locator('#job-fields dd').nth(4).textContent()).toBe('pending'), 10_000, 200);
@@ -153,8 +153,8 @@ describe('operator console in headless Chromium', () => {
 
     // Live: a job submitted elsewhere shows up without anything done in the page, and is announced.
     await submit(betaKey, 'debug.echo', {});
-    await expectEventually(async () => expect(await queueRow('beta')).toEqual([1, 0, 1, 0]), 15_000, 200);
-    await expectEventually(async () => expect(await page.getByRole('status').textContent()).toBe('Queues updated: 23 pending, 1 running, 1 retrying, 0 dead.'), 5000, 200);
+    await expectEventually(async () => expect(await queueRow('beta')).toEqual([1, 0, 0, 1, 0]), 15_000, 200);
+    await expectEventually(async () => expect(await page.getByRole('status').textContent()).toBe('Queues updated: 23 pending, 1 running, 0 delayed, 1 retrying, 0 dead.'), 5000, 200);
     await shot('06-live-update');
 
     // Migration status: the counts of `relay migrate status`.

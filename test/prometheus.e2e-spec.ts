@@ -100,6 +100,6 @@ describe('Prometheus scraping the API and the worker, with the committed rules',
     }
     expect(failures).toEqual([]);
     const depth = dashboardQueries().find((q) => q.panel === 'Queue depth per state')!;
-    expect(Object.keys(byLabel(await prometheus.query(depth.expr), 'state')).sort()).toEqual(['dead', 'pending', 'retrying', 'running']);
+    expect(Object.keys(byLabel(await prometheus.query(depth.expr), 'state')).sort()).toEqual(['dead', 'delayed', 'pending', 'retrying', 'running']);
   });
 });

@@ -6,6 +6,7 @@ import { CliContext } from './cli-context.js';
 import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
 import { migrateCommand } from './migrate.command.js';
+import { queueCommand } from './queue.command.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -22,6 +23,7 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
   program.addCommand(keysCommand(context));
   program.addCommand(deadCommand(context));
   program.addCommand(migrateCommand(context));
+  program.addCommand(queueCommand(context));
   // Every level, subcommands included: commander must throw (never exit the
   // process) and write through io.
   const configure = (command: Command): void => {

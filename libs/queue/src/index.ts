@@ -15,7 +15,8 @@ export { jobStoreProvider, migrationFlags } from './store/job-store.provider.js'
 export { encodeCursor, decodeCursor, CURSOR_RESTART_ADVICE } from './store/list-cursor.js';
 // work/: the worker's side of the queue.
 export { WorkQueue } from './work/work-queue.js';
-export { readQueueDepth, RETRY_ENTRIES_READ_MAX, type QueueDepth, type DepthReading } from './work/queue-depth.js';
+export { readQueueDepth, QUEUE_STATES, QUEUE_ENTRIES_READ_MAX, type QueueDepth, type DepthReading } from './work/queue-depth.js';
+export { findQueueWorkspaces, type QueueWorkspaces } from './work/queue-workspaces.js';
 export { ActiveWorkspaces, LABELLED_DEPTH_WORKSPACES_MAX } from './work/active-workspaces.js';
 export { ActionRateLimits, parseActionRateLimits, encodeRateRules, type ActionRateRule } from './work/action-rate-limits.js';
 export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';

@@ -50,7 +50,7 @@ export class RelayMetrics {
   /** Set by every worker from Redis (the same values on each): aggregate with max, not sum. */
   readonly queueDepth = gauge({
     name: 'ai_queue_depth',
-    help: 'Jobs in the queue by state (pending, running, retrying, dead), as every worker reads them from Redis',
+    help: 'Jobs in the queue by state (pending, running, delayed, retrying, dead), as every worker reads them from Redis',
     labelNames: ['state', 'workspace_id'],
   });
   readonly securityDecisions = counter({

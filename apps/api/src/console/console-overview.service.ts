@@ -11,9 +11,11 @@ export const WORKSPACES_CACHE_MS = 30_000;
 
 export interface WorkspaceQueues {
   workspace_id: string;
-  /** Waiting to run now (retries waiting out their backoff are not counted here). */
+  /** Waiting to run now (delayed jobs and retries waiting out their backoff are not counted here). */
   pending: number;
   running: number;
+  /** Not yet due (run_at or delay_ms, a rate limit, an action's Retry-After); the job reads `pending`, with its run_at. */
+  delayed: number;
   /** Waiting out a retry backoff (the job reads `pending`, with its last error). */
   retrying: number;
   /** In the dead-letter list. */
@@ -23,19 +25,20 @@ export interface WorkspaceQueues {
 export interface QueueOverview {
   workspaces: WorkspaceQueues[];
   /** The whole queue, exact (list and set sizes). */
-  totals: { pending: number; running: number; retrying: number; dead: number };
+  totals: { pending: number; running: number; delayed: number; retrying: number; dead: number };
   /** More workspaces than the console lists (MAX_WORKSPACES). */
   workspaces_truncated: boolean;
-  /** The retry set or dead-letter list was too long to count per workspace in full (MAX_ENTRIES_READ). */
+  /** The delayed set, retry set or dead-letter list was too long to count per workspace in full (MAX_ENTRIES_READ). */
   counts_capped: boolean;
   generated_at: string;
 }
 
 /**
  * The console's queue table: per workspace, pending and running from the
- * workspace's status indexes (ZCARD each), retrying and dead from the
- * global retry set and dead-letter list (read in chunks, counted by the
- * workspace part of each entry).
+ * workspace's status indexes (ZCARD each; pending less the workspace's
+ * delayed and retrying jobs, whose status stays pending), delayed, retrying
+ * and dead from the global delayed and retry sets and dead-letter list
+ * (read in chunks, counted by the workspace part of each entry).
  */
 @Injectable()
 export class ConsoleOverviewService {
@@ -55,24 +58,25 @@ export class ConsoleOverviewService {
   }
 
   private async compute(): Promise<QueueOverview> {
-    const [discovered, retry, dead, totals] = await Promise.all([
+    const [discovered, delayed, retry, dead, totals] = await Promise.all([
       this.workspaces.get(),
+      countEntriesByWorkspace(this.redis, RedisKeys.delayedQueue, 'zset'),
       countEntriesByWorkspace(this.redis, RedisKeys.retryQueue, 'zset'),
       countEntriesByWorkspace(this.redis, RedisKeys.deadLetters, 'list'),
       this.queue.depthTotals(),
     ]);
-    // A workspace whose index is gone can still have dead letters or retries: it is listed too.
-    const ids = [...new Set([...discovered.ids, ...retry.byWorkspace.keys(), ...dead.byWorkspace.keys()])].sort();
+    // A workspace whose index is gone can still have dead letters, retries or delayed entries: it is listed too.
+    const ids = [...new Set([...discovered.ids, ...delayed.byWorkspace.keys(), ...retry.byWorkspace.keys(), ...dead.byWorkspace.keys()])].sort();
     const pipeline = this.redis.pipeline();
     for (const ws of ids) pipeline.zcard(RedisKeys.workspaceStatusIndex(ws, 'pending')).zcard(RedisKeys.workspaceStatusIndex(ws, 'running'));
     const replies = ((await pipeline.exec()) ?? []).map(([error, n]) => zcardOrZero(error, n));
     const workspaces = ids.map((workspace_id, i) => {
-      const retrying = retry.byWorkspace.get(workspace_id) ?? 0;
+      const waiting = { delayed: delayed.byWorkspace.get(workspace_id) ?? 0, retrying: retry.byWorkspace.get(workspace_id) ?? 0 };
       return {
         workspace_id,
-        pending: Math.max(0, replies[2 * i] - retrying),
+        pending: Math.max(0, replies[2 * i] - waiting.delayed - waiting.retrying),
         running: replies[2 * i + 1],
-        retrying,
+        ...waiting,
         dead: dead.byWorkspace.get(workspace_id) ?? 0,
       };
     });
@@ -80,7 +84,7 @@ export class ConsoleOverviewService {
       workspaces,
       totals,
       workspaces_truncated: discovered.truncated,
-      counts_capped: retry.capped || dead.capped,
+      counts_capped: delayed.capped || retry.capped || dead.capped,
       generated_at: new Date().toISOString(),
     };
   }

@@ -219,6 +219,16 @@ export class QueueScripts {
     return ms < 0 ? undefined : ms;
   }
 
+  /**
+   * The queue's counts at one instant: five numbers (pending, running,
+   * delayed, retrying, dead) for the whole queue, then five for each of
+   * `workspaces` in order (queueDepth.lua; queue-depth.ts decodes them).
+   */
+  async queueDepth(workspaces: readonly string[], entriesReadMax: number): Promise<number[]> {
+    const keys = [RedisKeys.pendingQueue, RedisKeys.readyWorkspaces, RedisKeys.cappedWorkspaces, RedisKeys.leases, RedisKeys.delayedQueue, RedisKeys.retryQueue, RedisKeys.deadLetters];
+    return (await this.call.queueDepth(keys, [entriesReadMax, ...workspaces])) as number[];
+  }
+
   async requeueDead(workspaceId: string, jobId: string): Promise<RequeueReply> {
     const entry = `${workspaceId}:${jobId}`;
     return (await this.call.requeueDead([RedisKeys.deadLetters, RedisKeys.pendingQueue, RedisKeys.retention], [entry])) as RequeueReply;

@@ -18,6 +18,7 @@ export const SCRIPT_NAMES = [
   'recoverStalled',
   'expireIndexEntries',
   'retryDueIn',
+  'queueDepth',
   'requeueDead',
   'backfillJobs',
   'compareJobs',

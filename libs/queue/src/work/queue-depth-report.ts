@@ -9,7 +9,7 @@ import { QUEUE_STATES, readQueueDepth, type QueueDepth } from './queue-depth.js'
  * may be labelled, the most recently active ones (ActiveWorkspaces); each
  * gets its own counts, and `unscoped` is the whole queue minus theirs, so
  * summing over workspace_id gives the whole queue. With labels off (the
- * default) only `unscoped` is set, from four counts, as before.
+ * default) only `unscoped` is set, from the whole queue's counts alone.
  */
 export class QueueDepthReport {
   /** `state\nworkspace` of the series set by the last report, to remove those of workspaces no longer labelled. */

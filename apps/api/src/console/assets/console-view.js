@@ -50,17 +50,17 @@ export function renderQueues(overview, showJobs) {
     th.scope = 'row';
     th.textContent = ws.workspace_id;
     row.append(th);
-    for (const state of ['pending', 'running', 'retrying', 'dead']) cell(row, String(ws[state]), 'number');
+    for (const state of ['pending', 'running', 'delayed', 'retrying', 'dead']) cell(row, String(ws[state]), 'number');
     cell(row, '').append(button('Show jobs', `Show jobs of ${ws.workspace_id}`, () => showJobs(ws.workspace_id)));
   }
   for (const td of document.querySelectorAll('[data-total]')) td.textContent = String(overview.totals[td.dataset.total]);
   const notes = [];
   if (overview.workspaces.length === 0) notes.push('No workspace has jobs.');
   if (overview.workspaces_truncated) notes.push('Only the first workspaces are listed.');
-  if (overview.counts_capped) notes.push('The retry or dead-letter list is too long to count per workspace in full: counts are lower bounds.');
+  if (overview.counts_capped) notes.push('The delayed set, retry set or dead-letter list is too long to count per workspace in full: counts are lower bounds.');
   $('#queues-note').textContent = notes.join(' ');
   const t = overview.totals;
-  return `${t.pending} pending, ${t.running} running, ${t.retrying} retrying, ${t.dead} dead`;
+  return `${t.pending} pending, ${t.running} running, ${t.delayed} delayed, ${t.retrying} retrying, ${t.dead} dead`;
 }
 
 export function renderDead(dead, { openJob, requeue }) {
