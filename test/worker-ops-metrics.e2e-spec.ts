@@ -95,6 +95,22 @@ describe('worker metrics for the alert rules', () => {
       // An entry whose record is gone (expired, or an operator deleted it) reports no wait rather than failing the depth report.
       await redis.rpush('ai:queue:pending', `${WS}:gone-1`);
       expect(await queue.oldestPendingSeconds()).toBe(0);
+      await redis.del('ai:queue:pending');
+    });
+
+    it('counts the jobs next in line in the workspace queues too (in the rotation, or capped): the longest wait of them', async () => {
+      const queue = api.app.get(WorkQueue);
+      const now = await redisNowMs();
+      await redis.hset(`ai:job:${WS}:q-1`, { job_id: 'q-1', workspace_id: WS, status: 'pending', updated_at: new Date(now - 30_000).toISOString() });
+      await redis.hset('ai:job:beta:q-2', { job_id: 'q-2', workspace_id: 'beta', status: 'pending', updated_at: new Date(now - 60_000).toISOString() });
+      await redis.rpush(`ai:queue:ws:${WS}`, `${WS}:q-1`);
+      await redis.zadd('ai:queue:ready', 0, WS);
+      expect(Math.floor(await queue.oldestPendingSeconds())).toBe(30);
+      // A capped workspace's next job waits too (for its cap): it counts.
+      await redis.rpush('ai:queue:ws:beta', 'beta:q-2');
+      await redis.sadd('ai:queue:capped', 'beta');
+      expect(Math.floor(await queue.oldestPendingSeconds())).toBe(60);
+      await redis.del(`ai:queue:ws:${WS}`, 'ai:queue:ws:beta', 'ai:queue:ready', 'ai:queue:capped');
     });
 
     it('the worker reports it with the queue depth: a job waiting behind a busy worker, then 0 once it ran', async () => {

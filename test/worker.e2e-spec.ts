@@ -437,7 +437,8 @@ describe('worker (in-process, real Redis)', () => {
         expect(pass?.expired).toBe(1);
       }, 3000);
       expect(await getJob(created.job_id)).toMatchObject({ status: 'pending', attempts: 1 });
-      expect(await redis.lrange('ai:queue:pending', '0', '-1')).toEqual([entry(created.job_id)]);
+      // Back at the front of its workspace's queue (README "Scheduling"), where the next claim finds it.
+      expect(await redis.lrange(`ai:queue:ws:${WS}`, '0', '-1')).toEqual([entry(created.job_id)]);
 
       const [asW2] = await queue.claim({ ...claimOptions, leaseMs: 5000, workerId: 'w2' });
       expect(asW2).toMatchObject({ jobId: created.job_id, attempts: 2 });
@@ -565,9 +566,9 @@ describe('worker (in-process, real Redis)', () => {
       expect(results).toEqual(['done', 'done']);
       expect(await failures()).toBe(skippedBefore + 2);
       expect(await redis.hget(`ai:jobs:${doomed}`, 'status')).toBe('failed');
-      // With no retry set to wait in, the retry is queued at once rather than lost.
+      // With no retry set to wait in, the retry is queued at once (the front of its workspace's queue) rather than lost.
       expect(await redis.hget(`ai:jobs:${retried}`, 'status')).toBe('pending');
-      expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(entry(retried));
+      expect(await redis.lindex(`ai:queue:ws:${WS}`, -1)).toBe(entry(retried));
     });
   });
 

@@ -10,6 +10,8 @@ import { QueueDepthReport } from './queue-depth-report.js';
 /** Index entries removed per call (a few ms of Redis), and the time one pass may spend on them. */
 const EXPIRE_BATCH = 1000;
 const EXPIRE_BUDGET_MS = 5000;
+/** Workspace queues whose next job the oldest-pending gauge reads, per report (every 2 s per worker). */
+const OLDEST_WORKSPACES_READ = 1000;
 
 /**
  * The worker's queue: claim with a lease, renew, finish (fenced by the lease
@@ -154,7 +156,7 @@ export class WorkQueue {
     return { ...pass, dropped };
   }
 
-  /** The whole queue's counts (pending, running, retrying, dead), read now. */
+  /** The whole queue's counts (pending, running, delayed, retrying, dead), read now. */
   async depthTotals(): Promise<QueueDepth> {
     return (await readQueueDepth(this.redis, [])).total;
   }
@@ -165,27 +167,36 @@ export class WorkQueue {
   }
 
   /**
-   * Seconds the job next in line (the consuming end of the pending list) has
-   * waited since it last became pending, by Redis's clock; 0 when none is
-   * pending. updated_at rather than created_at: a job retried or re-delivered
-   * has been waiting in line only since then, not since its submission.
+   * Seconds the longest-waiting job next in line has waited since it last
+   * became pending, by Redis's clock; 0 when none is pending. The jobs next
+   * in line are the consuming ends of ai:queue:pending (not yet drained) and
+   * of each workspace queue in the rotation (ready or capped; at most
+   * OLDEST_WORKSPACES_READ of each). updated_at rather than created_at: a job
+   * retried or re-delivered has been waiting in line only since then.
    */
   async oldestPendingSeconds(): Promise<number> {
-    const entry = await this.redis.lindex(RedisKeys.pendingQueue, -1);
-    if (!entry) return 0;
-    const workspaceId = entry.slice(0, entry.indexOf(':'));
-    const jobId = entry.slice(entry.indexOf(':') + 1);
-    const replies = await this.redis
-      .pipeline()
-      .hget(RedisKeys.scopedJob(workspaceId, jobId), 'updated_at')
-      .hget(RedisKeys.legacyJob(jobId), 'updated_at')
-      .time()
-      .exec();
-    const [scoped, legacy, time] = (replies ?? []).map(([, value]) => value);
-    const since = Date.parse(String(scoped || legacy || ''));
-    const [seconds, micros] = (time as [string, string] | undefined) ?? ['', ''];
+    const [queued, capped] = await Promise.all([
+      this.redis.zrange(RedisKeys.readyWorkspaces, '0', String(OLDEST_WORKSPACES_READ - 1)),
+      this.redis.srandmember(RedisKeys.cappedWorkspaces, OLDEST_WORKSPACES_READ),
+    ]);
+    const heads = this.redis.pipeline().lindex(RedisKeys.pendingQueue, -1);
+    for (const ws of [...queued, ...capped]) heads.lindex(RedisKeys.workspaceQueue(ws), -1);
+    const entries = ((await heads.exec()) ?? []).map(([, value]) => value).filter((v): v is string => typeof v === 'string' && v.includes(':'));
+    if (entries.length === 0) return 0;
+    const reads = this.redis.pipeline();
+    for (const entry of entries) {
+      const sep = entry.indexOf(':');
+      reads.hget(RedisKeys.scopedJob(entry.slice(0, sep), entry.slice(sep + 1)), 'updated_at').hget(RedisKeys.legacyJob(entry.slice(sep + 1)), 'updated_at');
+    }
+    const replies = ((await reads.time().exec()) ?? []).map(([, value]) => value);
+    const [seconds, micros] = (replies.pop() as [string, string] | undefined) ?? ['', ''];
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    return Number.isFinite(since) && Number.isFinite(now) ? Math.max(0, (now - since) / 1000) : 0;
+    let oldest = 0;
+    for (let i = 0; i < replies.length; i += 2) {
+      const since = Date.parse(String(replies[i] || replies[i + 1] || ''));
+      if (Number.isFinite(since) && Number.isFinite(now)) oldest = Math.max(oldest, (now - since) / 1000);
+    }
+    return oldest;
   }
 
   /** Dead-letter entries, newest first. */
