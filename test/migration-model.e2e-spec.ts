@@ -236,6 +236,7 @@ async function checkInvariant(m: Model, r: Real): Promise<void> {
     for (const status of STATUSES) indexes.zrange(RedisKeys.workspaceStatusIndex(ws, status), '0', '-1');
   }
   indexes.lrange(RedisKeys.pendingQueue, '0', '-1');
+  for (const ws of WORKSPACES) indexes.lrange(RedisKeys.workspaceQueue(ws), '0', '-1');
   const indexReplies = (await indexes.exec())!.map(([error, value]) => {
     if (error) throw error;
     return value as string[];
@@ -249,8 +250,16 @@ async function checkInvariant(m: Model, r: Real): Promise<void> {
       expect({ index: `${ws}/${status}`, members: sorted(indexReplies[at++]) }).toEqual({ index: `${ws}/${status}`, members: sorted(expected) });
     }
   }
-  const queued = [...indexReplies[at]].reverse(); // LPUSH on submit, RPOP on claim: oldest last
-  expect({ queue: queued }).toEqual({ queue: m.queue.map((id) => `${m.byId.get(id)!.ws}:${id}`) });
+  // Per workspace, its queue (drained from the pending list earlier) then its entries still on
+  // the pending list; both LPUSH in, RPOP out: oldest last. Entries of jobs no longer pending are
+  // dropped by claims whenever they reach them, so only pending jobs' entries are compared.
+  const pendingList = [...indexReplies[at++]].reverse();
+  for (const ws of WORKSPACES) {
+    const isPending = (entry: string) => m.byId.get(entry.slice(entry.indexOf(':') + 1))?.status === 'pending';
+    const queued = [...[...indexReplies[at++]].reverse(), ...pendingList.filter((e) => e.startsWith(`${ws}:`))].filter(isPending);
+    const expected = m.queue.filter((id) => m.byId.get(id)!.ws === ws).map((id) => `${ws}:${id}`).filter(isPending);
+    expect({ queue: ws, entries: queued }).toEqual({ queue: ws, entries: expected });
+  }
 
   // Physical copies: which exist, that a status change reached every one, and
   // that finished jobs (only they) expire, in every copy.
@@ -346,14 +355,14 @@ class RunCmd implements Cmd {
   constructor(readonly outcome: 'succeeded' | 'failed', readonly whileRunning: WhileRunning) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    // Claims take the oldest queue entry (any workspace) and drop entries of jobs no longer pending.
-    let next: ModelJob | undefined;
-    while (m.queue.length > 0 && !next) {
-      const job = m.byId.get(m.queue.shift()!)!;
-      if (job.status === 'pending') next = job;
-    }
+    // A claim serves the workspaces in rotation (README "Scheduling"): whichever workspace it
+    // serves, it takes that workspace's oldest pending job (entries of other jobs are dropped).
     const claimed = await r.queue.claim(CLAIM);
-    expect(claimed.map((c) => `${c.workspaceId}/${c.jobId}`)).toEqual(next ? [`${next.ws}/${next.id}`] : []);
+    const waiting = m.queue.map((id) => m.byId.get(id)!).filter((j) => j.status === 'pending');
+    const next = claimed.length > 0 ? waiting.find((j) => j.ws === claimed[0].workspaceId) : undefined;
+    expect(claimed.map((c) => `${c.workspaceId}/${c.jobId}`)).toEqual(waiting.length > 0 && next ? [`${next.ws}/${next.id}`] : []);
+    expect(claimed.length).toBe(waiting.length > 0 ? 1 : 0);
+    if (next) m.queue.splice(m.queue.indexOf(next.id), 1);
     if (next) {
       const [c] = claimed;
       expect({ attempts: c.attempts, action: c.action, createdAt: c.createdAt }).toEqual({

@@ -324,10 +324,15 @@ describe('worker resilience (worker child processes, real Redis)', () => {
       );
     }
 
+    /** Entries waiting to run: not yet drained from ai:queue:pending, or in the workspace's queue (README "Scheduling"). */
+    async function queuedEntries(): Promise<string[]> {
+      return [...(await redis.lrange('ai:queue:pending', 0, -1)), ...(await redis.lrange('ai:queue:ws:acme', 0, -1))];
+    }
+
     /** Nothing queued, leased, blocked-on, retrying or dead. */
     async function queueState() {
       const [pending, leases, active, retry, dead] = await Promise.all([
-        redis.llen('ai:queue:pending'),
+        queuedEntries().then((entries) => entries.length),
         redis.zcard('ai:queue:leases'),
         redis.llen('ai:queue:active'),
         redis.zcard('ai:queue:retry'),
@@ -451,7 +456,7 @@ describe('worker resilience (worker child processes, real Redis)', () => {
       expect(after.every((s) => (s.status === 'succeeded' && s.attempts === 1) || (s.status === 'pending' && s.attempts === 0))).toBe(true);
       const pending = after.filter((s) => s.status === 'pending').map((s) => s.id);
       expect(pending.length).toBeGreaterThanOrEqual(1);
-      const queued = await redis.lrange('ai:queue:pending', 0, -1);
+      const queued = await queuedEntries();
       expect(queued.sort()).toEqual(pending.map((id) => `acme:${id}`).sort());
       expect(await queueState()).toEqual({ ...EMPTY, pending: pending.length });
 
@@ -475,7 +480,7 @@ describe('worker resilience (worker child processes, real Redis)', () => {
       // Released: pending again with the interrupted attempt given back (a shutdown must not use up
       // the retry budget), back on the pending list, no lease, not retried or dead.
       expect(await states(ids)).toEqual(ids.map((id) => ({ id, status: 'pending', attempts: 0 })));
-      expect((await redis.lrange('ai:queue:pending', 0, -1)).sort()).toEqual(ids.map((id) => `acme:${id}`).sort());
+      expect((await queuedEntries()).sort()).toEqual(ids.map((id) => `acme:${id}`).sort());
       expect(await queueState()).toEqual({ ...EMPTY, pending: 3 });
 
       await startWorker(workerEnv());
