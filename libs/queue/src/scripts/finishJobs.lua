@@ -22,7 +22,8 @@
   'defer' (the action said "rate limited, retry after N ms"): the job is
   pending again with its attempt given back and `deferrals` + 1, its entry in
   the delayed set until then. Every outcome ends the job's run: its
-  workspace's running count goes down (rotation.lua jobsEnded).
+  workspace's running count goes down (rotation.lua jobsEnded) while caps
+  are set (ARGV[6..7]; without caps no count is kept).
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
             writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)}}
@@ -114,7 +115,7 @@ for i = 9, #ARGV, 8 do
 end
 -- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
 writes:flush()
-jobsEnded(ended)
+if c.countsKept then jobsEnded(ended) end
 
 local claims = {}
 if c.maxJobs > 0 then claimUpTo(c, claims) end

@@ -43,6 +43,7 @@ local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, rete
     -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
     gaveUp = {},
     defaultCap = scheduling.defaultCap, readSchedule = scheduling.readSchedule, rateRules = scheduling.rateRules,
+    countsKept = scheduling.defaultCap > 0 or scheduling.readSchedule,
     -- Per workspace, read once per call: {weight, cap}, the running count before this call, jobs started here.
     schedule = {}, runningBefore = {}, started = {},
     -- 'reason|workspace' → times work was held back; a rate window found full → when it frees.
@@ -180,10 +181,15 @@ local function serveLowest(c, claims, low, budget)
     if startEntry(entry, c, claims) then started = started + 1 end
   end
   pass = pass + started / s.weight
-  c.lastPass = pass
-  -- Out of the rotation with its list empty (the depth readings and the next claim rely on it).
-  if #entries < want or redis.call('LLEN', Keys.workspaceQueue(ws)) == 0 then redis.call('ZREM', Keys.readyWorkspaces, ws)
-  else redis.call('ZADD', Keys.readyWorkspaces, 'XX', pass, ws) end
+  -- A short pop means the list is empty: out of the rotation. (A list emptied by a full pop leaves
+  -- at the next claim's pop: no LLEN on the hot path.)
+  if #entries < want then
+    redis.call('ZREM', Keys.readyWorkspaces, ws)
+    -- Where the next workspace joins when none waits.
+    if redis.call('ZCARD', Keys.readyWorkspaces) == 0 then redis.call('SET', Keys.rotationPass, pass) end
+  else
+    redis.call('ZADD', Keys.readyWorkspaces, 'XX', pass, ws)
+  end
   return #entries
 end
 
@@ -201,10 +207,12 @@ local function claimUpTo(c, claims)
     budget = budget - math.max(1, serveLowest(c, claims, low, budget))
   end
   c.writes:flush()
-  for ws, n in pairs(c.started) do
-    if not c.writes:tryWrite('HINCRBY', Keys.runningCounts, ws, n) then break end
+  -- Running counts serve the caps: kept only while one is set (recovery recounts them every pass).
+  if c.countsKept then
+    for ws, n in pairs(c.started) do
+      if not c.writes:tryWrite('HINCRBY', Keys.runningCounts, ws, n) then break end
+    end
   end
-  if c.lastPass then redis.call('SET', Keys.rotationPass, c.lastPass) end
 end
 
 -- What the call held back, for the worker's metrics: {reason, workspace, times}.
