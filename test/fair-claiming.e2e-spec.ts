@@ -57,8 +57,9 @@ describe('fair claiming (claim scripts)', () => {
     const started: string[] = [];
     for (const max of [1, 4, 2, 10, 3, 1]) started.push(...(await claim(max)).map((j) => j.jobId));
     expect(started).toEqual(ids);
-    // Nothing left anywhere, and the workspace left the rotation with its empty list.
+    // Nothing left anywhere; the workspace leaves the rotation when a claim finds its list empty.
     expect(await r.redis.llen(RedisKeys.pendingQueue)).toBe(0);
+    expect(await claim(1)).toEqual([]);
     expect(await r.redis.zcard(RedisKeys.readyWorkspaces)).toBe(0);
   });
 

@@ -625,7 +625,8 @@ describe('worker (in-process, real Redis)', () => {
     it('a pending job has no TTL, before a worker and after a retry is scheduled', async () => {
       const job = await submit('debug.fail', {});
       expect(await redis.ttl(`ai:jobs:${job.job_id}`)).toBe(-1);
-      await startWorker({ JOB_RETENTION_SECONDS: '1', JOB_MAX_ATTEMPTS: '2', JOB_RETRY_BASE_MS: '300', JOB_RETRY_MAX_MS: '300' });
+      // Full jitter: the retry waits a uniform [0, 10 min), so it is still waiting when the test looks.
+      await startWorker({ JOB_RETENTION_SECONDS: '1', JOB_MAX_ATTEMPTS: '2', JOB_RETRY_BASE_MS: '600000', JOB_RETRY_MAX_MS: '600000' });
       await expectEventually(async () => expect(await redis.zscore('ai:queue:retry', entry(job.job_id))).not.toBeNull());
       expect(await redis.hget(`ai:jobs:${job.job_id}`, 'status')).toBe('pending');
       expect(await redis.ttl(`ai:jobs:${job.job_id}`)).toBe(-1);

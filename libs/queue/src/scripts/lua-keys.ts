@@ -24,9 +24,16 @@ function luaFunction(build: (...args: string[]) => string): string {
   return `function(${params.join(', ')}) return ${pieces.join(' .. ')} end`;
 }
 
-export function luaKeysInclude(): string {
+/**
+ * The include, with every key, or only those named in `only` (a script's
+ * inlined text: building the table is part of every call's cost, so a
+ * script carries the keys it uses, not the ~40 of RedisKeys).
+ */
+export function luaKeysInclude(only?: string): string {
   const lines = ['-- keys: every key name, generated from libs/redis/src/redis-keys.ts (lua-keys.ts).', 'local Keys = {}'];
+  const used = only === undefined ? undefined : new Set([...only.matchAll(/\bKeys\.(\w+)/g)].map((m) => m[1]));
   for (const [name, value] of Object.entries(RedisKeys)) {
+    if (used && !used.has(name)) continue;
     lines.push(`Keys.${name} = ${typeof value === 'string' ? luaString(value) : luaFunction(value as (...args: string[]) => string)}`);
   }
   return lines.join('\n');

@@ -74,7 +74,10 @@ export function scriptSource(name: ScriptName): string {
 export function inlineIncludes(source: string): string {
   const wanted = [...source.matchAll(INCLUDE_LINE)].map((m) => m[1]);
   if (wanted.length === 0) return source;
-  const inlined = resolveIncludes(wanted).map(includeText).join('\n');
+  const includes = resolveIncludes(wanted);
+  // The keys include carries only the keys the script and its other includes name.
+  const rest = [source, ...includes.filter((n) => n !== 'keys').map(includeText)].join('\n');
+  const inlined = includes.map((n) => (n === 'keys' ? luaKeysInclude(rest) : includeText(n))).join('\n');
   let first = true;
   return source.replace(INCLUDE_LINE, () => {
     if (!first) return '';

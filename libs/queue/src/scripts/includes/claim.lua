@@ -123,7 +123,10 @@ end
 local function startEntry(entry, c, claims)
   local ws, jobId = splitEntry(entry)
   if not ws then return false end
-  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at', 'run_at', 'deferrals')
+  -- The copies the previous job had say which to read first (the migration phase, in effect).
+  local read = c.legacyOnly and readCopiesLegacyFirst or readCopies
+  local copies, f = read(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at', 'run_at', 'deferrals')
+  c.legacyOnly = #copies == 1 and string.sub(copies[1], 1, #Keys.legacyJobPrefix) == Keys.legacyJobPrefix
   if f[1] ~= 'pending' or not f[7] then return false end
   local member = indexMember(f[7], jobId)
   local attempts = (tonumber(f[2]) or 0) + 1

@@ -4,7 +4,7 @@
 -- each. pcall: a key of another type in the way is not a copy (and must not
 -- abort the script half-way); HGET/HEXISTS/HMGET answer for hashes only.
 -- @requires keys
--- Uses: Keys (generated). Defines: jobCopies, readCopies, setAll, expireAll.
+-- Uses: Keys (generated). Defines: jobCopies, readCopies, readCopiesLegacyFirst, setAll, expireAll.
 
 -- The existing copies, the scoped one first.
 local function jobCopies(ws, jobId)
@@ -34,6 +34,21 @@ local function readCopies(ws, jobId, ...)
     return {legacy}, f
   end
   return {}, {}
+end
+
+-- readCopies, probing the legacy copy first: where jobs have only a legacy
+-- copy (phase 0, a canary's other jobs), one full read and one cheap check
+-- instead of a full read that misses and another. Same answer.
+local function readCopiesLegacyFirst(ws, jobId, ...)
+  local legacy = Keys.legacyJob(jobId)
+  local f = redis.pcall('HMGET', legacy, 'workspace_id', ...)
+  if type(f) == 'table' and f[1] == ws then
+    local scoped = Keys.scopedJob(ws, jobId)
+    if redis.pcall('HEXISTS', scoped, 'job_id') == 1 then return readCopies(ws, jobId, ...) end
+    table.remove(f, 1)
+    return {legacy}, f
+  end
+  return readCopies(ws, jobId, ...)
 end
 
 -- Sets fields on every copy.

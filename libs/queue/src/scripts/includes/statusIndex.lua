@@ -14,8 +14,28 @@ local function moveStatus(ws, member, from, to)
 end
 
 -- The same, gathered in a write batch (see writeBatch) with the call's other
--- sorted-set writes.
+-- sorted-set writes. The index names are built once per workspace and
+-- status per batch (a call moves many jobs of few workspaces).
 local function batchMoveStatus(batch, ws, member, from, to)
-  batch:zrem(Keys.workspaceStatusIndex(ws, from), member)
-  batch:zadd(Keys.workspaceStatusIndex(ws, to), '0', member)
+  local names = batch.statusKeys
+  if not names then
+    names = {}
+    batch.statusKeys = names
+  end
+  local byStatus = names[ws]
+  if not byStatus then
+    byStatus = {}
+    names[ws] = byStatus
+  end
+  local fromKey, toKey = byStatus[from], byStatus[to]
+  if not fromKey then
+    fromKey = Keys.workspaceStatusIndex(ws, from)
+    byStatus[from] = fromKey
+  end
+  if not toKey then
+    toKey = Keys.workspaceStatusIndex(ws, to)
+    byStatus[to] = toKey
+  end
+  batch:zrem(fromKey, member)
+  batch:zadd(toKey, '0', member)
 end

@@ -15,15 +15,16 @@ local WriteBatch = {}
 WriteBatch.__index = WriteBatch
 
 local function newWriteBatch()
-  return setmetatable({groups = {}, byId = {}, skipped = 0}, WriteBatch)
+  -- byCommand[command][key] → group: two lookups instead of building a '<command> <key>' string per write.
+  return setmetatable({groups = {}, byCommand = {ZADD = {}, ZREM = {}}, skipped = 0}, WriteBatch)
 end
 
 function WriteBatch:add(command, key, score, member)
-  local id = command .. ' ' .. key
-  local group = self.byId[id]
+  local byKey = self.byCommand[command]
+  local group = byKey[key]
   if not group then
     group = {command = command, key = key, args = {}}
-    self.byId[id] = group
+    byKey[key] = group
     self.groups[#self.groups + 1] = group
   end
   local args = group.args
@@ -57,5 +58,5 @@ function WriteBatch:flush()
       if type(reply) == 'table' and reply.err then self.skipped = self.skipped + (last - first + 1) / perWrite end
     end
   end
-  self.groups, self.byId = {}, {}
+  self.groups, self.byCommand = {}, {ZADD = {}, ZREM = {}}
 end
