@@ -21,8 +21,8 @@ async function keyBytes(redis: Redis, key: string): Promise<number | null> {
   return (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
 }
 
-/** The fields SPEC section 2 requires of a job hash (JOB_FIELDS without Relay's own request_hash). */
-const SPEC_FIELDS = JOB_FIELDS.filter((field) => field !== 'request_hash');
+/** The fields SPEC section 2 requires of a job hash (JOB_FIELDS without Relay's own request_hash and run_at). */
+const SPEC_FIELDS = JOB_FIELDS.filter((field) => field !== 'request_hash' && field !== 'run_at');
 const SCRATCH_KEY = 'ai:bench:spec-fields-only';
 
 /**
