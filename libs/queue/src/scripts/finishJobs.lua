@@ -71,9 +71,10 @@ end
 -- Jobs whose run ended in this call, per workspace (their running counts go down before the claim).
 local ended = {}
 
-local function record(entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
+-- held: whether the caller holds the job's lease (read for the whole call at once, below).
+local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
   local ws, jobId = splitEntry(entry)
-  if redis.call('ZREM', KEYS[3], leaseMember(entry, token)) == 0 then
+  if not held then
     return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
   end
   ended[ws] = (ended[ws] or 0) + 1
@@ -109,9 +110,27 @@ local function record(entry, token, outcome, result, err, retryDelay, createdAt,
   return 'done'
 end
 
+-- The leases of the call's jobs: a ZMSCORE to read which are held and a
+-- variadic ZREM to end those (per 1,000), instead of a ZREM per job (the
+-- set's type was checked above, so neither can fail).
+local leases = {}
+for i = 9, #ARGV, 8 do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
+local heldScores = {}
+for first = 1, #leases, 1000 do
+  local last = math.min(first + 999, #leases)
+  local scores = redis.call('ZMSCORE', KEYS[3], unpack(leases, first, last))
+  local ending = {}
+  for j = first, last do
+    heldScores[j] = scores[j - first + 1]
+    if heldScores[j] then ending[#ending + 1] = leases[j] end
+  end
+  if #ending > 0 then redis.call('ZREM', KEYS[3], unpack(ending)) end
+end
+
 local results = {}
 for i = 9, #ARGV, 8 do
-  results[#results + 1] = record(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
+  local held = heldScores[(i - 9) / 8 + 1] and true or false
+  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
 end
 -- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
 writes:flush()
