@@ -21,7 +21,7 @@ import { memory } from './scenarios/memory.js';
  * `npm run bench [-- --quick] [-- --only name,name] [-- --strict]`
  *
  * Starts a private redis-server on a spare port, runs every scenario (each
- * interleaving Relay with its comparison), prints a table and writes
+ * interleaving Relay with its comparisons), prints a table and writes
  * bench/results/latest.json (--only writes bench/results/only.json instead).
  * --strict exits 1 when a target is not met. Everything started is stopped
  * at the end, on failure, and on Ctrl-C.
@@ -100,6 +100,7 @@ async function main(): Promise<number> {
       node: process.version,
       redis: await redisVersion(ctx.admin),
       bullmq: packageVersion(join(ROOT, 'node_modules/bullmq/package.json')),
+      beeQueue: packageVersion(join(ROOT, 'node_modules/bee-queue/package.json')),
       relay: packageVersion(join(ROOT, 'package.json')),
       autocannon: packageVersion(join(ROOT, 'node_modules/autocannon/package.json')),
     };

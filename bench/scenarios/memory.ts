@@ -9,6 +9,7 @@ import { sleep } from '../support/processes.js';
 import { relayStore, waitConnected } from '../support/relay-store.js';
 import { result, TARGETS, type ScenarioResult } from '../support/result.js';
 import { round, runPool } from '../support/stats.js';
+import { BEE_QUEUE_PREFIX, beeQueueProducer, beeQueueSaveAll } from '../support/bee-queue-settings.js';
 
 const WORKSPACE = 'bench-mem';
 const IN_FLIGHT = 50;
@@ -139,6 +140,39 @@ async function measureBullmq(ctx: BenchContext, jobs: number): Promise<Measured>
   }
 }
 
+/**
+ * Bee-Queue's bytes per waiting job with the same data (Queue#saveAll of
+ * 100, 10 in flight, like BullMQ's addBulk). Bee-Queue keeps every job as
+ * one JSON field of a single `jobs` hash and its id in the `waiting` list.
+ */
+async function measureBeeQueue(ctx: BenchContext, jobs: number): Promise<Measured> {
+  const queue = beeQueueProducer(QUEUE, ctx.redis.port, 0);
+  const key = (name: string) => `${BEE_QUEUE_PREFIX}:${QUEUE}:${name}`;
+  try {
+    await queue.ready();
+    let sampleId = '';
+    return await measure(
+      ctx,
+      jobs,
+      () => queue.createJob(PARAMS_200).save(),
+      () =>
+        runPool(Math.ceil(jobs / 100), 10, async (i) => {
+          const saved = await beeQueueSaveAll(queue, Math.min(100, jobs - i * 100), PARAMS_200);
+          sampleId = saved[0].id ?? sampleId;
+        }),
+      async () => ({
+        jobsHashBytesPerJob: ((await keyBytes(ctx.admin, key('jobs'))) ?? 0) / jobs,
+        jobsHashEncoding: await ctx.admin.object('ENCODING', key('jobs')),
+        jobsHashFields: await ctx.admin.hlen(key('jobs')),
+        sampleJobValueBytes: await ctx.admin.hstrlen(key('jobs'), sampleId),
+        waitingListBytesPerJob: ((await keyBytes(ctx.admin, key('waiting'))) ?? 0) / jobs,
+      }),
+    );
+  } finally {
+    await queue.close().catch(() => undefined);
+  }
+}
+
 /** The listpack limit operators may raise (README "Performance"): measured on both sides, for the record. */
 const RAISED_LISTPACK_VALUE = '256';
 
@@ -150,6 +184,8 @@ const RAISED_LISTPACK_VALUE = '256';
  * same data (addBulk of 100). Per-key MEMORY USAGE of sample keys is kept
  * in the details to show where the bytes go. An informational row repeats
  * scoped and BullMQ with hash-max-listpack-value raised on the server.
+ * Bee-Queue waiting jobs with the same data are measured too: informational
+ * rows of each write mode against them (no target).
  */
 export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
   const jobs = ctx.pick(20_000, 5_000);
@@ -160,6 +196,8 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
   }
   const bull = await measureBullmq(ctx, jobs);
   ctx.log(`  bullmq: ${Math.round(bull.bytesPerJob)} bytes/job`);
+  const bee = await measureBeeQueue(ctx, jobs);
+  ctx.log(`  bee-queue: ${Math.round(bee.bytesPerJob)} bytes/job`);
 
   const [, defaultListpackValue] = (await ctx.admin.config('GET', 'hash-max-listpack-value')) as string[];
   let raised: { relay: Measured; bull: Measured };
@@ -194,6 +232,28 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
       },
     });
   const informational = 'informational: the target names the scoped and dual-write modes only, on a default Redis';
+  const beeRow = (mode: Mode) =>
+    result({
+      name: `memory per pending job, ${MODE_NAMES[mode]}, vs Bee-Queue`,
+      relay: round(measured[mode]!.bytesPerJob),
+      comparison: round(bee.bytesPerJob),
+      ratio: round(measured[mode]!.bytesPerJob / bee.bytesPerJob, 3),
+      ratioDefinition: 'Relay bytes/job ÷ Bee-Queue bytes/job',
+      units: 'bytes/job',
+      jobs,
+      target: TARGETS.beeQueueMemory,
+      threshold: null,
+      comparator: '<=',
+      relayLabel: `RedisJobStore.create, ${MODE_NAMES[mode]}, 200-byte params`,
+      comparisonLabel: 'Bee-Queue waiting job (Queue#saveAll), same 200-byte data',
+      details: {
+        relay: { keysPerJob: round(measured[mode]!.keysPerJob, 3), ...measured[mode]!.breakdown },
+        comparison: { keysPerJob: round(bee.keysPerJob, 3), ...bee.breakdown },
+        paramsBytes: PARAMS_200_BYTES,
+        measure: 'INFO memory used_memory after − before writing the jobs (FLUSHALL, scripts loaded, 300 ms settle), ÷ jobs',
+        note: 'informational: issue 17 sets no memory target against Bee-Queue',
+      },
+    });
   const floorBytes = Number(measured.scoped!.breakdown.specFieldsOnlyRecordBytes);
   ctx.log(`  the spec's ${SPEC_FIELDS.length} fields alone, one hash: ${floorBytes} bytes`);
   const floor: Measured = { bytesPerJob: floorBytes, keysPerJob: 1, breakdown: { fields: SPEC_FIELDS, measure: 'MEMORY USAGE of a hash holding only these fields, with the scoped sample job\'s values' } };
@@ -210,5 +270,8 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
       `one hash of the spec's ${SPEC_FIELDS.length} fields with the sample job's values (MEMORY USAGE), no index, queue entry or request_hash`,
     ),
     row(`scoped, hash-max-listpack-value ${RAISED_LISTPACK_VALUE} on both sides`, raised.relay, raised.bull, null, informational),
+    beeRow('legacy'),
+    beeRow('dualWrite'),
+    beeRow('scoped'),
   ];
 }

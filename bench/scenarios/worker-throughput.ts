@@ -1,5 +1,5 @@
 import type { BenchContext } from '../support/context.js';
-import { openSession, type DrainRun, type WorkerSession } from '../support/drain.js';
+import { openSession, type DrainRun, type DrainSide, type WorkerSession } from '../support/drain.js';
 import { result, TARGETS, type ScenarioResult } from '../support/result.js';
 import { measureRoundTripFloor } from '../support/round-trip-floor.js';
 import { round } from '../support/stats.js';
@@ -10,31 +10,42 @@ export interface DrainRuns {
   jobs: number;
   relay: DrainRun[];
   bullmq: DrainRun[];
+  beequeue: DrainRun[];
   relayOptions: unknown;
   bullmqOptions: unknown;
+  beequeueOptions: unknown;
 }
+
+const SIDES: readonly DrainSide[] = ['relay', 'bullmq', 'beequeue'];
 
 /**
  * Runs `runs` drains of `jobs` jobs per side at one concurrency, interleaved
- * Relay, BullMQ, Relay, BullMQ, each side's worker a child process of its
- * own (started once per concurrency, both idle between their turns).
+ * Relay, BullMQ, Bee-Queue, Relay, BullMQ, Bee-Queue, …, each side's worker
+ * a child process of its own (started once per concurrency, all idle
+ * between their turns).
  */
-export async function drainBoth(ctx: BenchContext, concurrency: number, jobs: number, runs: number): Promise<DrainRuns> {
+export async function drainAll(ctx: BenchContext, concurrency: number, jobs: number, runs: number): Promise<DrainRuns> {
   const sessions: WorkerSession[] = [];
   try {
-    const [relay, bullmq] = await Promise.all([openSession(ctx, 'relay', concurrency), openSession(ctx, 'bullmq', concurrency)]);
-    sessions.push(relay, bullmq);
-    const out: DrainRuns = { jobs, relay: [], bullmq: [], relayOptions: relay.options, bullmqOptions: bullmq.options };
+    sessions.push(...(await Promise.all(SIDES.map((side) => openSession(ctx, side, concurrency)))));
+    const [relay, bullmq, beequeue] = sessions;
+    const out: DrainRuns = {
+      jobs,
+      relay: [],
+      bullmq: [],
+      beequeue: [],
+      relayOptions: relay.options,
+      bullmqOptions: bullmq.options,
+      beequeueOptions: beequeue.options,
+    };
     // A short warm-up drain each (JIT, script cache), not counted.
-    await relay.drain(Math.min(1000, jobs));
-    await bullmq.drain(Math.min(1000, jobs));
+    for (const session of sessions) await session.drain(Math.min(1000, jobs));
     for (let i = 0; i < runs; i++) {
-      const r = await relay.drain(jobs);
-      out.relay.push(r);
-      ctx.log(`  c=${concurrency} relay  run ${i + 1}: ${Math.round(r.jobsPerSec)} jobs/s, Redis CPU ${r.redisCpuUsPerJob.toFixed(1)} µs/job`);
-      const b = await bullmq.drain(jobs);
-      out.bullmq.push(b);
-      ctx.log(`  c=${concurrency} bullmq run ${i + 1}: ${Math.round(b.jobsPerSec)} jobs/s, Redis CPU ${b.redisCpuUsPerJob.toFixed(1)} µs/job`);
+      for (const session of sessions) {
+        const d = await session.drain(jobs);
+        out[session.side].push(d);
+        ctx.log(`  c=${concurrency} ${session.side.padEnd(8)} run ${i + 1}: ${Math.round(d.jobsPerSec)} jobs/s, Redis CPU ${d.redisCpuUsPerJob.toFixed(1)} µs/job`);
+      }
     }
     return out;
   } finally {
@@ -69,12 +80,19 @@ async function roundTripShare(ctx: BenchContext, relay: DrainRun, bullmq: DrainR
   return out;
 }
 
+const TIMING =
+  'jobs written to db 1 beforehand, SWAPDB 0 1 starts the clock, stops when the count of the finished set reaches the job count (Relay: ZCARD ai:index:<ws>:status:succeeded; BullMQ: ZCARD bull:<queue>:completed; Bee-Queue: SCARD bq:<queue>:succeeded), polled every 5 ms';
+
+/** Bee-Queue's target names concurrency 10 and 100; its concurrency-1 row is informational. */
+const BEE_QUEUE_TARGET_CONCURRENCIES: readonly number[] = [10, 100];
+
 /**
  * Worker throughput with a no-op action: pre-filled jobs drained by the
  * Relay worker (apps/worker/src/main.ts, WORKER_CONCURRENCY=c, debug.echo
- * with params {}) and by a BullMQ Worker (concurrency c, async no-op
- * processor), same job count, at c = 1, 10, 100. See support/drain.ts for
- * how a drain is timed.
+ * with params {}), by a BullMQ Worker (concurrency c, async no-op
+ * processor) and by a Bee-Queue worker (concurrency c, async no-op
+ * handler), same job count, at c = 1, 10, 100: one row against each. See
+ * support/drain.ts for how a drain is timed.
  */
 export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResult[]> {
   const jobs = ctx.pick(20_000, 3_000);
@@ -82,10 +100,11 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
   const runs = ctx.pick(5, 1);
   const rows: ScenarioResult[] = [];
   for (const c of CONCURRENCIES) {
-    const drains = await drainBoth(ctx, c, jobs, runs);
+    const drains = await drainAll(ctx, c, jobs, runs);
     if (c === 100) ctx.memo.set('drains:100', drains);
     const r = bestRate(drains.relay);
     const b = bestRate(drains.bullmq);
+    const q = bestRate(drains.beequeue);
     const atConcurrency1 = c === 1 ? await roundTripShare(ctx, r, b) : undefined;
     rows.push(
       result({
@@ -103,11 +122,33 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
         comparisonLabel: `BullMQ Worker child, concurrency ${c}, async no-op processor`,
         details: {
           runs: { relay: drains.relay, comparison: drains.bullmq },
-          pick: `best of ${runs} run(s) per side, interleaved Relay, BullMQ; a 1000-job warm-up drain each first`,
+          pick: `best of ${runs} run(s) per side, interleaved Relay, BullMQ, Bee-Queue; a 1000-job warm-up drain each first`,
           relayOptions: drains.relayOptions,
           bullmqOptions: drains.bullmqOptions,
           ...(atConcurrency1 && { roundTrip: atConcurrency1 }),
-          timing: 'jobs written to db 1 beforehand, SWAPDB 0 1 starts the clock, stops when ZCARD of the finished set reaches the job count (Relay: ai:index:<ws>:status:succeeded; BullMQ: bull:<queue>:completed), polled every 5 ms',
+          timing: TIMING,
+        },
+      }),
+      result({
+        name: `worker throughput, concurrency ${c}, vs Bee-Queue`,
+        relay: round(r.jobsPerSec),
+        comparison: round(q.jobsPerSec),
+        ratio: round(r.jobsPerSec / q.jobsPerSec, 3),
+        ratioDefinition: 'Relay jobs/s ÷ Bee-Queue jobs/s',
+        units: 'jobs/s',
+        jobs,
+        target: TARGETS.beeQueueWorker,
+        threshold: BEE_QUEUE_TARGET_CONCURRENCIES.includes(c) ? 1.3 : null,
+        comparator: '>=',
+        relayLabel: `Relay worker child, WORKER_CONCURRENCY=${c}, debug.echo {}`,
+        comparisonLabel: `Bee-Queue worker child, concurrency ${c}, async no-op handler`,
+        details: {
+          runs: { relay: drains.relay, comparison: drains.beequeue },
+          pick: `best of ${runs} run(s) per side, interleaved Relay, BullMQ, Bee-Queue; a 1000-job warm-up drain each first`,
+          relayOptions: drains.relayOptions,
+          beequeueOptions: drains.beequeueOptions,
+          timing: TIMING,
+          ...(!BEE_QUEUE_TARGET_CONCURRENCIES.includes(c) && { note: 'informational: the Bee-Queue target names concurrency 10 and 100 only' }),
         },
       }),
     );

@@ -5,7 +5,8 @@ import type { BenchContext } from './context.js';
 import { startProbe, type ProbeReport } from './probe.js';
 import { NOOP_ACTION } from './payload.js';
 import { relayStore, waitConnected } from './relay-store.js';
-import { BULLMQ_QUEUE, WORKER_WORKSPACE, startBullmqWorker, startRelayWorker } from './servers.js';
+import { BEE_QUEUE_NAME, BULLMQ_QUEUE, WORKER_WORKSPACE, startBeeQueueWorker, startBullmqWorker, startRelayWorker } from './servers.js';
+import { BEE_QUEUE_PREFIX, beeQueueProducer, beeQueueSaveAll } from './bee-queue-settings.js';
 import { runPool } from './stats.js';
 import { sleep } from './processes.js';
 import type { Child } from './processes.js';
@@ -14,14 +15,17 @@ import type { Child } from './processes.js';
  * Worker drains, the same way for both sides: the worker child process is
  * started on logical database 0 (empty, so it idles), N jobs are written to
  * database 1 through the side's own enqueue API, and SWAPDB 0 1 hands them
- * all to the waiting worker at once (blocked BLMOVE / BZPOPMIN calls are
- * woken by it). The clock starts at SWAPDB and stops when the finished
+ * all to the waiting worker at once (blocked BLMOVE / BZPOPMIN /
+ * BRPOPLPUSH calls are woken by it). The clock starts at SWAPDB and stops when the finished
  * count reaches N (polled every 5 ms). Redis CPU (INFO cpu) is sampled at
  * the same two points. Worker start-up and filling are outside the
  * measurement.
  */
 
+/** The sides of the live (noisy-neighbour) runs. */
 export type Side = 'relay' | 'bullmq';
+/** The sides of the drains: Bee-Queue is compared on worker throughput and Redis CPU only. */
+export type DrainSide = Side | 'beequeue';
 
 export interface DrainRun {
   jobs: number;
@@ -36,9 +40,9 @@ export interface DrainRun {
 }
 
 export interface WorkerSession {
-  side: Side;
+  side: DrainSide;
   concurrency: number;
-  /** What the worker ran with (env for Relay, options for BullMQ). */
+  /** What the worker ran with (env for Relay, options for BullMQ, settings for Bee-Queue). */
   options: unknown;
   drain(jobs: number): Promise<DrainRun>;
   close(): Promise<void>;
@@ -47,7 +51,7 @@ export interface WorkerSession {
 const FILL_BATCH = 100;
 const FILL_IN_FLIGHT = 10;
 
-export async function openSession(ctx: BenchContext, side: Side, concurrency: number): Promise<WorkerSession> {
+export async function openSession(ctx: BenchContext, side: DrainSide, concurrency: number): Promise<WorkerSession> {
   const db0 = ctx.connect(0, 'bench-drain-db0');
   const db1 = ctx.connect(1, 'bench-drain-db1');
   await db0.flushdb();
@@ -72,7 +76,7 @@ export async function openSession(ctx: BenchContext, side: Side, concurrency: nu
       });
     finished = () => counts(db0, RedisKeys.workspaceStatusIndex(WORKER_WORKSPACE, 'succeeded'), RedisKeys.workspaceStatusIndex(WORKER_WORKSPACE, 'failed'));
     closeFill = async () => redis.disconnect();
-  } else {
+  } else if (side === 'bullmq') {
     const started = await startBullmqWorker(ctx.redis.port, 0, concurrency);
     child = started.child;
     options = started.options;
@@ -84,6 +88,19 @@ export async function openSession(ctx: BenchContext, side: Side, concurrency: nu
         await queue.addBulk(Array.from({ length: size }, () => ({ name: NOOP_ACTION, data: {} })));
       });
     finished = () => counts(db0, `bull:${BULLMQ_QUEUE}:completed`, `bull:${BULLMQ_QUEUE}:failed`);
+    closeFill = () => queue.close();
+  } else {
+    const started = await startBeeQueueWorker(ctx.redis.port, 0, concurrency);
+    child = started.child;
+    options = started.options;
+    const queue = beeQueueProducer(BEE_QUEUE_NAME, ctx.redis.port, 1);
+    await queue.ready();
+    fill = (n) =>
+      runPool(Math.ceil(n / FILL_BATCH), FILL_IN_FLIGHT, async (i) => {
+        await beeQueueSaveAll(queue, Math.min(FILL_BATCH, n - i * FILL_BATCH), {});
+      });
+    // Bee-Queue keeps finished job ids in sets, not sorted sets.
+    finished = () => counts(db0, `${BEE_QUEUE_PREFIX}:${BEE_QUEUE_NAME}:succeeded`, `${BEE_QUEUE_PREFIX}:${BEE_QUEUE_NAME}:failed`, 'set');
     closeFill = () => queue.close();
   }
 
@@ -130,7 +147,8 @@ export async function openSession(ctx: BenchContext, side: Side, concurrency: nu
   };
 }
 
-async function counts(redis: Redis, doneKey: string, failedKey: string): Promise<{ done: number; failed: number }> {
-  const replies = await redis.pipeline().zcard(doneKey).zcard(failedKey).exec();
+async function counts(redis: Redis, doneKey: string, failedKey: string, type: 'zset' | 'set' = 'zset'): Promise<{ done: number; failed: number }> {
+  const pipe = redis.pipeline();
+  const replies = await (type === 'zset' ? pipe.zcard(doneKey).zcard(failedKey) : pipe.scard(doneKey).scard(failedKey)).exec();
   return { done: Number(replies?.[0]?.[1] ?? 0), failed: Number(replies?.[1]?.[1] ?? 0) };
 }

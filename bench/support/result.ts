@@ -42,4 +42,9 @@ export const TARGETS = {
   backfill: '≥ 0.8×',
   memory: 'scoped ≤ 1.0×, dual-write ≤ 2.0×',
   noisyNeighbour: "B's p99 ≤ 1/50 of BullMQ's",
+  // Issue 17 point 1, against Bee-Queue (memory is measured but has no target).
+  beeQueueEnqueue: '≥ 1.0× Bee-Queue',
+  beeQueueWorker: '≥ 1.3× Bee-Queue at 10 and 100',
+  beeQueueRedisCpu: '≤ 1.0× Bee-Queue',
+  beeQueueMemory: 'none against Bee-Queue',
 } as const;

@@ -66,6 +66,17 @@ export async function startBullmqWorker(port: number, db: number, concurrency: n
   return { child, options: ready.options };
 }
 
+export const BEE_QUEUE_NAME = 'bench';
+
+/** bench/workers/bee-queue-worker.ts at the given concurrency; resolves with the settings it reports once processing. */
+export async function startBeeQueueWorker(port: number, db: number, concurrency: number): Promise<{ child: Child; options: unknown }> {
+  const child = spawnChild('bee-queue-worker', join(ROOT, 'bench/workers/bee-queue-worker.ts'), {
+    env: { BENCH_REDIS_PORT: String(port), BENCH_REDIS_DB: String(db), BENCH_QUEUE: BEE_QUEUE_NAME, BENCH_CONCURRENCY: String(concurrency) },
+  });
+  const ready = await waitMessage(child, (m): m is { ready: true; options: unknown } => typeof m === 'object' && m !== null && (m as { ready?: unknown }).ready === true);
+  return { child, options: ready.options };
+}
+
 /** A fresh API key (after a FLUSHALL the previous one is gone), created the way `relay keys create` does. */
 export async function createApiKey(redis: Redis, workspaceId: string): Promise<string> {
   const store = new ApiKeyStore(redis);
