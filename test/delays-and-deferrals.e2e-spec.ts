@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
+import { QueueScripts } from '@relay/queue';
 import { RedisKeys } from '@relay/redis';
 import { RelayMetrics } from '@relay/telemetry';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
@@ -77,6 +78,31 @@ describe('delayed jobs and deferrals through real workers', () => {
         const late = Date.parse(rec.started_at) - Date.parse(rec.run_at);
         expect({ id, late, early: late < 0, withinTolerance: late <= 1000 }).toMatchObject({ early: false, withinTolerance: true });
       }
+    } finally {
+      await stopApp(worker);
+    }
+  });
+
+  it('a run of 1,000 cancelled jobs ahead of a job: the worker claims on without waiting a blocking second per claim budget', async () => {
+    const scripts = new QueueScripts(r.redis);
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await api.http
+        .post('/ai/plans')
+        .set({ Authorization: `Bearer ${key}` })
+        .send({ steps: Array.from({ length: 100 }, (_, n) => ({ action: 'debug.echo', params: { n } })) });
+      expect(res.status).toBe(202);
+      ids.push(...res.body.job_ids);
+    }
+    for (const id of ids) expect((await scripts.cancelJob('acme', id, 3600, 'legacy')).outcome).toBe('cancelled');
+    const real = await submit({ action: 'debug.echo', params: { real: true } });
+    const worker = await workerProcess();
+    try {
+      await expectEventually(async () => expect((await record(real)).status).toBe('succeeded'), 10_000, 20);
+      // A claim of 10 reads at most 140 entries; blocking 1 s after each would take ~7 s to reach the job.
+      const rec = await record(real);
+      expect(Date.parse(rec.started_at) - Date.parse(rec.created_at)).toBeLessThan(4000);
+      expect(new Set(await Promise.all(ids.map(async (id) => (await record(id)).status)))).toEqual(new Set(['cancelled']));
     } finally {
       await stopApp(worker);
     }

@@ -217,6 +217,21 @@ describe('fair claiming (claim scripts)', () => {
     expect({ id: again.jobId, attempts: again.attempts, deferrals: again.deferrals }).toEqual({ id, attempts: 1, deferrals: 1 });
   });
 
+  it('a run of cancelled entries longer than a claim\'s budget: the claim says more may be waiting, and a later one finds the job', async () => {
+    const cancelled = await submit('acme', 300);
+    const [real] = await submit('acme', 1);
+    for (const id of cancelled) expect((await scripts.cancelJob('acme', id, 3600, 'scoped-then-legacy')).outcome).toBe('cancelled');
+    // Budget of a claim of 1: 1 × 4 + 100 entries.
+    const first = await scripts.claimJobs(options(1));
+    expect({ claimed: first.claimed, moreWaiting: first.moreWaiting }).toEqual({ claimed: [], moreWaiting: true });
+    const rounds = [first];
+    while (rounds.at(-1)!.claimed.length === 0 && rounds.length < 10) rounds.push(await scripts.claimJobs(options(1)));
+    expect(rounds.at(-1)!.claimed.map((j) => j.jobId)).toEqual([real]);
+    expect(rounds).toHaveLength(3);
+    // Nothing left: no claim says more is waiting.
+    expect((await scripts.claimJobs(options(1))).moreWaiting).toBe(false);
+  });
+
   it('due retries and delayed jobs go to the front of their workspace, ahead of its later jobs', async () => {
     const [early] = await submit('acme', 1);
     const [job] = await claim(1);

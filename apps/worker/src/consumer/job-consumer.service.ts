@@ -139,7 +139,14 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         continue;
       }
       try {
-        let claimed = await this.queue.claim(this.claimOptions(free));
+        const round = await this.queue.claimRound(this.claimOptions(free));
+        let claimed = round.claimed;
+        // A run of cancelled or rate-limited entries used the call's budget: look again at once.
+        if (round.moreWaiting) {
+          for (const job of claimed) this.start(job);
+          backoff = 0;
+          continue;
+        }
         if (claimed.length === 0 && !this.stopping) {
           // Block for new work, but no longer than until the next retry is due (claims promote it).
           const untilRetry = await this.queue.msUntilNextRetry();

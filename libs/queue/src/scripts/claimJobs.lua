@@ -23,7 +23,8 @@
             writes skipped because a key of another type was in the way (index,
             retention or dead-letter entries; the jobs themselves are unharmed),
             { {entry, attempts, provider, name} of jobs failed here for their spent attempts (dead letters) },
-            { {reason ('max_running' | 'rate_limit'), workspace, times}, ... } }
+            { {reason ('max_running' | 'rate_limit'), workspace, times}, ... },
+            1 when the call's budget ran out with slots left (more may be waiting: claim again at once), else 0 }
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
@@ -38,4 +39,4 @@ if ARGV[4] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[4]) == 1 then
   if ws and not pushBack(ws, {ARGV[4]}) then redis.call('RPUSH', KEYS[1], ARGV[4]) end
 end
 claimUpTo(c, claims)
-return {claims, c.writes.skipped, c.gaveUp, heldBackRows(c)}
+return {claims, c.writes.skipped, c.gaveUp, heldBackRows(c), c.budgetSpent and 1 or 0}

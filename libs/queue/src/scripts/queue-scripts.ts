@@ -161,7 +161,7 @@ export class QueueScripts {
   // --- the worker's queue
 
   async claimJobs(options: ClaimOptions): Promise<ClaimReply> {
-    const [rows, skippedWrites, gaveUp, held] = (await this.call.claimJobs(WORK_KEYS, [
+    const [rows, skippedWrites, gaveUp, held, spent] = (await this.call.claimJobs(WORK_KEYS, [
       options.leaseMs,
       options.max,
       options.workerId,
@@ -169,8 +169,8 @@ export class QueueScripts {
       options.maxAttempts,
       options.retentionSeconds,
       ...schedulingArgs(options.scheduling),
-    ])) as [string[][], number, string[][], string[][]];
-    return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack) };
+    ])) as [string[][], number, string[][], string[][], number];
+    return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: spent === 1 };
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
@@ -189,7 +189,7 @@ export class QueueScripts {
       );
     }
     const [results, rows, skippedWrites, gaveUp, held] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][], string[][]];
-    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack) };
+    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

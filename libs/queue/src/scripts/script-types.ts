@@ -153,6 +153,8 @@ export interface ClaimReply {
   claimed: ClaimedJob[];
   gaveUp: GivenUpJob[];
   heldBack: HeldBack[];
+  /** The call's budget ran out with slots left (a run of cancelled or rate-limited entries): claim again at once. */
+  moreWaiting: boolean;
   /** Index, retention or dead-letter writes skipped because a key of another type was in the way. */
   skippedWrites: number;
 }

@@ -70,11 +70,16 @@ export class WorkQueue {
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedJob[]> {
-    const { claimed, skippedWrites, gaveUp, heldBack } = await this.scripts.claimJobs(options);
+    return (await this.claimRound(options)).claimed;
+  }
+
+  /** claim, saying too whether more may be waiting although none was claimed (see claimJobs.lua). */
+  async claimRound(options: ClaimOptions): Promise<{ claimed: ClaimedJob[]; moreWaiting: boolean }> {
+    const { claimed, skippedWrites, gaveUp, heldBack, moreWaiting } = await this.scripts.claimJobs(options);
     this.reportSkippedWrites(skippedWrites);
     this.reportGivenUp(gaveUp);
     this.reportHeldBack(heldBack);
-    return claimed;
+    return { claimed, moreWaiting };
   }
 
   /**

@@ -209,6 +209,10 @@ local function claimUpTo(c, claims)
     if #low == 0 then break end
     budget = budget - math.max(1, serveLowest(c, claims, low, budget))
   end
+  -- The budget ran out with slots left (a run of cancelled or rate-limited
+  -- entries): more may be waiting, so the worker claims again at once rather
+  -- than block on the pending list, which the drain leaves empty.
+  c.budgetSpent = #claims < c.maxJobs and budget <= 0
   c.writes:flush()
   -- Running counts serve the caps: kept only while one is set (recovery recounts them every pass).
   if c.countsKept then
