@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 import { JOB_FIELDS } from '@relay/queue';
 import { RedisKeys } from '@relay/redis';
 import type { BenchContext } from '../support/context.js';
-import { usedMemory } from '../support/info.js';
+import { keyBytes, measure, type Measured } from '../support/memory-measure.js';
 import { PARAMS_200, PARAMS_200_BYTES } from '../support/payload.js';
-import { sleep } from '../support/processes.js';
 import { relayStore, waitConnected } from '../support/relay-store.js';
 import { result, TARGETS, type ScenarioResult } from '../support/result.js';
 import { round, runPool } from '../support/stats.js';
+import { finishedMemory } from './memory-finished.js';
 import { BEE_QUEUE_PREFIX, beeQueueProducer, beeQueueSaveAll } from '../support/bee-queue-settings.js';
 
 const WORKSPACE = 'bench-mem';
@@ -17,10 +17,6 @@ const QUEUE = 'bench-mem';
 
 type Mode = 'legacy' | 'dualWrite' | 'scoped';
 const MODE_NAMES: Record<Mode, string> = { legacy: 'legacy', dualWrite: 'dual-write', scoped: 'scoped' };
-
-async function keyBytes(redis: Redis, key: string): Promise<number | null> {
-  return (await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null;
-}
 
 /** The fields SPEC section 2 requires of a job hash (JOB_FIELDS without Relay's own request_hash and run_at). */
 const SPEC_FIELDS = JOB_FIELDS.filter((field) => field !== 'request_hash' && field !== 'run_at');
@@ -40,28 +36,6 @@ async function specFieldsOnlyBytes(redis: Redis, recordKey: string): Promise<num
   } finally {
     await redis.del(SCRATCH_KEY);
   }
-}
-
-interface Measured {
-  bytesPerJob: number;
-  keysPerJob: number;
-  breakdown: Record<string, unknown>;
-}
-
-/** used_memory after − before, over N jobs; FLUSHALL and a short settle first (scripts already loaded by a warm-up). */
-async function measure(ctx: BenchContext, jobs: number, warmUp: () => Promise<unknown>, write: () => Promise<void>, breakdown: () => Promise<Record<string, unknown>>): Promise<Measured> {
-  await ctx.flushAll();
-  await warmUp();
-  await ctx.flushAll();
-  await sleep(300);
-  const before = await usedMemory(ctx.admin);
-  await write();
-  await sleep(300);
-  const after = await usedMemory(ctx.admin);
-  const keys = await ctx.admin.dbsize();
-  const out = { bytesPerJob: (after - before) / jobs, keysPerJob: keys / jobs, breakdown: await breakdown() };
-  await ctx.flushAll();
-  return out;
 }
 
 /**
@@ -185,7 +159,8 @@ const RAISED_LISTPACK_VALUE = '256';
  * in the details to show where the bytes go. An informational row repeats
  * scoped and BullMQ with hash-max-listpack-value raised on the server.
  * Bee-Queue waiting jobs with the same data are measured too: informational
- * rows of each write mode against them (no target).
+ * rows of each write mode against them (no target). Then the finished-job
+ * rows (memory-finished.ts): jobs run to success and kept for retention.
  */
 export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
   const jobs = ctx.pick(20_000, 5_000);
@@ -273,5 +248,6 @@ export async function memory(ctx: BenchContext): Promise<ScenarioResult[]> {
     beeRow('legacy'),
     beeRow('dualWrite'),
     beeRow('scoped'),
+    ...(await finishedMemory(ctx)),
   ];
 }
