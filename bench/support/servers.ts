@@ -46,10 +46,10 @@ export async function startBaselineApi(redisUrl: string): Promise<HttpServer> {
 
 export const WORKER_WORKSPACE = 'bench-worker';
 
-/** apps/worker/src/main.ts at WORKER_CONCURRENCY=concurrency, on logical database `db`; resolves once ready (consuming). */
-export async function startRelayWorker(redisUrl: string, concurrency: number): Promise<{ child: Child; env: Record<string, string> }> {
+/** apps/worker/src/main.ts at WORKER_CONCURRENCY=concurrency (plus `extraEnv`, e.g. migration flags); resolves once ready (consuming). */
+export async function startRelayWorker(redisUrl: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<{ child: Child; env: Record<string, string> }> {
   const port = await freePort();
-  const env = { ...RELAY_ENV, WORKER_CONCURRENCY: String(concurrency) };
+  const env = { ...RELAY_ENV, WORKER_CONCURRENCY: String(concurrency), ...extraEnv };
   const child = spawnChild('relay-worker', join(ROOT, 'apps/worker/src/main.ts'), { env: { ...env, WORKER_PORT: String(port), REDIS_URL: redisUrl } });
   await waitHttpReady(child, port, '/health/ready');
   return { child, env };
@@ -57,10 +57,22 @@ export async function startRelayWorker(redisUrl: string, concurrency: number): P
 
 export const BULLMQ_QUEUE = 'bench';
 
+/** What a comparison worker may be told besides its concurrency: its queue, and the JSON its no-op returns (default: undefined). */
+export interface ComparisonWorkerOptions {
+  queue?: string;
+  result?: unknown;
+}
+
+function comparisonEnv(port: number, db: number, concurrency: number, queue: string, result: unknown): Record<string, string> {
+  const env: Record<string, string> = { BENCH_REDIS_PORT: String(port), BENCH_REDIS_DB: String(db), BENCH_QUEUE: queue, BENCH_CONCURRENCY: String(concurrency) };
+  if (result !== undefined) env.BENCH_RESULT = JSON.stringify(result);
+  return env;
+}
+
 /** bench/workers/bullmq-worker.ts at the given concurrency; resolves with the options it reports once connected. */
-export async function startBullmqWorker(port: number, db: number, concurrency: number): Promise<{ child: Child; options: unknown }> {
+export async function startBullmqWorker(port: number, db: number, concurrency: number, options: ComparisonWorkerOptions = {}): Promise<{ child: Child; options: unknown }> {
   const child = spawnChild('bullmq-worker', join(ROOT, 'bench/workers/bullmq-worker.ts'), {
-    env: { BENCH_REDIS_PORT: String(port), BENCH_REDIS_DB: String(db), BENCH_QUEUE: BULLMQ_QUEUE, BENCH_CONCURRENCY: String(concurrency) },
+    env: comparisonEnv(port, db, concurrency, options.queue ?? BULLMQ_QUEUE, options.result),
   });
   const ready = await waitMessage(child, (m): m is { ready: true; options: unknown } => typeof m === 'object' && m !== null && (m as { ready?: unknown }).ready === true);
   return { child, options: ready.options };
@@ -69,9 +81,9 @@ export async function startBullmqWorker(port: number, db: number, concurrency: n
 export const BEE_QUEUE_NAME = 'bench';
 
 /** bench/workers/bee-queue-worker.ts at the given concurrency; resolves with the settings it reports once processing. */
-export async function startBeeQueueWorker(port: number, db: number, concurrency: number): Promise<{ child: Child; options: unknown }> {
+export async function startBeeQueueWorker(port: number, db: number, concurrency: number, options: ComparisonWorkerOptions = {}): Promise<{ child: Child; options: unknown }> {
   const child = spawnChild('bee-queue-worker', join(ROOT, 'bench/workers/bee-queue-worker.ts'), {
-    env: { BENCH_REDIS_PORT: String(port), BENCH_REDIS_DB: String(db), BENCH_QUEUE: BEE_QUEUE_NAME, BENCH_CONCURRENCY: String(concurrency) },
+    env: comparisonEnv(port, db, concurrency, options.queue ?? BEE_QUEUE_NAME, options.result),
   });
   const ready = await waitMessage(child, (m): m is { ready: true; options: unknown } => typeof m === 'object' && m !== null && (m as { ready?: unknown }).ready === true);
   return { child, options: ready.options };

@@ -15,13 +15,14 @@ const queue = new BeeQueue(process.env.BENCH_QUEUE ?? 'bench', {
 });
 queue.on('error', (error) => console.error(`bee-queue worker error: ${error.message}`));
 await queue.ready();
-queue.process(concurrency, async () => undefined);
+const returned: unknown = process.env.BENCH_RESULT ? JSON.parse(process.env.BENCH_RESULT) : undefined;
+queue.process(concurrency, async () => returned);
 // Bee-Queue only checks for stalled jobs when asked (process() does it once); its README runs the check on a timer,
 // as BullMQ's Worker does on its own (stalledInterval): a worker run the documented way.
 void queue.checkStalledJobs(BEE_QUEUE_STALL_CHECK_MS).catch((error: Error) => console.error(`bee-queue stalled check: ${error.message}`));
 process.send?.({
   ready: true,
-  options: { ...BEE_QUEUE_WORKER_SETTINGS, concurrency, stalledCheckEveryMs: BEE_QUEUE_STALL_CHECK_MS, handler: 'async () => undefined' },
+  options: { ...BEE_QUEUE_WORKER_SETTINGS, concurrency, stalledCheckEveryMs: BEE_QUEUE_STALL_CHECK_MS, handler: `async () => ${process.env.BENCH_RESULT ?? 'undefined'}` },
 });
 
 const close = async () => {
