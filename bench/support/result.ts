@@ -41,6 +41,8 @@ export const TARGETS = {
   list: 'growth ≤ 1.5×; ≥ 50× faster than SCAN at 1M',
   backfill: '≥ 0.8×',
   memory: 'scoped ≤ 1.0×, dual-write ≤ 2.0×',
+  // Issue 17 point 3: finished jobs kept for the retention window against BullMQ completed jobs kept.
+  finishedMemory: '≤ 1.5× BullMQ',
   noisyNeighbour: "B's p99 ≤ 1/50 of BullMQ's",
   // Issue 17 point 1, against Bee-Queue (memory is measured but has no target).
   beeQueueEnqueue: '≥ 1.0× Bee-Queue',
