@@ -141,13 +141,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       try {
         const round = await this.queue.claimRound(this.claimOptions(free));
         let claimed = round.claimed;
-        // A run of cancelled or rate-limited entries used the call's budget: look again at once.
-        if (round.moreWaiting) {
-          for (const job of claimed) this.start(job);
-          backoff = 0;
-          continue;
-        }
-        if (claimed.length === 0 && !this.stopping) {
+        // Nothing to claim: block. (Unless a run of cancelled or rate-limited entries used the call's
+        // budget: then more may be waiting in the workspace queues, so look again at once.)
+        if (claimed.length === 0 && !round.moreWaiting && !this.stopping) {
           // Block for new work, but no longer than until the next retry is due (claims promote it).
           const untilRetry = await this.queue.msUntilNextRetry();
           const block = untilRetry === undefined ? BLOCK_SECONDS : Math.min(BLOCK_SECONDS, Math.max(0.01, untilRetry / 1000));

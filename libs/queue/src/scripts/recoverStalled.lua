@@ -6,8 +6,8 @@
      workspace's list (rotation.lua);
   2. active-list entries seen without a lease by the previous pass too (a
      worker died between its blocking wait and its claim): the same;
-  3. the running counts: lowered for the jobs of 1, then recounted from the
-     lease set (up to RECOUNT_MAX leases), and capped workspaces put back in
+  3. the running counts: recounted from the lease set (with more than
+     RECOUNT_MAX leases, only lowered for the jobs of 1), and capped workspaces put back in
      the rotation (the next claim checks their caps again), so a count a
      dead worker left behind cannot hold a workspace back.
   The worker that ran the pass then removes the index entries of expired
@@ -73,7 +73,8 @@ end
 redis.call('DEL', KEYS[4])
 if #keep > 0 then redis.call('SADD', KEYS[4], unpack(keep)) end
 
-jobsEnded(ended)
+-- The running counts: recounted from the lease set (which makes lowering
+-- them for the jobs above unnecessary), or, past RECOUNT_MAX leases, lowered.
 if redis.call('ZCARD', KEYS[1]) <= RECOUNT_MAX then
   local counts = {}
   for _, lease in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
@@ -87,6 +88,8 @@ if redis.call('ZCARD', KEYS[1]) <= RECOUNT_MAX then
     end
     for ws, n in pairs(counts) do redis.call('HSET', Keys.runningCounts, ws, n) end
   end
+else
+  jobsEnded(ended)
 end
 for _, ws in ipairs(redis.call('SMEMBERS', Keys.cappedWorkspaces)) do
   redis.call('SREM', Keys.cappedWorkspaces, ws)
