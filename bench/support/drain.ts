@@ -62,7 +62,8 @@ export async function openSession(ctx: BenchContext, side: DrainSide, concurrenc
   let finished: () => Promise<{ done: number; failed: number }>;
   let closeFill: () => Promise<void>;
   if (side === 'relay') {
-    const started = await startRelayWorker(ctx.redis.url(0), concurrency);
+    // BENCH_RELAY_ENV (JSON): extra settings for the Relay worker, for experiments (e.g. {"WORKER_PREFETCH":"0"}).
+    const started = await startRelayWorker(ctx.redis.url(0), concurrency, JSON.parse(process.env.BENCH_RELAY_ENV ?? '{}') as Record<string, string>);
     child = started.child;
     options = { ...started.env, migrationFlags: 'defaults (phase 0)', action: `${NOOP_ACTION} with params {}` };
     const { store, redis } = relayStore(ctx.redis.url(1), 'legacy');

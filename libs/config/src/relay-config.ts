@@ -240,6 +240,13 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   WORKER_CONCURRENCY = 10;
 
+  /**
+   * Jobs a worker holds claimed but not started (leased, still pending), to start the moment a slot
+   * frees instead of after a round trip (README "Prefetch"). 0: none.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  WORKER_PREFETCH = 10;
+
   /** A claimed job is re-delivered when its worker has not renewed the lease for this long. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
   WORKER_LEASE_MS = 30000;

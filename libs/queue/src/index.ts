@@ -4,7 +4,7 @@ export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
 // scripts/: every Lua script behind one typed injectable.
 export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.js';
-export type { ClaimedJob, GivenUpJob, HeldBack, AttemptOutcome, FinishResult, ClaimOptions, NextClaim, SchedulingArgs, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
+export type { ClaimedJob, GivenUpJob, HeldBack, AttemptOutcome, FinishOutcome, FinishItem, FinishResult, ClaimOptions, NextClaim, SchedulingArgs, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
 export { NO_SCHEDULING_LIMITS } from './scripts/script-types.js';
 // store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
 export { JobStore, type NewJob, type JobDelay, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
@@ -19,7 +19,7 @@ export { readQueueDepth, QUEUE_STATES, QUEUE_ENTRIES_READ_MAX, type QueueDepth, 
 export { findQueueWorkspaces, type QueueWorkspaces } from './work/queue-workspaces.js';
 export { ActiveWorkspaces, LABELLED_DEPTH_WORKSPACES_MAX } from './work/active-workspaces.js';
 export { ActionRateLimits, parseActionRateLimits, encodeRateRules, type ActionRateRule } from './work/action-rate-limits.js';
-export { FinishBatcher, finishBatchSize, type FinishItem } from './work/finish-batcher.js';
+export { FinishBatcher, finishBatchSize } from './work/finish-batcher.js';
 // migration/: the operator's services and the legacy indexer.
 export { LegacyIndexer, type IndexSweepResult } from './migration/legacy-indexer.js';
 export { BackfillService, type BackfillOptions, type BackfillTotals } from './migration/backfill.service.js';

@@ -18,6 +18,9 @@
     ARGV[5] max attempts  ARGV[6] retention (s)
     ARGV[7] WORKSPACE_MAX_RUNNING (0: no cap)  ARGV[8] '1' when workers published WORKSPACE_LIMITS overrides
     ARGV[9] ACTION_RATE_LIMITS as '<rule> <limit> <window ms>' joined by ';' ('' for none)
+    ARGV[10] how many of the ARGV[2] jobs start now ('' for all); the rest are
+      prefetched: leased for this worker, still `pending`, started_at '' in their rows
+      (the worker starts them later and says so in a finishJobs call)
 
   Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at, started_at, run_at, deferrals}, ... },
             writes skipped because a key of another type was in the way (index,
@@ -31,7 +34,7 @@
 local broken = leasesKeyError()
 if broken then return broken end
 local c = claimContext(redisNowMs(), tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]), newWriteBatch(),
-  {defaultCap = tonumber(ARGV[7]), readSchedule = ARGV[8] == '1', rateRules = parseRateRules(ARGV[9])})
+  {defaultCap = tonumber(ARGV[7]), readSchedule = ARGV[8] == '1', rateRules = parseRateRules(ARGV[9])}, tonumber(ARGV[10]))
 local claims = {}
 -- The entry a blocking wait took was the oldest pending one: it goes to its workspace's list like the rest.
 if ARGV[4] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[4]) == 1 then

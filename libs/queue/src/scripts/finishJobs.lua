@@ -13,11 +13,23 @@
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
     ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
       overrides are published, ACTION_RATE_LIMITS ('<rule> <limit> <window ms>' joined by ';')
-    then 8 per job: entry, lease token, outcome (succeeded | failed | retry | defer),
+    ARGV[9] how many of the ARGV[2] jobs start now ('' for all; the rest are prefetched, as in claimJobs)
+    then 9 per job: entry, lease token, outcome (succeeded | failed | retry | defer,
+      or start: a prefetched job the worker has started, still running),
       result (JSON text, for succeeded), error (safe message, for failed/retry/defer),
       retry or defer delay (ms), created_at (from the claim; it never changes),
       started_at of the claim when this is a repeat of a finish whose answer
-      never came (else '')
+      never came ('*' when that claim was a prefetch: its start was written by
+      the call that was repeated; else ''), and '1' when the job was prefetched
+      and no reply yet confirmed its start (the start is written here if it
+      is still pending, together with the outcome), else ''
+
+  Prefetched jobs (WORKER_PREFETCH): a start, or an outcome whose start is
+  unconfirmed, finds the job `pending` and writes the start (status, attempts
+  = the token's attempt, started_at = now); finds it `running` (an earlier
+  call wrote the start) and goes on as for any running job; or finds it
+  ended (cancelled while prefetched): the lease ends, nothing is written,
+  'cancelled'. A start keeps its lease.
 
   'defer' (the action said "rate limited, retry after N ms"): the job is
   pending again with its attempt given back and `deferrals` + 1, its entry in
@@ -25,8 +37,9 @@
   workspace's running count goes down (rotation.lua jobsEnded) while caps
   are set (ARGV[6..7]; without caps no count is kept).
 
-  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
-            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)}}
+  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired) | 'cancelled' (see above)},
+            {claims as in claimJobs}, writes skipped (as in claimJobs), {jobs given up (as in claimJobs)},
+            {held back (as in claimJobs)}, the call's time (ISO: started_at of the starts written here)}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
   lease is gone, but the record shows this claim's outcome (same attempt,
@@ -41,7 +54,7 @@ if broken then return broken end
 local retention = tonumber(ARGV[1])
 -- One context for the call: its clock and retention expiry serve the outcomes too.
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
-  {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])})
+  {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])}, tonumber(ARGV[9]))
 local writes = c.writes
 
 -- The status an outcome leaves a job in.
@@ -59,7 +72,7 @@ local function alreadyRecorded(ws, jobId, entry, token, outcome, startedAt, resu
   -- A deferral gave its attempt back.
   if outcome == 'defer' then attempt = attempt - 1 end
   local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'started_at', 'result', 'error')
-  if #copies == 0 or tonumber(f[2]) ~= attempt or f[3] ~= startedAt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  if #copies == 0 or tonumber(f[2]) ~= attempt or (startedAt ~= '*' and f[3] ~= startedAt) or f[1] ~= OUTCOME_STATUS[outcome] then return false end
   -- And what this outcome wrote (a claim that gave up writes 'failed' with its own error).
   if outcome == 'succeeded' then return f[4] == result end
   if f[5] ~= err then return false end
@@ -71,21 +84,58 @@ end
 -- Jobs whose run ended in this call, per workspace (their running counts go down before the claim).
 local ended = {}
 
+-- Leases of prefetched jobs found cancelled by their start (the other leases end up-front, below).
+local endedLeases = {}
+
 -- held: whether the caller holds the job's lease (read for the whole call at once, below).
-local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
+local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf, unconfirmedStart)
   local ws, jobId = splitEntry(entry)
   if not held then
+    if outcome == 'start' then return 'lost' end
     return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
   end
+  local attempt = tonumber(string.match(token, ':(%d+)$')) or 1
+  -- The start of a prefetched job is written here when its record still says pending.
+  local copies, from
+  if outcome == 'start' or unconfirmedStart == '1' then
+    local f
+    copies, f = (c.legacyOnly and readCopiesLegacyFirst or readCopies)(ws, jobId, 'status')
+    c.legacyOnly = #copies == 1 and string.sub(copies[1], 1, #Keys.legacyJobPrefix) == Keys.legacyJobPrefix
+    if #copies > 0 and f[1] ~= 'pending' and f[1] ~= 'running' then
+      -- Cancelled while it waited in the worker (it is the worker's to stop): no write, the lease ends.
+      if outcome == 'start' then endedLeases[#endedLeases + 1] = leaseMember(entry, token) end
+      ended[ws] = (ended[ws] or 0) + 1
+      return 'cancelled'
+    end
+    from = f[1] == 'pending' and 'pending' or 'running'
+  else
+    copies = jobCopies(ws, jobId)
+    from = 'running'
+  end
+  if outcome == 'start' then
+    if #copies == 0 then
+      endedLeases[#endedLeases + 1] = leaseMember(entry, token)
+      ended[ws] = (ended[ws] or 0) + 1
+      return 'gone'
+    end
+    if from == 'pending' then
+      setAll(copies, 'status', 'running', 'attempts', attempt, 'started_at', c.nowIso, 'updated_at', c.nowIso)
+      batchMoveStatus(writes, ws, indexMember(createdAt, jobId), 'pending', 'running')
+    end
+    return 'done'
+  end
   ended[ws] = (ended[ws] or 0) + 1
-  local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
   local member = indexMember(createdAt, jobId)
+  if from == 'pending' then
+    -- Started and ended since the last call: the start's fields go with the outcome's.
+    setAll(copies, 'attempts', attempt, 'started_at', c.nowIso)
+  end
   if outcome == 'defer' then
-    local f = redis.call('HMGET', copies[1], 'attempts', 'deferrals')
-    setAll(copies, 'status', 'pending', 'attempts', math.max(0, (tonumber(f[1]) or 1) - 1), 'deferrals', (tonumber(f[2]) or 0) + 1,
+    local f = redis.call('HMGET', copies[1], 'deferrals')
+    setAll(copies, 'status', 'pending', 'attempts', math.max(0, attempt - 1), 'deferrals', (tonumber(f[1]) or 0) + 1,
       'error', err, 'updated_at', c.nowIso)
-    batchMoveStatus(writes, ws, member, 'running', 'pending')
+    batchMoveStatus(writes, ws, member, from, 'pending')
     holdBack(c, 'retry_after', ws)
     -- The delayed set is broken: run it again now rather than leave the job with no queue entry.
     if not writes:tryWrite('ZADD', Keys.delayedQueue, c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
@@ -93,7 +143,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   end
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', c.nowIso)
-    batchMoveStatus(writes, ws, member, 'running', 'pending')
+    batchMoveStatus(writes, ws, member, from, 'pending')
     -- The retry set is broken: retry at once rather than leave the job with no queue entry.
     if not writes:tryWrite('ZADD', KEYS[4], c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
     return 'done'
@@ -105,7 +155,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
     writes:tryWrite('LPUSH', KEYS[5], entry)
   end
   expireAll(copies, retention)
-  batchMoveStatus(writes, ws, member, 'running', outcome)
+  batchMoveStatus(writes, ws, member, from, outcome)
   writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, outcome, member))
   return 'done'
 end
@@ -113,8 +163,9 @@ end
 -- The leases of the call's jobs: a ZMSCORE to read which are held and a
 -- variadic ZREM to end those (per 1,000), instead of a ZREM per job (the
 -- set's type was checked above, so neither can fail).
+local FIRST, PER_JOB = 10, 9
 local leases = {}
-for i = 9, #ARGV, 8 do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
+for i = FIRST, #ARGV, PER_JOB do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
 local heldScores = {}
 for first = 1, #leases, 1000 do
   local last = math.min(first + 999, #leases)
@@ -122,20 +173,22 @@ for first = 1, #leases, 1000 do
   local ending = {}
   for j = first, last do
     heldScores[j] = scores[j - first + 1]
-    if heldScores[j] then ending[#ending + 1] = leases[j] end
+    -- A start keeps its lease: the job runs on.
+    if heldScores[j] and ARGV[FIRST + (j - 1) * PER_JOB + 2] ~= 'start' then ending[#ending + 1] = leases[j] end
   end
   if #ending > 0 then redis.call('ZREM', KEYS[3], unpack(ending)) end
 end
 
 local results = {}
-for i = 9, #ARGV, 8 do
-  local held = heldScores[(i - 9) / 8 + 1] and true or false
-  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
+for i = FIRST, #ARGV, PER_JOB do
+  local held = heldScores[(i - FIRST) / PER_JOB + 1] and true or false
+  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8])
 end
+if #endedLeases > 0 then redis.call('ZREM', KEYS[3], unpack(endedLeases)) end
 -- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
 writes:flush()
 if c.countsKept then jobsEnded(ended) end
 
 local claims = {}
 if c.maxJobs > 0 then claimUpTo(c, claims) end
-return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c)}
+return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c), c.nowIso}

@@ -4,7 +4,7 @@ import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js'
 import { pairsToRecord } from '../job-record.js';
 import { claimedJob, givenUpJob, heldBack, type Reply } from './reply-decoding.js';
 import type {
-  AttemptOutcome,
+  FinishItem,
   BackfillReply,
   CancelJobReply,
   ClaimedJob,
@@ -169,27 +169,38 @@ export class QueueScripts {
       options.maxAttempts,
       options.retentionSeconds,
       ...schedulingArgs(options.scheduling),
+      options.startNow ?? '',
     ])) as [string[][], number, string[][], string[][], number];
     return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: spent === 1 };
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
-  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
-    const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0, ...schedulingArgs(next?.scheduling)];
-    for (const { job, outcome, repeat } of items) {
+  async finishJobs(items: readonly FinishItem[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
+    const args: Arg[] = [
+      retentionSeconds,
+      next?.max ?? 0,
+      next?.workerId ?? '',
+      next?.leaseMs ?? 0,
+      next?.maxAttempts ?? 0,
+      ...schedulingArgs(next?.scheduling),
+      next?.startNow ?? '',
+    ];
+    for (const { job, outcome, repeat, unconfirmedStart } of items) {
       args.push(
         job.entry,
         job.token,
         outcome.outcome,
         outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
-        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        outcome.outcome === 'succeeded' || outcome.outcome === 'start' ? '' : outcome.error,
         outcome.outcome === 'retry' || outcome.outcome === 'defer' ? outcome.delayMs : 0,
         job.createdAt,
-        repeat ? job.startedAt : '',
+        // A prefetched job's start was written by the call repeated here, at a time this worker never learnt.
+        repeat ? job.startedAt || '*' : '',
+        unconfirmedStart ? '1' : '',
       );
     }
-    const [results, rows, skippedWrites, gaveUp, held] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][], string[][]];
-    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false };
+    const [results, rows, skippedWrites, gaveUp, held, at] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][], string[][], string];
+    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false, at };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

@@ -1,7 +1,7 @@
 --[[
   releaseJobs: gives back jobs a stopping worker did not finish, for
   immediate re-delivery: lease dropped, every copy back to `pending` with the
-  interrupted attempt given back, entry at the front of its workspace's list
+  interrupted attempt given back (a prefetched job, never started, is pending already), entry at the front of its workspace's list
   (rotation.lua), the workspace's running count down. Times come from Redis TIME.
 
   Input:
@@ -25,10 +25,14 @@ for i = #ARGV - 1, 1, -2 do
     ended[ws] = (ended[ws] or 0) + 1
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
-      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
-      local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
-      setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
-      moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
+      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts', 'status')
+      -- A prefetched job (still pending) never started: nothing to give back.
+      if f[3] == 'running' then
+        local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
+        setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
+        moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
+      end
+      -- (Cancelled while prefetched: the entry is dropped by the claim that meets it.)
       if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
       released = released + 1
     end

@@ -88,7 +88,10 @@ export interface ClaimedJob {
   params: unknown;
   actorId: string;
   createdAt: string;
-  /** started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. */
+  /**
+   * started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. '' for a
+   * prefetched job (leased, still pending) until a finish call writes its start.
+   */
   startedAt: string;
   /** The due time of a delayed job (run_at / delay_ms), '' when it had none. */
   runAt: string;
@@ -104,7 +107,21 @@ export type AttemptOutcome =
   /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
   | { outcome: 'defer'; error: string; delayMs: number };
 
-export type FinishResult = 'done' | 'lost' | 'gone';
+/** What a finish call records for a job: an attempt's outcome, or the start of a prefetched job the worker has started. */
+export type FinishOutcome = AttemptOutcome | { outcome: 'start' };
+
+/** 'cancelled': a prefetched job cancelled before its start was written (the worker must not run it on). */
+export type FinishResult = 'done' | 'lost' | 'gone' | 'cancelled';
+
+/** One job of a finish call. */
+export interface FinishItem {
+  job: ClaimedJob;
+  outcome: FinishOutcome;
+  /** A repeat of a finish whose answer never came (Redis may have run it): see finishJobs.lua. */
+  repeat?: boolean;
+  /** A prefetched job whose start no reply has confirmed yet: the call writes the start if it is still pending. */
+  unconfirmedStart?: boolean;
+}
 
 /** What a claim needs to know of the scheduling settings (README "Scheduling"). */
 export interface SchedulingArgs {
@@ -127,6 +144,8 @@ export interface ClaimOptions {
   retentionSeconds: number;
   /** An entry a blocking wait moved to the active list, to lease first. */
   blockedEntry?: string;
+  /** How many of `max` start now (default all); the rest are prefetched: leased, still pending, startedAt ''. */
+  startNow?: number;
   /** Caps, weights and rate limits; none when absent. */
   scheduling?: SchedulingArgs;
 }
@@ -161,6 +180,8 @@ export interface ClaimReply {
 
 export interface FinishReply extends ClaimReply {
   results: FinishResult[];
+  /** The call's Redis time: started_at of the starts it wrote. */
+  at: string;
 }
 
 /** What lease scripts need of a claimed job. */

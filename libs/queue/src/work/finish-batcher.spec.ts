@@ -1,5 +1,5 @@
-import type { ClaimedJob, FinishResult } from '../scripts/script-types.js';
-import { FinishBatcher, finishBatchSize, type FinishItem } from './finish-batcher.js';
+import type { ClaimedJob, FinishItem, FinishResult } from '../scripts/script-types.js';
+import { FinishBatcher, finishBatchSize } from './finish-batcher.js';
 
 // The batching logic alone, against a call whose replies the test releases
 // (finishJobs itself runs on a real Redis under every worker e2e test).
@@ -19,7 +19,7 @@ function harness(maxPerCall: number) {
 describe('FinishBatcher', () => {
   it('sends the outcomes recorded in one tick as one call, in order, and answers each with its own result', async () => {
     const { batcher, calls } = harness(10);
-    const pending = ['a', 'b', 'c'].map((id) => batcher.submit(job(id), { outcome: 'succeeded', result: id }));
+    const pending = ['a', 'b', 'c'].map((id) => batcher.submit({ job: job(id), outcome: { outcome: 'succeeded', result: id } }));
     expect(calls).toHaveLength(0); // gathered until the tick's microtasks run
     await tick();
     expect(calls.map((c) => ids(c.items))).toEqual([['a', 'b', 'c']]);
@@ -30,7 +30,7 @@ describe('FinishBatcher', () => {
 
   it('puts at most maxPerCall outcomes in a call; the rest go in the next call, a macrotask later', async () => {
     const { batcher, calls } = harness(2);
-    const pending = ['a', 'b', 'c', 'd', 'e'].map((id) => batcher.submit(job(id), { outcome: 'failed', error: 'x' }));
+    const pending = ['a', 'b', 'c', 'd', 'e'].map((id) => batcher.submit({ job: job(id), outcome: { outcome: 'failed', error: 'x' } }));
     await new Promise((r) => queueMicrotask(() => r(undefined)));
     expect(calls.map((c) => ids(c.items))).toEqual([['a', 'b']]);
     await tick();
@@ -42,8 +42,8 @@ describe('FinishBatcher', () => {
 
   it('a failed call rejects each outcome of it, and only those', async () => {
     const { batcher, calls } = harness(2);
-    const first = ['a', 'b'].map((id) => batcher.submit(job(id), { outcome: 'retry', error: 'x', delayMs: 5 }).catch((e: unknown) => e));
-    const second = batcher.submit(job('c'), { outcome: 'succeeded', result: null });
+    const first = ['a', 'b'].map((id) => batcher.submit({ job: job(id), outcome: { outcome: 'retry', error: 'x', delayMs: 5 } }).catch((e: unknown) => e));
+    const second = batcher.submit({ job: job('c'), outcome: { outcome: 'succeeded', result: null } });
     await tick();
     await tick();
     calls[0].answer(new Error('Redis went away'));
@@ -54,7 +54,7 @@ describe('FinishBatcher', () => {
 
   it('a reply that does not match the outcomes rejects them instead of answering one with another\'s result', async () => {
     const { batcher, calls } = harness(10);
-    const pending = ['a', 'b'].map((id) => batcher.submit(job(id), { outcome: 'succeeded', result: id }));
+    const pending = ['a', 'b'].map((id) => batcher.submit({ job: job(id), outcome: { outcome: 'succeeded', result: id } }));
     await tick();
     calls[0].answer(['done']);
     expect((await Promise.allSettled(pending)).map((r) => r.status)).toEqual(['rejected', 'rejected']);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
-import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, GivenUpJob, HeldBack, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishItem, FinishResult, GivenUpJob, HeldBack, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
 import { ActiveWorkspaces } from './active-workspaces.js';
 import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
@@ -118,16 +118,12 @@ export class WorkQueue {
   }
 
   /** finish for several jobs in one script call (FinishBatcher gathers what finished in the same tick). */
-  async finishMany(
-    items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[],
-    retentionSeconds: number,
-    next?: NextClaim,
-  ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
-    const { results, claimed, skippedWrites, gaveUp, heldBack } = await this.scripts.finishJobs(items, retentionSeconds, next);
+  async finishMany(items: readonly FinishItem[], retentionSeconds: number, next?: NextClaim): Promise<{ results: FinishResult[]; claimed: ClaimedJob[]; at: string }> {
+    const { results, claimed, skippedWrites, gaveUp, heldBack, at } = await this.scripts.finishJobs(items, retentionSeconds, next);
     this.reportSkippedWrites(skippedWrites);
     this.reportGivenUp(gaveUp);
     this.reportHeldBack(heldBack);
-    return { results, claimed };
+    return { results, claimed, at };
   }
 
   /** Extends the leases still held; returns the entries whose lease was lost. */

@@ -35,9 +35,11 @@ local DRAIN_PER_CLAIM = 10000
 -- nowMs from redisNowMs(); the ISO time and deadlines are formatted once per call.
 -- scheduling: {defaultCap = WORKSPACE_MAX_RUNNING, readSchedule = workers
 -- published WORKSPACE_LIMITS overrides, rateRules = parseRateRules(...)}.
-local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling)
+-- startNow: how many of the maxJobs claimed start now; the rest are prefetched (WORKER_PREFETCH): leased
+-- for this worker, still `pending` until the worker starts one and says so in its next call.
+local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling, startNow)
   return {
-    nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
+    nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, startNow = startNow or maxJobs, workerId = workerId, maxAttempts = maxAttempts,
     retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
     expiresAt = string.format('%d', nowMs + retention * 1000), writes = writes,
     -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
@@ -115,7 +117,8 @@ local function rateLimitedUntil(c, ws, entry, provider, name)
   return nil
 end
 
--- Starts one entry: every copy to `running`, attempts + 1, and a lease.
+-- Starts one entry: every copy to `running`, attempts + 1, and a lease (a
+-- prefetched entry: the lease only, see claimContext).
 -- Entries whose job is gone or no longer pending are dropped; a job past its
 -- attempt budget (its workers kept dying) fails here; a job over a rate
 -- limit waits in the delayed set until its window frees, using no attempt.
@@ -146,12 +149,16 @@ local function startEntry(entry, c, claims)
     holdBack(c, 'rate_limit', ws)
     return false
   end
-  setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
-  batchMoveStatus(writes, ws, member, 'pending', 'running')
+  -- A prefetched job is leased (and counts against its workspace's cap) but not started: no write to its record.
+  local prefetched = #claims >= c.startNow
+  if not prefetched then
+    setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
+    batchMoveStatus(writes, ws, member, 'pending', 'running')
+  end
   local token = c.workerId .. ':' .. attempts
   writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
   c.started[ws] = (c.started[ws] or 0) + 1
-  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], c.nowIso, f[8] or '', f[9] or '0'}
+  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], prefetched and '' or c.nowIso, f[8] or '', f[9] or '0'}
   return true
 end
 
