@@ -242,10 +242,12 @@ export class RelayConfig {
 
   /**
    * Jobs a worker holds claimed but not started (leased, still pending), to start the moment a slot
-   * frees instead of after a round trip (README "Prefetch"). 0: none.
+   * frees instead of after a round trip (README "Prefetch"). 0: none (the default: with several
+   * worker processes, prefetch loosens start order within a workspace; README says what it trades).
+   * Ignored while ACTION_RATE_LIMITS is set (limits count claims, which prefetch would move ahead of starts).
    */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000)
-  WORKER_PREFETCH = 10;
+  WORKER_PREFETCH = 0;
 
   /** A claimed job is re-delivered when its worker has not renewed the lease for this long. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3600000)

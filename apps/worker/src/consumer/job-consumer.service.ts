@@ -62,7 +62,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
   private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
   private readonly attemptLog = new AttemptLog();
-  /** WORKER_PREFETCH: claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
+  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
   private readonly prefetched: Prefetched[] = [];
   /** Prefetched jobs asked for by calls not yet answered (so refills never overshoot WORKER_PREFETCH). */
   private prefetchInFlight = 0;
@@ -81,8 +81,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
     this.finishes = new FinishBatcher(
       (items) => this.finishAndClaim(items),
-      config.WORKER_PREFETCH > 0 ? Math.max(finishBatchSize(config.WORKER_CONCURRENCY), config.WORKER_CONCURRENCY + config.WORKER_PREFETCH) : finishBatchSize(config.WORKER_CONCURRENCY),
-      config.WORKER_PREFETCH > 0 ? 2 : Infinity,
+      scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
+      scheduling.prefetch > 0 ? 2 : Infinity,
     );
   }
 
@@ -231,7 +231,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         // The slot is free now: a prefetched job starts in it in this same tick, so that its start
         // and this outcome go to Redis in one call.
         running.actionEnded = true;
-        if (this.config.WORKER_PREFETCH > 0) this.startPrefetched();
+        if (this.scheduling.prefetch > 0) this.startPrefetched();
         return this.record(running, outcome);
       })
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
@@ -248,7 +248,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    * claims its next job); with prefetch, from the moment its action ends.
    */
   private freeSlots(): number {
-    if (this.config.WORKER_PREFETCH === 0) return this.config.WORKER_CONCURRENCY - this.running.size;
+    if (this.scheduling.prefetch === 0) return this.config.WORKER_CONCURRENCY - this.running.size;
     let busy = this.reservedSlots;
     for (const r of this.running.values()) if (!r.actionEnded) busy++;
     return this.config.WORKER_CONCURRENCY - busy;
@@ -257,7 +257,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   /** How many more jobs to prefetch: WORKER_PREFETCH less those held and those already asked for. */
   private prefetchWanted(): number {
     if (this.stopping) return 0;
-    return Math.max(0, this.config.WORKER_PREFETCH - this.prefetched.length - this.prefetchInFlight);
+    return Math.max(0, this.scheduling.prefetch - this.prefetched.length - this.prefetchInFlight);
   }
 
   /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
@@ -355,7 +355,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
    */
   private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
-    if (this.config.WORKER_PREFETCH > 0) return this.finishAndPrefetch(items);
+    if (this.scheduling.prefetch > 0) return this.finishAndPrefetch(items);
     const fresh = items.filter((item) => !item.repeat).length;
     const next = this.stopping || fresh === 0 ? undefined : this.claimOptions(fresh);
     const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
