@@ -7,11 +7,12 @@ const job = (id: string): ClaimedJob => ({ entry: `acme:${id}`, token: 't', work
 const ids = (items: FinishItem[]) => items.map((item) => item.job.jobId);
 const tick = () => new Promise((r) => setImmediate(r));
 
-function harness(maxPerCall: number) {
+function harness(maxPerCall: number, maxInFlight?: number) {
   const calls: { items: FinishItem[]; answer: (reply: FinishResult[] | Error) => void }[] = [];
   const batcher = new FinishBatcher(
     (items) => new Promise((resolve, reject) => calls.push({ items, answer: (reply) => (reply instanceof Error ? reject(reply) : resolve(reply)) })),
     maxPerCall,
+    maxInFlight,
   );
   return { batcher, calls };
 }
@@ -62,5 +63,36 @@ describe('FinishBatcher', () => {
 
   it('splits a worker\'s outcomes over calls of half its concurrency (at least one)', () => {
     expect([1, 2, 3, 10, 100].map(finishBatchSize)).toEqual([1, 1, 2, 5, 50]);
+  });
+
+  it('with maxInFlight, what comes while calls are out gathers into one call, sent when one is answered', async () => {
+    const { batcher, calls } = harness(100, 1);
+    const first = batcher.submit({ job: job('a'), outcome: { outcome: 'succeeded', result: 1 } });
+    await tick();
+    const later = ['b', 'c', 'd'].map((id) => batcher.submit({ job: job(id), outcome: { outcome: 'failed', error: 'x' } }));
+    await tick();
+    await tick();
+    expect(calls.map((c) => ids(c.items))).toEqual([['a']]);
+    calls[0].answer(['done']);
+    expect(await first).toBe('done');
+    await tick();
+    expect(calls.map((c) => ids(c.items))).toEqual([['a'], ['b', 'c', 'd']]);
+    calls[1].answer(['done', 'lost', 'done']);
+    expect(await Promise.all(later)).toEqual(['done', 'lost', 'done']);
+  });
+
+  it('an outcome whose start has not left yet goes as one item (start and outcome together); both are answered with its result', async () => {
+    const { batcher, calls } = harness(100, 1);
+    const other = batcher.submit({ job: job('x'), outcome: { outcome: 'succeeded', result: 0 } });
+    await tick();
+    const a = job('a');
+    const start = batcher.submit({ job: a, outcome: { outcome: 'start' } });
+    const outcome = batcher.submit({ job: a, outcome: { outcome: 'succeeded', result: 1 }, unconfirmedStart: true });
+    calls[0].answer(['done']);
+    await other;
+    await tick();
+    expect(calls[1].items).toEqual([{ job: a, outcome: { outcome: 'succeeded', result: 1 }, repeat: undefined, unconfirmedStart: true }]);
+    calls[1].answer(['cancelled']);
+    expect(await Promise.all([start, outcome])).toEqual(['cancelled', 'cancelled']);
   });
 });
