@@ -13,23 +13,34 @@
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
     ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
       overrides are published, ACTION_RATE_LIMITS ('<rule> <limit> <window ms>' joined by ';')
-    ARGV[9] how many of the ARGV[2] jobs start now ('' for all; the rest are prefetched, as in claimJobs)
-    then 9 per job: entry, lease token, outcome (succeeded | failed | retry | defer,
+    ARGV[9] EVENTS_MAX_LEN (events.lua)
+    ARGV[10] how many of the ARGV[2] jobs start now ('' for all; the rest are prefetched, as in claimJobs)
+    then 11 per job: entry, lease token, outcome (succeeded | failed | retry | defer,
       or start: a prefetched job the worker has started, still running),
       result (JSON text, for succeeded), error (safe message, for failed/retry/defer),
       retry or defer delay (ms), created_at (from the claim; it never changes),
       started_at of the claim when this is a repeat of a finish whose answer
       never came ('*' when that claim was a prefetch: its start was written by
-      the call that was repeated; else ''), and '1' when the job was prefetched
-      and no reply yet confirmed its start (the start is written here if it
-      is still pending, together with the outcome), else ''
+      the call that was repeated; else ''), action ('provider.name', from the claim),
+      the event's detail: for succeeded, the result redacted for the event when
+      redaction changed it ('' = the result as it is: the common case costs
+      nothing more); for failed, '1' when the job's attempts are spent (else ''),
+      and '1' when the job was prefetched and no reply yet confirmed its start
+      (the start is written here if it is still pending, with the outcome), else ''
 
   Prefetched jobs (WORKER_PREFETCH): a start, or an outcome whose start is
   unconfirmed, finds the job `pending` and writes the start (status, attempts
-  = the token's attempt, started_at = now); finds it `running` (an earlier
-  call wrote the start) and goes on as for any running job; or finds it
-  ended (cancelled while prefetched): the lease ends, nothing is written,
-  'cancelled'. A start keeps its lease.
+  = the token's attempt, started_at = now, event `started`); finds it
+  `running` (an earlier call wrote the start) and goes on as for any running
+  job; or finds it ended (cancelled while prefetched): the lease ends,
+  nothing is written, 'cancelled'. A start keeps its lease.
+
+  Events (events.lua), one per recorded outcome, at this call's time, with
+  the attempt of the lease token: succeeded (with the redacted result),
+  failed (an error that is not retried) or dead_lettered (the attempts are
+  spent), each with status failed and the error; retry and defer append
+  `retrying` (status pending, error, retry_at, reason 'attempt_failed' | 'deferred').
+  A repeat answered 'done', a 'lost' or a 'gone' appends nothing.
 
   'defer' (the action said "rate limited, retry after N ms"): the job is
   pending again with its attempt given back and `deferrals` + 1, its entry in
@@ -39,7 +50,8 @@
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired) | 'cancelled' (see above)},
             {claims as in claimJobs}, writes skipped (as in claimJobs), {jobs given up (as in claimJobs)},
-            {held back (as in claimJobs)}, the call's time (ISO: started_at of the starts written here)}
+            {held back (as in claimJobs)}, events skipped (as in claimJobs),
+            the call's time (ISO: started_at of the starts written here)}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
   lease is gone, but the record shows this claim's outcome (same attempt,
@@ -51,11 +63,15 @@
 -- @include claim
 local broken = leasesKeyError()
 if broken then return broken end
+useEventStream(ARGV[9])
 local retention = tonumber(ARGV[1])
 -- One context for the call: its clock and retention expiry serve the outcomes too.
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
-  {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])}, tonumber(ARGV[9]))
+  {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])}, tonumber(ARGV[10]))
 local writes = c.writes
+
+-- Where the jobs' ARGV start, and how many each has.
+local FIRST_JOB, PER_JOB = 11, 11
 
 -- The status an outcome leaves a job in.
 local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending', defer = 'pending'}
@@ -88,13 +104,14 @@ local ended = {}
 local endedLeases = {}
 
 -- held: whether the caller holds the job's lease (read for the whole call at once, below).
-local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf, unconfirmedStart)
+local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf, action, detail, unconfirmedStart)
   local ws, jobId = splitEntry(entry)
   if not held then
     if outcome == 'start' then return 'lost' end
     return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
   end
-  local attempt = tonumber(string.match(token, ':(%d+)$')) or 1
+  -- The attempt this outcome ends (the token's), for the record and its events.
+  local attempt = tonumber(string.match(token, ':(%d+)$')) or 0
   -- The start of a prefetched job is written here when its record still says pending.
   local copies, from
   if outcome == 'start' or unconfirmedStart == '1' then
@@ -121,6 +138,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
     if from == 'pending' then
       setAll(copies, 'status', 'running', 'attempts', attempt, 'started_at', c.nowIso, 'updated_at', c.nowIso)
       batchMoveStatus(writes, ws, indexMember(createdAt, jobId), 'pending', 'running')
+      appendEvent(ws, 'started', jobId, action, 'running', attempt, c.nowIso)
     end
     return 'done'
   end
@@ -130,6 +148,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   if from == 'pending' then
     -- Started and ended since the last call: the start's fields go with the outcome's.
     setAll(copies, 'attempts', attempt, 'started_at', c.nowIso)
+    appendEvent(ws, 'started', jobId, action, 'running', attempt, c.nowIso)
   end
   if outcome == 'defer' then
     local f = redis.call('HMGET', copies[1], 'deferrals')
@@ -137,22 +156,34 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
       'error', err, 'updated_at', c.nowIso)
     batchMoveStatus(writes, ws, member, from, 'pending')
     holdBack(c, 'retry_after', ws)
+    local due = c.nowMs + tonumber(retryDelay)
     -- The delayed set is broken: run it again now rather than leave the job with no queue entry.
-    if not writes:tryWrite('ZADD', Keys.delayedQueue, c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
+    if not writes:tryWrite('ZADD', Keys.delayedQueue, due, entry) then
+      pushFront(ws, entry)
+      due = c.nowMs
+    end
+    appendEvent(ws, 'retrying', jobId, action, 'pending', attempt, c.nowIso, {'error', err, 'retry_at', isoFromMs(due), 'reason', 'deferred'})
     return 'done'
   end
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', c.nowIso)
     batchMoveStatus(writes, ws, member, from, 'pending')
+    local due = c.nowMs + tonumber(retryDelay)
     -- The retry set is broken: retry at once rather than leave the job with no queue entry.
-    if not writes:tryWrite('ZADD', KEYS[4], c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
+    if not writes:tryWrite('ZADD', KEYS[4], due, entry) then
+      pushFront(ws, entry)
+      due = c.nowMs
+    end
+    appendEvent(ws, 'retrying', jobId, action, 'pending', attempt, c.nowIso, {'error', err, 'retry_at', isoFromMs(due), 'reason', 'attempt_failed'})
     return 'done'
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
+    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, {'result', detail ~= '' and detail or result})
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     writes:tryWrite('LPUSH', KEYS[5], entry)
+    appendEvent(ws, detail == '1' and 'dead_lettered' or 'failed', jobId, action, 'failed', attempt, c.nowIso, {'error', err})
   end
   expireAll(copies, retention)
   batchMoveStatus(writes, ws, member, from, outcome)
@@ -163,9 +194,8 @@ end
 -- The leases of the call's jobs: a ZMSCORE to read which are held and a
 -- variadic ZREM to end those (per 1,000), instead of a ZREM per job (the
 -- set's type was checked above, so neither can fail).
-local FIRST, PER_JOB = 10, 9
 local leases = {}
-for i = FIRST, #ARGV, PER_JOB do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
+for i = FIRST_JOB, #ARGV, PER_JOB do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
 local heldScores = {}
 for first = 1, #leases, 1000 do
   local last = math.min(first + 999, #leases)
@@ -174,15 +204,15 @@ for first = 1, #leases, 1000 do
   for j = first, last do
     heldScores[j] = scores[j - first + 1]
     -- A start keeps its lease: the job runs on.
-    if heldScores[j] and ARGV[FIRST + (j - 1) * PER_JOB + 2] ~= 'start' then ending[#ending + 1] = leases[j] end
+    if heldScores[j] and ARGV[FIRST_JOB + (j - 1) * PER_JOB + 2] ~= 'start' then ending[#ending + 1] = leases[j] end
   end
   if #ending > 0 then redis.call('ZREM', KEYS[3], unpack(ending)) end
 end
 
 local results = {}
-for i = FIRST, #ARGV, PER_JOB do
-  local held = heldScores[(i - FIRST) / PER_JOB + 1] and true or false
-  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8])
+for i = FIRST_JOB, #ARGV, PER_JOB do
+  local held = heldScores[(i - FIRST_JOB) / PER_JOB + 1] and true or false
+  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9], ARGV[i + 10])
 end
 if #endedLeases > 0 then redis.call('ZREM', KEYS[3], unpack(endedLeases)) end
 -- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
@@ -191,4 +221,4 @@ if c.countsKept then jobsEnded(ended) end
 
 local claims = {}
 if c.maxJobs > 0 then claimUpTo(c, claims) end
-return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c), c.nowIso}
+return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c), eventsSkipped(), c.nowIso}
