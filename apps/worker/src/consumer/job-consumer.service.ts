@@ -357,7 +357,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
     if (this.scheduling.prefetch > 0) return this.finishAndPrefetch(items);
     const fresh = items.filter((item) => !item.repeat).length;
-    const next = this.stopping || fresh === 0 ? undefined : this.claimOptions(fresh);
+    // Always with the scheduling settings, claiming or not: they say whether running counts are kept (to lower).
+    const next = this.claimOptions(this.stopping ? 0 : fresh);
     const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
     for (const job of claimed) this.start(job);
     return results;
@@ -374,7 +375,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     this.reservedSlots += startNow;
     const sentAt = Date.now();
     try {
-      const next = startNow + prefetch > 0 ? this.claimOptions(startNow, prefetch) : undefined;
+      const next = this.claimOptions(startNow, prefetch);
       const { results, claimed, at } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
       items.forEach((item, i) => {
         const running = this.running.get(item.job.entry);
