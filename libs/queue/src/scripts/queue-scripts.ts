@@ -19,11 +19,14 @@ import type {
   LegacyIndexBatch,
   LegacyIndexReply,
   ListJobsCall,
+  ProgressResult,
   ListJobsReply,
   NextClaim,
   ReadJobReply,
   ReadPath,
   RecoveryReply,
+  ReleaseReply,
+  RenewReply,
   RequeueReply,
   SchedulingArgs,
 } from './script-types.js';
@@ -153,7 +156,7 @@ export class QueueScripts {
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
     const reply = (await this.call.cancelJob([RedisKeys.retention, RedisKeys.delayedQueue, RedisKeys.retryQueue], [workspaceId, jobId, retentionSeconds, routing])) as string[];
-    if (reply[0] === 'cancelled') return { outcome: 'cancelled', record: pairsToRecord(reply.slice(1)) };
+    if (reply[0] === 'cancelled' || reply[0] === 'requested') return { outcome: reply[0], record: pairsToRecord(reply.slice(1)) };
     if (reply[0] === 'missing') return { outcome: 'missing' };
     return { outcome: 'conflict', status: reply[1] };
   }
@@ -182,7 +185,7 @@ export class QueueScripts {
         job.token,
         outcome.outcome,
         outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
-        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        outcome.outcome === 'succeeded' || outcome.outcome === 'cancelled' ? '' : outcome.error,
         outcome.outcome === 'retry' || outcome.outcome === 'defer' ? outcome.delayMs : 0,
         job.createdAt,
         repeat ? job.startedAt : '',
@@ -192,20 +195,31 @@ export class QueueScripts {
     return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false };
   }
 
-  /** Extends the leases still held; returns the entries whose lease was lost. */
-  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
-    return (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as string[];
+  /** Extends the leases still held; names those lost and those whose cancel was requested. */
+  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<RenewReply> {
+    const [lost, cancelRequested] = (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as [string[], string[]];
+    return { lost, cancelRequested };
   }
 
-  async releaseJobs(jobs: readonly LeaseHolder[]): Promise<number> {
-    return (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], jobs.flatMap((j) => [j.entry, j.token]))) as number;
+  /** Stores an action's progress on its job while `job`'s lease is held. */
+  async reportProgress(job: LeaseHolder, progress: number, message: string): Promise<ProgressResult> {
+    return (await this.call.reportProgress([RedisKeys.leases], [job.entry, job.token, progress, message])) as ProgressResult;
   }
 
-  /** One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds the lock. */
-  async recoverStalled(lockMs: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
+  /** Gives jobs back (a job whose cancel was requested is cancelled instead); retentionSeconds: how long such a job is kept. */
+  async releaseJobs(jobs: readonly LeaseHolder[], retentionSeconds: number): Promise<ReleaseReply> {
+    const [released, cancelled] = (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], [retentionSeconds, ...jobs.flatMap((j) => [j.entry, j.token])])) as number[];
+    return { released, cancelled };
+  }
+
+  /**
+   * One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds
+   * the lock. retentionSeconds: how long a job it cancels (its cancel was requested) is kept.
+   */
+  async recoverStalled(lockMs: number, retentionSeconds: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
     const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock];
-    const [expired, stalled] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
-    return expired === -1 ? undefined : { expired, stalled };
+    const [expired, stalled, cancelled] = (await this.call.recoverStalled(keys, [lockMs, retentionSeconds])) as number[];
+    return expired === -1 ? undefined : { expired, stalled, cancelled };
   }
 
   /** Removes up to `max` index entries of expired jobs; returns how many it handled. */

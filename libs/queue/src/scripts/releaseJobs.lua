@@ -2,23 +2,30 @@
   releaseJobs: gives back jobs a stopping worker did not finish, for
   immediate re-delivery: lease dropped, every copy back to `pending` with the
   interrupted attempt given back, entry at the front of its workspace's list
-  (rotation.lua), the workspace's running count down. Times come from Redis TIME.
+  (rotation.lua), the workspace's running count down. A job whose cancel
+  was requested ends `cancelled` instead (includes/cancel.lua). Times come
+  from Redis TIME.
 
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
-    ARGV: pairs of entry, token
-  Output: number of jobs released
+    (and, by name: cancelRequests, retention)
+    ARGV[1] retention (s) of a job cancelled here, then pairs of entry, token
+  Output: {jobs released, jobs cancelled}
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
 -- @include rotation
-local nowIso = isoFromMs(redisNowMs())
-local released = 0
+-- @include cancel
+-- @include progress
+local nowMs = redisNowMs()
+local nowIso = isoFromMs(nowMs)
+local retention = tonumber(ARGV[1])
+local released, cancelled = 0, 0
 local ended = {}
 -- Last first: each goes to the front of its list, so the jobs keep their order.
-for i = #ARGV - 1, 1, -2 do
+for i = #ARGV - 1, 2, -2 do
   local entry, token = ARGV[i], ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], leaseMember(entry, token)) == 1 then
     local ws, jobId = splitEntry(entry)
@@ -26,13 +33,19 @@ for i = #ARGV - 1, 1, -2 do
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
       local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
-      local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
-      setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
-      moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
-      if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
-      released = released + 1
+      if takeCancelRequest(entry) then
+        endCancelled(ws, jobId, copies, f[1] or '', nowMs, nowIso, retention)
+        cancelled = cancelled + 1
+      else
+        local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
+        setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
+        clearProgress(copies)
+        moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
+        if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
+        released = released + 1
+      end
     end
   end
 end
 jobsEnded(ended)
-return released
+return {released, cancelled}

@@ -75,7 +75,13 @@ export interface ListRow {
   resultOmitted: boolean;
 }
 
-export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
+export type CancelJobReply =
+  | { outcome: 'cancelled'; record: Record<string, string> }
+  /** The job runs: its cancel is requested (the worker holding it stops it); the record as it is now. */
+  | { outcome: 'requested'; record: Record<string, string> }
+  | { outcome: 'missing' }
+  /** The job is final. */
+  | { outcome: 'conflict'; status: string };
 
 /** A job a worker has claimed: run it, then finish it with the same token. */
 export interface ClaimedJob {
@@ -102,9 +108,32 @@ export type AttemptOutcome =
   | { outcome: 'failed'; error: string }
   | { outcome: 'retry'; error: string; delayMs: number }
   /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
-  | { outcome: 'defer'; error: string; delayMs: number };
+  | { outcome: 'defer'; error: string; delayMs: number }
+  /** The worker stopped the attempt because its cancel was requested: the job ends `cancelled`. */
+  | { outcome: 'cancelled' };
 
-export type FinishResult = 'done' | 'lost' | 'gone';
+/**
+ * 'cancelled': a retry or deferral recorded as `cancelled` instead, because
+ * the job's cancel was requested while it ran (finishJobs.lua).
+ */
+export type FinishResult = 'done' | 'lost' | 'gone' | 'cancelled';
+
+/** What a lease renewal found. */
+export interface RenewReply {
+  /** Entries whose lease is no longer the worker's: it stops them. */
+  lost: string[];
+  /** Entries it holds whose cancel was requested: it stops them, and their finish records `cancelled`. */
+  cancelRequested: string[];
+}
+
+/** Jobs a stopping worker gave back: requeued, or cancelled when their cancel had been requested. */
+export interface ReleaseReply {
+  released: number;
+  cancelled: number;
+}
+
+/** What reportProgress did: 'lost' when the lease is no longer the caller's, 'gone' when the job's record is. */
+export type ProgressResult = 'done' | 'lost' | 'gone';
 
 /** What a claim needs to know of the scheduling settings (README "Scheduling"). */
 export interface SchedulingArgs {
@@ -169,6 +198,8 @@ export type LeaseHolder = Pick<ClaimedJob, 'entry' | 'token'>;
 export interface RecoveryReply {
   expired: number;
   stalled: number;
+  /** Jobs of expired leases whose cancel had been requested: cancelled instead of requeued. */
+  cancelled: number;
   dropped: number;
 }
 
