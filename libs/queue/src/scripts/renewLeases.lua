@@ -13,6 +13,7 @@
 ]]
 -- @include clock
 -- @include entries
+-- @include keys
 local deadline = redisNowMs() + tonumber(ARGV[1])
 local lost, held = {}, {}
 for i = 2, #ARGV, 2 do
