@@ -114,7 +114,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
   /** Where a final job's entry may still be: none of the places of a job that runs or will run. */
   async function queueTraces(id: string) {
     const [lease, retry, delayed, request, running] = await Promise.all([
-      redis.zrange('ai:queue:leases', 0, -1).then((leases) => leases.filter((l) => l.startsWith(`${entry(id)}|`))),
+      redis.zrange('ai:queue:leases', '0', '-1').then((leases) => leases.filter((l) => l.startsWith(`${entry(id)}|`))),
       redis.zscore('ai:queue:retry', entry(id)),
       redis.zscore('ai:queue:delayed', entry(id)),
       redis.sismember('ai:queue:cancel-requests', entry(id)),
@@ -169,9 +169,9 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     expect(res.body).toMatchObject({ job_id: job.job_id, status: 'cancelled', cancel: 'cancelled', attempts: 1, started_at: running.started_at, finished_at: expect.any(String), result: null });
     const member = `${job.created_at}/${job.job_id}`;
     expect(await redis.ttl(`ai:jobs:${job.job_id}`)).toBeGreaterThan(86000);
-    expect(await redis.zrange(`ai:index:${WS}:status:cancelled`, 0, -1)).toEqual([member]);
-    expect(await redis.zrange(`ai:index:${WS}:status:running`, 0, -1)).toEqual([]);
-    expect(await redis.zrange('ai:queue:retention', 0, -1)).toEqual([`${WS}|cancelled|${member}`]);
+    expect(await redis.zrange(`ai:index:${WS}:status:cancelled`, '0', '-1')).toEqual([member]);
+    expect(await redis.zrange(`ai:index:${WS}:status:running`, '0', '-1')).toEqual([]);
+    expect(await redis.zrange('ai:queue:retention', '0', '-1')).toEqual([`${WS}|cancelled|${member}`]);
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
     expect(await counter('relay_job_cancels_total', { outcome: 'stopped' })).toBe(stoppedBefore + 1);
 
@@ -274,7 +274,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     const cancelled = await untilStatus(job.job_id, 'cancelled', SETTLE_MS + 1500);
     expect(cancelled).toMatchObject({ attempts: 1, started_at: running.started_at, finished_at: expect.any(String) });
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
-    expect(await redis.lrange(`ai:queue:ws:${WS}`, 0, -1)).toEqual([]);
+    expect(await redis.lrange(`ai:queue:ws:${WS}`, '0', '-1')).toEqual([]);
     const next = await submit({ action: 'debug.echo' });
     await untilStatus(next.job_id, 'succeeded');
     expect(attempts(rescuer.logs, job.job_id)).toEqual([]);

@@ -21,18 +21,28 @@
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
     KEYS[3] activeQueue  KEYS[4] stalledCheck  KEYS[5] recoveryLock
     (and, by name: cancelRequests, retention)
-    ARGV[1] lock time (ms)  ARGV[2] retention (s) of a job cancelled here
+    ARGV[1] lock time (ms)  ARGV[2] EVENTS_MAX_LEN  ARGV[3] retention (s) of a job cancelled here
 
-  Output: {expired leases requeued, stalled entries requeued, expired leases cancelled}, or {-1} when another pass holds the lock
+  A running job requeued for its expired lease appends `retrying` (events.lua):
+  status pending, the attempt whose lease lapsed, retry_at now, reason
+  'lease_expired'; one cancelled instead appends `cancelled` (reason
+  'requested'). A stalled entry's job was never started (still pending): no event.
+
+  Output: {expired leases requeued, stalled entries requeued, events skipped, expired leases cancelled},
+          or {-1} when another pass holds the lock
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
 -- @include rotation
+-- @include events
 -- @include cancel
 -- @include progress
 local RECOUNT_MAX = 100000
+-- The error of the event of a job whose lease lapsed (its record keeps the error it had).
+local LEASE_EXPIRED = 'the lease expired (the worker stopped or stalled); it runs again'
+useEventStream(ARGV[2])
 local nowMs = redisNowMs()
 local nowIso = isoFromMs(nowMs)
 if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[1])) then return {-1} end
@@ -43,7 +53,7 @@ local function requeue(entry)
   if not ws or not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
 end
 
-local retention = tonumber(ARGV[2])
+local retention = tonumber(ARGV[3])
 local expired, cancelled = 0, 0
 local ended = {}
 -- Latest deadline first: each goes to the front of its list, so the earliest claimed ends up first.
@@ -56,15 +66,18 @@ for i = #lapsed, 1, -1 do
   if ws then ended[ws] = (ended[ws] or 0) + 1 end
   local copies = jobCopies(ws, jobId)
   if #copies > 0 then
-    local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+    local f = redis.call('HMGET', copies[1], 'status', 'created_at', 'attempts', 'action_provider', 'action_name')
+    local action = (f[4] or '') .. '.' .. (f[5] or '')
     if f[1] == 'running' and takeCancelRequest(entry) then
-      endCancelled(ws, jobId, copies, f[2] or '', nowMs, nowIso, retention)
+      endCancelled(ws, jobId, copies, f[2] or '', action, f[3] or '0', nowMs, nowIso, retention)
       cancelled = cancelled + 1
     else
       if f[1] == 'running' then
         setAll(copies, 'status', 'pending', 'updated_at', nowIso)
         clearProgress(copies)
         moveStatus(ws, indexMember(f[2] or '', jobId), 'running', 'pending')
+        appendEvent(ws, 'retrying', jobId, action, 'pending', f[3] or '0', nowIso,
+          {'error', LEASE_EXPIRED, 'retry_at', nowIso, 'reason', 'lease_expired'})
       end
       requeue(entry)
       expired = expired + 1
@@ -120,4 +133,4 @@ if type(requests) == 'table' and not requests.err then
   end
 end
 
-return {expired, stalled, cancelled}
+return {expired, stalled, eventsSkipped(), cancelled}

@@ -9,32 +9,42 @@
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
     (and, by name: cancelRequests, retention)
-    ARGV[1] retention (s) of a job cancelled here, then pairs of entry, token
-  Output: {jobs released, jobs cancelled}
+    ARGV[1] EVENTS_MAX_LEN  ARGV[2] retention (s) of a job cancelled here
+    then pairs of entry, token
+  Output: {number of jobs released, events skipped (a stream key of another type in the way), jobs cancelled}
+
+  Each job released appends `retrying` (events.lua): status pending, the
+  interrupted attempt, retry_at now, reason 'worker_stopped'; one cancelled
+  instead appends `cancelled` (reason 'requested').
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
 -- @include rotation
+-- @include events
 -- @include cancel
 -- @include progress
+useEventStream(ARGV[1])
 local nowMs = redisNowMs()
 local nowIso = isoFromMs(nowMs)
-local retention = tonumber(ARGV[1])
+local retention = tonumber(ARGV[2])
+-- The error of a released job's event (its record keeps the error it had).
+local RELEASED = 'the worker stopped before the attempt ended; it runs again'
 local released, cancelled = 0, 0
 local ended = {}
 -- Last first: each goes to the front of its list, so the jobs keep their order.
-for i = #ARGV - 1, 2, -2 do
+for i = #ARGV - 1, 3, -2 do
   local entry, token = ARGV[i], ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], leaseMember(entry, token)) == 1 then
     local ws, jobId = splitEntry(entry)
     ended[ws] = (ended[ws] or 0) + 1
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
-      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
+      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts', 'action_provider', 'action_name')
+      local action = (f[3] or '') .. '.' .. (f[4] or '')
       if takeCancelRequest(entry) then
-        endCancelled(ws, jobId, copies, f[1] or '', nowMs, nowIso, retention)
+        endCancelled(ws, jobId, copies, f[1] or '', action, f[2] or '0', nowMs, nowIso, retention)
         cancelled = cancelled + 1
       else
         local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
@@ -43,9 +53,11 @@ for i = #ARGV - 1, 2, -2 do
         moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
         if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
         released = released + 1
+        appendEvent(ws, 'retrying', jobId, action, 'pending', f[2] or '0', nowIso,
+          {'error', RELEASED, 'retry_at', nowIso, 'reason', 'worker_stopped'})
       end
     end
   end
 end
 jobsEnded(ended)
-return {released, cancelled}
+return {released, eventsSkipped(), cancelled}
