@@ -6,6 +6,7 @@ import { register } from 'prom-client';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
 import { DelayedLink } from './support/delayed-link.js';
+import { history, jobEvents } from './support/event-stream.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { fileRedis, type FileRedis } from './support/redis.js';
 import { killAllWorkers, startWorker as startWorkerProcess } from './support/worker-process.js';
@@ -123,6 +124,8 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     return { lease, retry, delayed, request, running: Number(running ?? 0) };
   }
   const NO_TRACES = { lease: [], retry: null, delayed: null, request: 0, running: 0 };
+  /** The job's events (README "Event stream"): type:status:attempt, and the reason of a `cancelled`. */
+  const events = async (id: string) => (await jobEvents(redis, WS, id)).map((e) => (e.f.type === 'cancelled' ? `${history([e])[0]} ${e.f.reason}` : history([e])[0]));
   /** Waits until Redis's clock has passed `ms` (epoch ms). */
   const untilRedisTime = (ms: number) =>
     expectEventually(
@@ -174,6 +177,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     expect(await redis.zrange('ai:queue:retention', '0', '-1')).toEqual([`${WS}|cancelled|${member}`]);
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
     expect(await counter('relay_job_cancels_total', { outcome: 'stopped' })).toBe(stoppedBefore + 1);
+    expect(await events(job.job_id)).toEqual(['created:pending:0', 'started:running:1', 'cancelled:cancelled:1 requested']);
 
     // The worker goes on: a job submitted after it runs, and the cancelled one never ran again.
     const next = await submit({ action: 'debug.echo', params: { n: 1 } });
@@ -200,6 +204,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     await redis.sadd('ai:queue:cancel-requests', entry(job.job_id));
     await untilStatus(job.job_id, 'cancelled', BOUND_MS + 2000);
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
+    expect(await events(job.job_id)).toEqual(['created:pending:0', 'started:running:1', 'cancelled:cancelled:1 requested']);
   });
 
   it('keeps the outcome of an action that finished before the cancel reached its worker: 200 finished_first', async () => {
@@ -213,6 +218,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'succeeded', cancel: 'finished_first', result: { slept_ms: 1000 } });
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
+    expect(await events(job.job_id)).toEqual(['created:pending:0', 'started:running:1', 'succeeded:succeeded:1']);
   });
 
   it('records as cancelled an attempt that failed, retryably, before its worker heard of the cancel: no retry', async () => {
@@ -227,6 +233,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'cancelled', cancel: 'cancelled', attempts: 1 });
     expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
+    expect(await events(job.job_id)).toEqual(['created:pending:0', 'started:running:1', 'cancelled:cancelled:1 requested']);
     await expectEventually(() => expect(attempts(worker.logs, job.job_id).map((a) => a.outcome)).toEqual(['cancelled']), LINK_DELAY_MS + 2000);
   });
 
@@ -243,6 +250,8 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
       expect(await queueTraces(job.job_id)).toEqual(NO_TRACES);
     }
     expect((await view(retrying.job_id)).attempts).toBe(1);
+    expect(await events(delayed.job_id)).toEqual(['created:pending:0', 'cancelled:cancelled:0 requested']);
+    expect(await events(retrying.job_id)).toEqual(['created:pending:0', 'started:running:1', 'retrying:pending:1', 'cancelled:cancelled:1 requested']);
   });
 
   it('answers 409 for a final job (succeeded, or already cancelled) and 404 for an absent one', async () => {
@@ -279,5 +288,7 @@ describe('cancelling a running job (real API, real workers, real Redis)', () => 
     await untilStatus(next.job_id, 'succeeded');
     expect(attempts(rescuer.logs, job.job_id)).toEqual([]);
     expect((await view(job.job_id)).attempts).toBe(1);
+    // Cancelled by the recovery pass, never requeued (no `retrying`, no second `started`).
+    expect(await events(job.job_id)).toEqual(['created:pending:0', 'started:running:1', 'cancelled:cancelled:1 requested']);
   });
 });

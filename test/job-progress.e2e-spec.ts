@@ -4,6 +4,7 @@ import { register } from 'prom-client';
 import { WorkQueue } from '@relay/queue';
 import { createWorkerApp } from '../apps/worker/src/worker.app.js';
 import { BUILT_INS, CapturingLogger, startApi, type ApiHarness } from './support/api-harness.js';
+import { jobEvents } from './support/event-stream.js';
 import { expectEventually } from './support/expect-eventually.js';
 import { fileRedis, type FileRedis } from './support/redis.js';
 
@@ -98,6 +99,12 @@ describe('action progress (real API, real worker, real Redis, two copies per job
     expect(counts).toMatchObject({ lost: 0, failed: 0 });
     expect(counts.written + counts.superseded).toBe(12);
     expect(counts.written).toBeLessThanOrEqual(writeBound(done));
+    // One `progress` event per write, in the attempt, before the outcome's.
+    const events = await jobEvents(redis, WS, id);
+    const progress = events.filter((e) => e.f.type === 'progress');
+    expect(progress).toHaveLength(counts.written);
+    expect(progress.at(-1)!.f).toMatchObject({ status: 'running', attempt: '1', progress: '100', message: 'slept 3000 of 3000 ms' });
+    expect(events.map((e) => e.f.type)).toEqual(['created', 'started', ...progress.map(() => 'progress'), 'succeeded']);
   });
 
   it('makes a bounded number of writes for a chatty action: 1,000 reports in about a second, the latest winning', async () => {
@@ -111,6 +118,7 @@ describe('action progress (real API, real worker, real Redis, two copies per job
     expect(counts.written + counts.superseded).toBe(1000);
     expect(counts.written).toBeGreaterThanOrEqual(2);
     expect(counts.written).toBeLessThanOrEqual(writeBound(done));
+    expect((await jobEvents(redis, WS, id)).filter((e) => e.f.type === 'progress')).toHaveLength(counts.written);
   });
 
   it('writes only under the lease: an attempt whose lease was lost cannot write over the next one, and a job sent back to pending loses its progress', async () => {
