@@ -5,7 +5,7 @@ export { QueueModule } from './queue.module.js';
 // scripts/: every Lua script behind one typed injectable.
 export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.js';
 export type { ClaimedJob, GivenUpJob, HeldBack, AttemptOutcome, FinishResult, ClaimOptions, NextClaim, SchedulingArgs, CreateScriptRequest, CreateScriptReply } from './scripts/script-types.js';
-export { NO_SCHEDULING_LIMITS } from './scripts/script-types.js';
+export { NO_SCHEDULING_LIMITS, EVENT_RESULT_OMITTED } from './scripts/script-types.js';
 // store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
 export { JobStore, type NewJob, type JobDelay, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
 export { RedisJobStore, StorageRefusedError, DEFAULT_LIST_RESULT_MAX_BYTES } from './store/redis-job-store.js';
