@@ -223,6 +223,13 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
   LIST_RESULT_MAX_BYTES = 4096;
 
+  /**
+   * A `succeeded` event carries the (redacted) result up to this many bytes of JSON; a larger one is
+   * left out (result_omitted), so a workspace's stream stays within EVENTS_MAX_LEN × this.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
+  EVENT_RESULT_MAX_BYTES = 4096;
+
   /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N, "weight": N, "max_running": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()
   WORKSPACE_LIMITS = '';

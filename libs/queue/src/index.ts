@@ -19,7 +19,7 @@ export type {
   ReleaseReply,
   ProgressResult,
 } from './scripts/script-types.js';
-export { NO_SCHEDULING_LIMITS } from './scripts/script-types.js';
+export { NO_SCHEDULING_LIMITS, EVENT_RESULT_OMITTED } from './scripts/script-types.js';
 // store/: the JobStore contract, its Redis implementation and the flag-keyed factory.
 export { JobStore, type CancelOutcome, type NewJob, type JobDelay, type CreateRequest, type CreateOutcome, type ListQuery, type ListPage, type JobSummary } from './store/job-store.js';
 export { RedisJobStore, StorageRefusedError, DEFAULT_LIST_RESULT_MAX_BYTES } from './store/redis-job-store.js';

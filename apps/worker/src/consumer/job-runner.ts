@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { PermissionsService, SecretRedactor } from '@relay/permissions';
-import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import { EVENT_RESULT_OMITTED, type AttemptOutcome, type ClaimedJob } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
 import { ActionDeferred, ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
@@ -129,6 +129,12 @@ export class JobRunner {
   private redactedForEvent(resultJson: string): string | undefined {
     const stored: unknown = JSON.parse(resultJson);
     const redacted = this.redactor.redact(stored);
-    return redacted === stored ? undefined : JSON.stringify(redacted);
+    const text = redacted === stored ? undefined : JSON.stringify(redacted);
+    // Too large for the event (EVENT_RESULT_MAX_BYTES): left out; GET /ai/jobs/{id} has it. Cheap first:
+    // a UTF-8 byte count is at most 3 per UTF-16 unit.
+    const sent = text ?? resultJson;
+    const max = this.config.EVENT_RESULT_MAX_BYTES;
+    if (sent.length * 3 > max && Buffer.byteLength(sent) > max) return EVENT_RESULT_OMITTED;
+    return text;
   }
 }

@@ -21,7 +21,7 @@
       never came (else ''), action ('provider.name', from the claim), and the
       event's detail: for succeeded, the result redacted for the event when
       redaction changed it ('' = the result as it is: the common case costs
-      nothing more); for failed, '1' when the job's attempts are spent (else '')
+      nothing more; '-' = too large for the event, which then says result_omitted); for failed, '1' when the job's attempts are spent (else '')
 
   Events (events.lua), one per recorded outcome, at this call's time, with
   the attempt of the lease token: succeeded (with the redacted result),
@@ -162,7 +162,8 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
-    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, {'result', detail ~= '' and detail or result})
+    -- '-' (never JSON): the result is too large for the event (EVENT_RESULT_MAX_BYTES).
+    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, detail == '-' and {'result_omitted', '1'} or {'result', detail ~= '' and detail or result})
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     writes:tryWrite('LPUSH', KEYS[5], entry)

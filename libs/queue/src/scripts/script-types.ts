@@ -102,11 +102,14 @@ export interface ClaimedJob {
   deferrals: number;
 }
 
+/** eventResultJson when the result is too large for its event (EVENT_RESULT_MAX_BYTES): never valid JSON, so never a result. */
+export const EVENT_RESULT_OMITTED = '-';
+
 export type AttemptOutcome =
   /**
    * resultJson: the result as JSON text, when the caller already serialized it (to check its size).
    * eventResultJson: the result redacted for the `succeeded` event, only when redaction changed it
-   * (absent: the event carries resultJson as it is).
+   * (absent: the event carries resultJson as it is), or EVENT_RESULT_OMITTED when too large for it.
    */
   | { outcome: 'succeeded'; result: unknown; resultJson?: string; eventResultJson?: string }
   /** attemptsSpent: it failed with an error that would have been retried, on its last attempt (event dead_lettered, else failed). */
