@@ -137,7 +137,7 @@ describe('prefetch (claim and finish scripts)', () => {
   it('shutdown release of a prefetched job gives back no attempt and appends no event; the job is first in line again', async () => {
     const ids = await submit(2);
     const { claimed } = await scripts.claimJobs(options(0, 2));
-    expect(await scripts.releaseJobs(claimed)).toBe(2);
+    expect((await scripts.releaseJobs(claimed, 3600)).released).toBe(2);
     for (const id of ids) expect(await rec(id)).toMatchObject({ status: 'pending', attempts: '0' });
     for (const id of ids) expect(await events(id)).toEqual(['created']);
     const again = (await scripts.claimJobs(options(2, 0))).claimed;

@@ -11,6 +11,7 @@ import { ActionsModule } from './actions/actions.module.js';
 import { JobConsumer } from './consumer/job-consumer.service.js';
 import { SchedulingSettings } from './consumer/scheduling-settings.js';
 import { JobRunner } from './consumer/job-runner.js';
+import { ProgressReports } from './consumer/progress-reports.js';
 
 /**
  * The worker process: the consumer loop, and over HTTP only health and
@@ -24,7 +25,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, PermissionsModule, WorkspaceModule, ActionsModule],
-      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, ActionRateLimits, JobRunner, SchedulingSettings, JobConsumer],
+      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, ActionRateLimits, ProgressReports, JobRunner, SchedulingSettings, JobConsumer],
     };
   }
 }
