@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RedisKeys } from '@relay/redis';
 import { BUILT_INS, startApi, type ApiHarness } from './support/api-harness.js';
 import { killAllApps, spawnApp, stopApp, waitAppReady, type AppProcess } from './support/app-process.js';
@@ -122,6 +124,35 @@ describe('WORKER_PREFETCH: jobs held claimed but not started', () => {
       await expectEventually(async () => expect(await record(slow)).toMatchObject({ status: 'succeeded', attempts: '2' }), 15_000);
     } finally {
       await stopApp(survivor);
+    }
+  });
+
+  it('a job cancelled while prefetched never runs: its http.post never reaches the receiver, and the jobs behind it do', async () => {
+    const hits: string[] = [];
+    const receiver: Server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const host = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    try {
+      const slow = await submit('debug.sleep', { ms: 2500 });
+      const [first, cancelled, last] = await Promise.all(['first', 'cancelled', 'last'].map((path) => submit('http.post', { url: `http://${host}/${path}`, body: {} })));
+      const app = await worker({ HTTP_ACTION_ALLOWED_HOSTS: host });
+      try {
+        await expectEventually(async () => expect((await leased()).sort()).toEqual([slow, first, cancelled, last].sort()), 10_000, 20);
+        const res = await api.http.post(`/ai/jobs/${cancelled}/cancel`).set({ Authorization: `Bearer ${key}` });
+        expect(res.status).toBe(200);
+        expect(res.body.status).toBe('cancelled');
+        await expectEventually(async () => expect(await Promise.all([slow, first, last].map(async (id) => (await record(id)).status))).toEqual(['succeeded', 'succeeded', 'succeeded']), 15_000);
+        expect(hits).toEqual(['/first', '/last']);
+        expect(await record(cancelled)).toMatchObject({ status: 'cancelled', attempts: '0', started_at: '' });
+        expect(await r.redis.zcard(RedisKeys.leases)).toBe(0);
+      } finally {
+        await stopApp(app);
+      }
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
     }
   });
 });
