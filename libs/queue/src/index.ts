@@ -38,4 +38,4 @@ export {
   type DeliveryResult,
   type FanOutReply,
 } from './webhooks/webhook-scripts.js';
-export { EVENT_TYPES, isEventType, eventBody, eventField, type EventType } from './webhooks/webhook-event.js';
+export { eventBody, eventField } from './webhooks/webhook-event.js';
