@@ -67,7 +67,7 @@ describe('job events of requeues, trimming and broken keys (scripts)', () => {
   it('released at shutdown: retrying (reason worker_stopped) for the interrupted attempt, due at once', async () => {
     const id = await create('acme');
     const job = await claim(id);
-    expect(await scripts.releaseJobs([job])).toBe(1);
+    expect(await scripts.releaseJobs([job], HOUR)).toEqual({ released: 1, cancelled: 0 });
     const events = await jobEvents(r.redis, 'acme', id);
     expect(history(events)).toEqual(['created:pending:0', 'started:running:1', 'retrying:pending:1']);
     expect(events[2].f).toMatchObject({ reason: 'worker_stopped', retry_at: events[2].f.at });
@@ -80,7 +80,7 @@ describe('job events of requeues, trimming and broken keys (scripts)', () => {
   it('a lapsed lease: retrying (reason lease_expired); a claim that finds the attempts spent: dead_lettered, and nothing after', async () => {
     const id = await create('acme');
     await claim(id, { leaseMs: 1, maxAttempts: 1 });
-    await expectEventually(async () => expect(await scripts.recoverStalled(1)).toMatchObject({ expired: 1 }));
+    await expectEventually(async () => expect(await scripts.recoverStalled(1, HOUR)).toMatchObject({ expired: 1 }));
     let events = await jobEvents(r.redis, 'acme', id);
     expect(history(events)).toEqual(['created:pending:0', 'started:running:1', 'retrying:pending:1']);
     expect(events[2].f).toMatchObject({ reason: 'lease_expired', retry_at: events[2].f.at });
@@ -119,7 +119,7 @@ describe('job events of requeues, trimming and broken keys (scripts)', () => {
     const fresh = await create('aged', short);
     const shortQueue = new WorkQueue(short, r.redis);
     await expectEventually(async () => {
-      await shortQueue.recover(1);
+      await shortQueue.recover(1, RETENTION);
       expect(await jobEvents(r.redis, 'aged', old)).toEqual([]);
     }, 5000, 100);
     expect(history(await jobEvents(r.redis, 'aged', fresh))).toEqual(['created:pending:0']);

@@ -28,7 +28,7 @@ describe('job events in the workspace stream', () => {
     key = await api.key('acme');
     // debug.sleep is allowed by the API but not by the worker: it fails when it runs, without retries.
     worker = await createWorkerApp(
-      { REDIS_URL: r.url, ACTION_ALLOWLIST: 'debug.echo,debug.fail', JOB_MAX_ATTEMPTS: '2', JOB_RETRY_BASE_MS: '10', JOB_RETRY_MAX_MS: '20' },
+      { REDIS_URL: r.url, ACTION_ALLOWLIST: 'debug.echo,debug.fail', JOB_MAX_ATTEMPTS: '2', JOB_RETRY_BASE_MS: '10', JOB_RETRY_MAX_MS: '20', EVENT_RESULT_MAX_BYTES: '200' },
       new CapturingLogger(),
     );
     await worker.init();
@@ -81,6 +81,21 @@ describe('job events in the workspace stream', () => {
     expect(everything).not.toContain('hunter2-secret');
     expect(everything).not.toContain('tok-very-secret');
     expect((await workspaceEvents(r.redis, 'acme')).filter((e) => 'params' in e.f)).toEqual([]);
+  });
+
+  it('a result over EVENT_RESULT_MAX_BYTES is left out of its event (result_omitted), redacted or not; the job keeps it', async () => {
+    const big = await submit({ action: 'debug.echo', params: { text: 'x'.repeat(300) } });
+    const bigSecret = await submit({ action: 'debug.echo', params: { text: 'y'.repeat(300), token: 'tok-big-secret' } });
+    const justUnder = await submit({ action: 'debug.echo', params: { text: 'z'.repeat(150) } });
+    for (const id of [big, bigSecret]) {
+      const last = (await eventsUntil('acme', id, 'succeeded')).at(-1)!;
+      expect(last.names.slice(6)).toEqual(['result_omitted']);
+      expect(last.f.result_omitted).toBe('1');
+      expect(JSON.parse((await record(id)).result).text).toHaveLength(300);
+    }
+    const under = (await eventsUntil('acme', justUnder, 'succeeded')).at(-1)!;
+    expect(JSON.parse(under.f.result)).toEqual({ text: 'z'.repeat(150) });
+    expect(JSON.stringify(await r.redis.xrange(RedisKeys.workspaceEvents('acme'), '-', '+'))).not.toContain('tok-big-secret');
   });
 
   it('a retried job: retrying on attempt 1 (error, retry_at, reason), then started and succeeded on attempt 2', async () => {

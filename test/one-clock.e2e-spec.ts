@@ -79,7 +79,7 @@ describe('one clock: scripts use Redis TIME', () => {
         RETENTION_SECONDS,
       );
       expect(finished.results).toEqual(['done', 'done', 'done']);
-      expect(await queue.release([job(released)])).toBe(1);
+      expect(await queue.release([job(released)], RETENTION_SECONDS)).toEqual({ released: 1, cancelled: 0 });
       expect(await queue.requeueDead('acme', dies)).toBe('requeued');
 
       const [seconds, micros] = await redis.time();

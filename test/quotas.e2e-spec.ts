@@ -51,7 +51,7 @@ describe('per-workspace quotas', () => {
     expect((await api.http.post(`/ai/jobs/${ids[1]}/cancel`).set(acme)).status).toBe(200);
     await expectEventually(async () => expect(await server.redis.exists(`ai:jobs:${ids[1]}`)).toBe(0), 5000);
     await expectEventually(async () => {
-      await api.app.get(WorkQueue).recover(1);
+      await api.app.get(WorkQueue).recover(1, 86400);
       expect(await server.redis.zcard('ai:index:acme')).toBe(4);
     }, 5000);
     expect((await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { again: true } })).status).toBe(202);

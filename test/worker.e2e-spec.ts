@@ -433,7 +433,7 @@ describe('worker (in-process, real Redis)', () => {
 
       // Lease lapses; a recovery pass re-delivers it.
       await expectEventually(async () => {
-        const pass = await queue.recover(1);
+        const pass = await queue.recover(1, 3600);
         expect(pass?.expired).toBe(1);
       }, 3000);
       expect(await getJob(created.job_id)).toMatchObject({ status: 'pending', attempts: 1 });
@@ -448,8 +448,8 @@ describe('worker (in-process, real Redis)', () => {
       expect((await queue.finish(asW1, { outcome: 'succeeded', result: { from: 'w1' } }, 3600)).result).toBe('lost');
       expect((await queue.finish(asW1, { outcome: 'failed', error: 'w1 says no' }, 3600)).result).toBe('lost');
       expect(await redis.hgetall(`ai:jobs:${created.job_id}`)).toEqual(before);
-      expect(await queue.renew([asW1], 5000)).toEqual([entry(created.job_id)]);
-      expect(await queue.renew([asW2], 5000)).toEqual([]);
+      expect(await queue.renew([asW1], 5000)).toEqual({ lost: [entry(created.job_id)], cancelRequested: [] });
+      expect(await queue.renew([asW2], 5000)).toEqual({ lost: [], cancelRequested: [] });
 
       expect((await queue.finish(asW2, { outcome: 'succeeded', result: { from: 'w2' } }, 3600)).result).toBe('done');
       expect(await getJob(created.job_id)).toMatchObject({ status: 'succeeded', attempts: 2, result: { from: 'w2' } });
@@ -614,7 +614,7 @@ describe('worker (in-process, real Redis)', () => {
 
       await expectEventually(async () => expect(await redis.exists(`ai:jobs:${job.job_id}`)).toBe(0), 4000);
       await expectEventually(async () => {
-        await worker.queue.recover(1);
+        await worker.queue.recover(1, 3600);
         expect(await redis.zrange(`ai:index:${WS}`, '0', '-1')).not.toContain(member);
         expect(await redis.zrange(`ai:index:${WS}:status:succeeded`, '0', '-1')).not.toContain(member);
       }, 4000);

@@ -11,6 +11,7 @@ import { ActionsModule } from './actions/actions.module.js';
 import { JobConsumer } from './consumer/job-consumer.service.js';
 import { SchedulingSettings } from './consumer/scheduling-settings.js';
 import { JobRunner } from './consumer/job-runner.js';
+import { ProgressReports } from './consumer/progress-reports.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.service.js';
 import { WebhookSender } from './webhooks/webhook-sender.js';
 
@@ -27,7 +28,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, HealthModule, AuthModule, QueueModule, WebhooksModule, PermissionsModule, WorkspaceModule, ActionsModule],
-      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, ActionRateLimits, JobRunner, SchedulingSettings, JobConsumer, WebhookSender, WebhookDispatcher],
+      providers: [{ provide: APP_GUARD, useExisting: ApiKeyGuard }, ActionRateLimits, ProgressReports, JobRunner, SchedulingSettings, JobConsumer, WebhookSender, WebhookDispatcher],
     };
   }
 }

@@ -223,6 +223,13 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
   LIST_RESULT_MAX_BYTES = 4096;
 
+  /**
+   * A `succeeded` event carries the (redacted) result up to this many bytes of JSON; a larger one is
+   * left out (result_omitted), so a workspace's stream stays within EVENTS_MAX_LEN × this.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
+  EVENT_RESULT_MAX_BYTES = 4096;
+
   /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N, "weight": N, "max_running": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()
   WORKSPACE_LIMITS = '';
@@ -267,6 +274,19 @@ export class RelayConfig {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(86400000)
   JOB_RETRY_MAX_MS = 300000;
+
+  // --- cancelling running jobs, and progress (README "Cancelling a running job", "Progress")
+  /**
+   * How long POST /ai/jobs/{id}/cancel waits for a running job to end (200) before answering 202; at
+   * most WORKER_LEASE_MS / 3 + 1000 is waited whatever this says (a worker hears of a cancel within a
+   * renewal interval). 0 answers 202 at once.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30000)
+  CANCEL_WAIT_MS = 5000;
+
+  /** A job's progress is written at most once per this interval (the latest report wins; the last one is written before the outcome). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  PROGRESS_MIN_INTERVAL_MS = 1000;
 
   // --- http.post action
   /** Comma-separated host or host:port entries http.post may call; empty refuses every call. */

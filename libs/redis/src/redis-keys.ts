@@ -43,6 +43,14 @@ export const RedisKeys = {
    * an expired lease means re-delivery.
    */
   leases: 'ai:queue:leases',
+  /**
+   * set: entries of running jobs whose cancel was requested (POST /ai/jobs/{id}/cancel), until
+   * their run ends (finish, recovery or release takes the entry). Lease renewals read it: the
+   * fallback when a worker missed the message on cancelChannel.
+   */
+  cancelRequests: 'ai:queue:cancel-requests',
+  /** pub/sub channel (not a key): the entry of a running job whose cancel was just requested; every worker listens. */
+  cancelChannel: 'ai:queue:cancel',
   /** sorted set: entries waiting for a retry, scored by due time (ms). */
   retryQueue: 'ai:queue:retry',
   /** list: entries of jobs that failed their last attempt (dead letters). */

@@ -141,6 +141,18 @@ export class RelayMetrics {
     help: 'Jobs this worker stopped, or could not record, because it no longer held their lease',
     labelNames: ['reason'],
   });
+  readonly jobCancels = counter({
+    name: 'relay_job_cancels_total',
+    help:
+      'Cancel requests answered by the API, by outcome: cancelled (not yet started: cancelled at once), stopped (running: cancelled within the wait), ' +
+      'finished_first (running: it succeeded or failed first), still_running (answered 202), conflict (already final: 409)',
+    labelNames: ['outcome', 'workspace_id'],
+  });
+  readonly progressReports = counter({
+    name: 'relay_job_progress_reports_total',
+    help: 'Progress reports of actions, by what became of them: written to the job, superseded by a later one within the interval, lost (lease gone), failed (Redis)',
+    labelNames: ['result'],
+  });
   readonly copyDivergences = counter({
     name: 'relay_copy_divergence_total',
     help: 'Reads that found the legacy and scoped copies of a job different',

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
+import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
@@ -32,7 +32,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The consumer loop: claims up to WORKER_CONCURRENCY jobs at a time (one
  * script call for a batch), blocks on the pending list only when it is
  * empty, renews the leases of running jobs, runs the shared recovery sweep,
- * and on shutdown drains within the grace period and releases the rest.
+ * stops a running job whose cancel was requested (heard on the cancel
+ * channel, or from a renewal), and on shutdown drains within the grace
+ * period and releases the rest.
  */
 @Injectable()
 export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -41,6 +43,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly running = new Map<string, Running>();
   private readonly timers: NodeJS.Timeout[] = [];
   private blocking?: Redis;
+  private cancels?: CancelChannel;
   private stopping = false;
   private loopDone?: Promise<void>;
   private slotFreed?: () => void;
@@ -70,6 +73,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
+    this.cancels = CancelChannel.listen(this.redis, (entry) => this.cancelRun(entry));
     const lease = this.config.WORKER_LEASE_MS;
     // Leases are renewed during the shutdown grace period too: a job still draining must not be re-delivered.
     this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases(), true);
@@ -95,10 +99,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       // releasing it could requeue a job that has completed.
       const left = [...this.running.values()].filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
-      const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
-      this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
+      const { released, cancelled } = await this.queue.release(left.map((r) => r.job), this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0, cancelled: 0 }));
+      this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery${cancelled > 0 ? `, cancelled ${cancelled} whose cancel was requested` : ''}`);
     }
     for (const timer of this.timers) clearInterval(timer);
+    this.cancels?.close();
   }
 
   /**
@@ -199,7 +204,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
     const durationMs = performance.now() - running.startedAt;
-    if (running.lostLease || (this.stopping && running.control.stopped)) return this.attemptLog.ended(job, undefined, durationMs);
+    // Stopped by the shutdown: released, not recorded. (An attempt stopped for its cancel is recorded even then.)
+    const stoppedByShutdown = this.stopping && running.control.stopped && !running.control.cancelled;
+    if (running.lostLease || stoppedByShutdown) return this.attemptLog.ended(job, undefined, durationMs);
     running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
@@ -211,8 +218,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           this.metrics.leaseLosses.inc({ reason: 'lost_on_finish' });
           this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         }
-        if (result === 'done') this.countOutcome(job, outcome);
-        this.attemptLog.ended(job, result === 'done' ? outcome.outcome : undefined, durationMs);
+        // 'cancelled': a retry the finish recorded as cancelled (the cancel was requested meanwhile).
+        const recorded = result === 'done' ? outcome : result === 'cancelled' ? ({ outcome: 'cancelled' } as const) : undefined;
+        if (recorded) this.countOutcome(job, recorded);
+        this.attemptLog.ended(job, recorded?.outcome, durationMs);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {
@@ -281,12 +290,15 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     const held = [...this.running.values()].filter((r) => !r.lostLease);
     const attemptedAt = Date.now();
     try {
-      const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));
+      const renewal = await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS);
+      const lost = new Set(renewal.lost);
       for (const running of held) {
         if (running.finishing) continue;
         if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
         else running.leaseHeldAt = attemptedAt;
       }
+      // The cancel channel's message may have been missed (pub/sub keeps nothing): the renewal is the fallback.
+      for (const entry of renewal.cancelRequested) this.cancelRun(entry);
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
     }
@@ -295,6 +307,14 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     for (const running of held) {
       if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time', 'not_renewed');
     }
+  }
+
+  /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
+  private cancelRun(entry: string): void {
+    const running = this.running.get(entry);
+    // An attempt whose outcome is being written ended first (finishJobs keeps it, or makes a retry `cancelled`).
+    if (!running || running.finishing || running.lostLease) return;
+    running.control.cancel();
   }
 
   private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed'): void {
@@ -306,8 +326,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async recover(): Promise<void> {
     try {
-      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)));
-      if (result && (result.expired > 0 || result.stalled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
+      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)), this.config.JOB_RETENTION_SECONDS);
+      if (result && (result.expired > 0 || result.stalled > 0 || result.cancelled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);
     }

@@ -1,18 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { PermissionsService, SecretRedactor } from '@relay/permissions';
-import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import { EVENT_RESULT_OMITTED, type AttemptOutcome, type ClaimedJob } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
 import { ActionDeferred, ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
 import type { AttemptControl } from './attempt-control.js';
+import { ProgressReports } from './progress-reports.js';
+import type { ProgressThrottle } from './progress-throttle.js';
 import { retryDelayMs } from './retry-policy.js';
 
 /**
  * Runs one attempt of a claimed job and says what should be recorded:
  * permission re-checked first (a decision made after submission wins), then
  * the action under the per-job timeout. Error messages stored on the job are
- * safe: an ActionError's own message, or only the error's class name.
+ * safe: an ActionError's own message, or only the error's class name. An
+ * attempt stopped because its job's cancel was requested ends `cancelled`
+ * whatever the action threw; one whose action returned first keeps its result.
  */
 @Injectable()
 export class JobRunner {
@@ -24,6 +28,7 @@ export class JobRunner {
     private readonly actions: ActionRegistry,
     private readonly limits: WorkspaceLimits,
     private readonly redactor: SecretRedactor,
+    private readonly progressReports: ProgressReports,
   ) {}
 
   /** `control` is the attempt's stop handle: the timeout stops it too, so the action sees one signal. */
@@ -41,6 +46,9 @@ export class JobRunner {
       timedOut = true;
       control.stop(new Error('timed out'));
     }, this.config.JOB_TIMEOUT_MS);
+    // Made when the action first reports (most never do).
+    let progress: ProgressThrottle | undefined;
+    const reports = this.progressReports;
     const context = {
       jobId: job.jobId,
       workspaceId: job.workspaceId,
@@ -48,12 +56,17 @@ export class JobRunner {
       get signal() {
         return control.signal;
       },
+      progress(percent: number, message?: string) {
+        (progress ??= reports.forAttempt(job)).report(percent, message);
+      },
     };
     try {
       // bound() also ends an action that ignores the signal.
       const result = await control.bound(handler.run(params, context));
       return this.succeeded(job, result);
     } catch (error) {
+      // Stopped for a requested cancel: the job ends cancelled, never retried, whatever the action threw.
+      if (control.cancelled) return { outcome: 'cancelled' };
       // "Rate limited, retry after N ms": waiting is not a failed attempt, up to JOB_MAX_DEFERRALS times.
       if (!timedOut && error instanceof ActionDeferred && job.deferrals < this.config.JOB_MAX_DEFERRALS) {
         return { outcome: 'defer', error: error.message.slice(0, 500), delayMs: error.retryAfterMs };
@@ -78,6 +91,8 @@ export class JobRunner {
       return { outcome: 'failed', error: message, attemptsSpent: retryable };
     } finally {
       clearTimeout(timer);
+      // The last report still waiting goes to Redis before the outcome does.
+      progress?.end();
     }
   }
 
@@ -114,6 +129,12 @@ export class JobRunner {
   private redactedForEvent(resultJson: string): string | undefined {
     const stored: unknown = JSON.parse(resultJson);
     const redacted = this.redactor.redact(stored);
-    return redacted === stored ? undefined : JSON.stringify(redacted);
+    const text = redacted === stored ? undefined : JSON.stringify(redacted);
+    // Too large for the event (EVENT_RESULT_MAX_BYTES): left out; GET /ai/jobs/{id} has it. Cheap first:
+    // a UTF-8 byte count is at most 3 per UTF-16 unit.
+    const sent = text ?? resultJson;
+    const max = this.config.EVENT_RESULT_MAX_BYTES;
+    if (sent.length * 3 > max && Buffer.byteLength(sent) > max) return EVENT_RESULT_OMITTED;
+    return text;
   }
 }

@@ -14,14 +14,14 @@
     ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
       overrides are published, ACTION_RATE_LIMITS ('<rule> <limit> <window ms>' joined by ';')
     ARGV[9] EVENTS_MAX_LEN (events.lua)
-    then 10 per job: entry, lease token, outcome (succeeded | failed | retry | defer),
+    then 10 per job: entry, lease token, outcome (succeeded | failed | retry | defer | cancelled),
       result (JSON text, for succeeded), error (safe message, for failed/retry/defer),
       retry or defer delay (ms), created_at (from the claim; it never changes),
       started_at of the claim when this is a repeat of a finish whose answer
       never came (else ''), action ('provider.name', from the claim), and the
       event's detail: for succeeded, the result redacted for the event when
       redaction changed it ('' = the result as it is: the common case costs
-      nothing more); for failed, '1' when the job's attempts are spent (else '')
+      nothing more; '-' = too large for the event, which then says result_omitted); for failed, '1' when the job's attempts are spent (else '')
 
   Events (events.lua), one per recorded outcome, at this call's time, with
   the attempt of the lease token: succeeded (with the redacted result),
@@ -36,7 +36,16 @@
   workspace's running count goes down (rotation.lua jobsEnded) while caps
   are set (ARGV[6..7]; without caps no count is kept).
 
-  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
+  A cancel requested while the job ran (cancelJob; includes/cancel.lua) is
+  taken here whatever the outcome: 'cancelled' (the worker stopped the
+  attempt for it) ends the job `cancelled`, and so does a 'retry' or
+  'defer' (the attempt failed before the worker heard of the cancel: it
+  must not run again), with the event `cancelled` (reason 'requested');
+  'succeeded' and 'failed' finished first and keep their outcome. A job
+  going back to `pending` loses its progress (includes/progress.lua).
+
+  Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)
+            | 'cancelled' (a retry or defer recorded as cancelled: its cancel was requested)}, {claims as in claimJobs},
             writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)},
             events skipped (as in claimJobs)}
   'done' also answers a repeat of a finish that was already recorded (the
@@ -48,6 +57,8 @@
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
+-- @include cancel
+-- @include progress
 local broken = leasesKeyError()
 if broken then return broken end
 useEventStream(ARGV[9])
@@ -56,26 +67,36 @@ local retention = tonumber(ARGV[1])
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
   {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])})
 local writes = c.writes
+-- Most calls find no cancel request at all: one SCARD instead of an SREM per job.
+local cancels = redis.pcall('SCARD', Keys.cancelRequests)
+local cancelsWaiting = type(cancels) == 'number' and cancels > 0
 
 -- Where the jobs' ARGV start, and how many each has.
 local FIRST_JOB, PER_JOB = 10, 10
 
 -- The status an outcome leaves a job in.
-local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending', defer = 'pending'}
+local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending', defer = 'pending', cancelled = 'cancelled'}
 
 -- Without the lease, a repeated finish: was its outcome recorded by the
 -- earlier try? A claim writes attempts + 1 and started_at (Redis time), so
 -- another claim of the job differs in one of them (two claims of one
 -- attempt in the same millisecond aside), and the record must hold exactly
 -- what this outcome writes: its status, and its result or error (recovery
--- sends a job to the pending list, never to the retry set).
+-- sends a job to the pending list, never to the retry set). true, or
+-- 'cancelled' for a retry or deferral that was recorded as cancelled.
 local function alreadyRecorded(ws, jobId, entry, token, outcome, startedAt, result, err)
   local attempt = tonumber(string.match(token, ':(%d+)$'))
   if not ws or not attempt or startedAt == '' then return false end
+  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'started_at', 'result', 'error')
+  if #copies == 0 or f[3] ~= startedAt then return false end
+  -- A cancelled run keeps its attempt; a retry or deferral was recorded as cancelled when its cancel was requested.
+  if f[1] == 'cancelled' and (outcome == 'cancelled' or outcome == 'retry' or outcome == 'defer') then
+    if tonumber(f[2]) ~= attempt then return false end
+    return outcome == 'cancelled' or 'cancelled'
+  end
   -- A deferral gave its attempt back.
   if outcome == 'defer' then attempt = attempt - 1 end
-  local copies, f = readCopies(ws, jobId, 'status', 'attempts', 'started_at', 'result', 'error')
-  if #copies == 0 or tonumber(f[2]) ~= attempt or f[3] ~= startedAt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
+  if tonumber(f[2]) ~= attempt or f[1] ~= OUTCOME_STATUS[outcome] then return false end
   -- And what this outcome wrote (a claim that gave up writes 'failed' with its own error).
   if outcome == 'succeeded' then return f[4] == result end
   if f[5] ~= err then return false end
@@ -91,18 +112,30 @@ local ended = {}
 local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf, action, detail)
   local ws, jobId = splitEntry(entry)
   if not held then
-    return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
+    local recorded = alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err)
+    if recorded == 'cancelled' then return 'cancelled' end
+    return recorded and 'done' or 'lost'
   end
   ended[ws] = (ended[ws] or 0) + 1
+  local cancelRequested = cancelsWaiting and takeCancelRequest(entry)
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
   local member = indexMember(createdAt, jobId)
   -- The attempt this outcome ends (the token's), for its event.
   local attempt = string.match(token, ':(%d+)$') or '0'
+  if outcome == 'cancelled' or (cancelRequested and (outcome == 'retry' or outcome == 'defer')) then
+    setAll(copies, 'status', 'cancelled', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
+    expireAll(copies, retention)
+    batchMoveStatus(writes, ws, member, 'running', 'cancelled')
+    writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'cancelled', member))
+    appendEvent(ws, 'cancelled', jobId, action, 'cancelled', attempt, c.nowIso, {'reason', 'requested'})
+    return outcome == 'cancelled' and 'done' or 'cancelled'
+  end
   if outcome == 'defer' then
     local f = redis.call('HMGET', copies[1], 'attempts', 'deferrals')
     setAll(copies, 'status', 'pending', 'attempts', math.max(0, (tonumber(f[1]) or 1) - 1), 'deferrals', (tonumber(f[2]) or 0) + 1,
       'error', err, 'updated_at', c.nowIso)
+    clearProgress(copies)
     batchMoveStatus(writes, ws, member, 'running', 'pending')
     holdBack(c, 'retry_after', ws)
     local due = c.nowMs + tonumber(retryDelay)
@@ -116,6 +149,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   end
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', c.nowIso)
+    clearProgress(copies)
     batchMoveStatus(writes, ws, member, 'running', 'pending')
     local due = c.nowMs + tonumber(retryDelay)
     -- The retry set is broken: retry at once rather than leave the job with no queue entry.
@@ -128,7 +162,8 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
-    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, {'result', detail ~= '' and detail or result})
+    -- '-' (never JSON): the result is too large for the event (EVENT_RESULT_MAX_BYTES).
+    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, detail == '-' and {'result_omitted', '1'} or {'result', detail ~= '' and detail or result})
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     writes:tryWrite('LPUSH', KEYS[5], entry)

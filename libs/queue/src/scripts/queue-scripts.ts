@@ -21,11 +21,14 @@ import type {
   LegacyIndexBatch,
   LegacyIndexReply,
   ListJobsCall,
+  ProgressResult,
   ListJobsReply,
   NextClaim,
   ReadJobReply,
   ReadPath,
   RecoveryReply,
+  ReleaseReply,
+  RenewReply,
   RequeueReply,
   SchedulingArgs,
 } from './script-types.js';
@@ -191,9 +194,9 @@ export class QueueScripts {
       [RedisKeys.retention, RedisKeys.delayedQueue, RedisKeys.retryQueue],
       [workspaceId, jobId, retentionSeconds, routing, this.events.maxLen],
     )) as string[];
-    if (reply[0] === 'cancelled') {
+    if (reply[0] === 'cancelled' || reply[0] === 'requested') {
       this.reportSkippedEvents(reply[1]);
-      return { outcome: 'cancelled', record: pairsToRecord(reply.slice(2)) };
+      return { outcome: reply[0], record: pairsToRecord(reply.slice(2)) };
     }
     if (reply[0] === 'missing') return { outcome: 'missing' };
     return { outcome: 'conflict', status: reply[1] };
@@ -233,7 +236,7 @@ export class QueueScripts {
         job.token,
         outcome.outcome,
         outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
-        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        outcome.outcome === 'succeeded' || outcome.outcome === 'cancelled' ? '' : outcome.error,
         outcome.outcome === 'retry' || outcome.outcome === 'defer' ? outcome.delayMs : 0,
         job.createdAt,
         repeat ? job.startedAt : '',
@@ -253,24 +256,37 @@ export class QueueScripts {
     return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false };
   }
 
-  /** Extends the leases still held; returns the entries whose lease was lost. */
-  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
-    return (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as string[];
+  /** Extends the leases still held; names those lost and those whose cancel was requested. */
+  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<RenewReply> {
+    const [lost, cancelRequested] = (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as [string[], string[]];
+    return { lost, cancelRequested };
   }
 
-  async releaseJobs(jobs: readonly LeaseHolder[]): Promise<number> {
-    const [released, skippedEvents] = (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], [this.events.maxLen, ...jobs.flatMap((j) => [j.entry, j.token])])) as number[];
+  /** Stores an action's progress on its job while `job`'s lease is held, and appends a `progress` event. */
+  async reportProgress(job: LeaseHolder, progress: number, message: string): Promise<ProgressResult> {
+    const [result, skippedEvents] = (await this.call.reportProgress([RedisKeys.leases], [job.entry, job.token, progress, message, this.events.maxLen])) as [ProgressResult, number];
     this.reportSkippedEvents(skippedEvents);
-    return released;
+    return result;
   }
 
-  /** One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds the lock. */
-  async recoverStalled(lockMs: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
+  /** Gives jobs back (a job whose cancel was requested is cancelled instead); retentionSeconds: how long such a job is kept. */
+  async releaseJobs(jobs: readonly LeaseHolder[], retentionSeconds: number): Promise<ReleaseReply> {
+    const args = [this.events.maxLen, retentionSeconds, ...jobs.flatMap((j) => [j.entry, j.token])];
+    const [released, skippedEvents, cancelled] = (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], args)) as number[];
+    this.reportSkippedEvents(skippedEvents);
+    return { released, cancelled };
+  }
+
+  /**
+   * One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds
+   * the lock. retentionSeconds: how long a job it cancels (its cancel was requested) is kept.
+   */
+  async recoverStalled(lockMs: number, retentionSeconds: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
     const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock];
-    const [expired, stalled, skippedEvents] = (await this.call.recoverStalled(keys, [lockMs, this.events.maxLen])) as number[];
+    const [expired, stalled, skippedEvents, cancelled] = (await this.call.recoverStalled(keys, [lockMs, this.events.maxLen, retentionSeconds])) as number[];
     if (expired === -1) return undefined;
     this.reportSkippedEvents(skippedEvents);
-    return { expired, stalled };
+    return { expired, stalled, cancelled };
   }
 
   /**

@@ -75,7 +75,13 @@ export interface ListRow {
   resultOmitted: boolean;
 }
 
-export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
+export type CancelJobReply =
+  | { outcome: 'cancelled'; record: Record<string, string> }
+  /** The job runs: its cancel is requested (the worker holding it stops it); the record as it is now. */
+  | { outcome: 'requested'; record: Record<string, string> }
+  | { outcome: 'missing' }
+  /** The job is final. */
+  | { outcome: 'conflict'; status: string };
 
 /** A job a worker has claimed: run it, then finish it with the same token. */
 export interface ClaimedJob {
@@ -96,20 +102,46 @@ export interface ClaimedJob {
   deferrals: number;
 }
 
+/** eventResultJson when the result is too large for its event (EVENT_RESULT_MAX_BYTES): never valid JSON, so never a result. */
+export const EVENT_RESULT_OMITTED = '-';
+
 export type AttemptOutcome =
   /**
    * resultJson: the result as JSON text, when the caller already serialized it (to check its size).
    * eventResultJson: the result redacted for the `succeeded` event, only when redaction changed it
-   * (absent: the event carries resultJson as it is).
+   * (absent: the event carries resultJson as it is), or EVENT_RESULT_OMITTED when too large for it.
    */
   | { outcome: 'succeeded'; result: unknown; resultJson?: string; eventResultJson?: string }
   /** attemptsSpent: it failed with an error that would have been retried, on its last attempt (event dead_lettered, else failed). */
   | { outcome: 'failed'; error: string; attemptsSpent?: boolean }
   | { outcome: 'retry'; error: string; delayMs: number }
   /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
-  | { outcome: 'defer'; error: string; delayMs: number };
+  | { outcome: 'defer'; error: string; delayMs: number }
+  /** The worker stopped the attempt because its cancel was requested: the job ends `cancelled`. */
+  | { outcome: 'cancelled' };
 
-export type FinishResult = 'done' | 'lost' | 'gone';
+/**
+ * 'cancelled': a retry or deferral recorded as `cancelled` instead, because
+ * the job's cancel was requested while it ran (finishJobs.lua).
+ */
+export type FinishResult = 'done' | 'lost' | 'gone' | 'cancelled';
+
+/** What a lease renewal found. */
+export interface RenewReply {
+  /** Entries whose lease is no longer the worker's: it stops them. */
+  lost: string[];
+  /** Entries it holds whose cancel was requested: it stops them, and their finish records `cancelled`. */
+  cancelRequested: string[];
+}
+
+/** Jobs a stopping worker gave back: requeued, or cancelled when their cancel had been requested. */
+export interface ReleaseReply {
+  released: number;
+  cancelled: number;
+}
+
+/** What reportProgress did: 'lost' when the lease is no longer the caller's, 'gone' when the job's record is. */
+export type ProgressResult = 'done' | 'lost' | 'gone';
 
 /** The event streams' limits (README "Event stream"). */
 export interface EventStreamSettings {
@@ -184,6 +216,8 @@ export type LeaseHolder = Pick<ClaimedJob, 'entry' | 'token'>;
 export interface RecoveryReply {
   expired: number;
   stalled: number;
+  /** Jobs of expired leases whose cancel had been requested: cancelled instead of requeued. */
+  cancelled: number;
   dropped: number;
 }
 
