@@ -163,6 +163,8 @@ describe('webhook scripts', () => {
     expect(await server.redis.exists(RedisKeys.webhookCursors)).toBe(0);
     await append('acme', 'j1', 'succeeded');
     expect(await fanOut()).toMatchObject({ read: 0, created: 0 });
+    // With no endpoint anywhere a pass writes nothing, not even its lock.
+    expect(await server.redis.exists(RedisKeys.webhookFanoutLock)).toBe(0);
   });
 
   it('dead letters are capped per workspace (the newest kept) and expire', async () => {

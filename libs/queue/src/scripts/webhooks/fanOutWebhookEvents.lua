@@ -27,6 +27,8 @@
 -- @include keys
 -- @include clock
 -- @include webhooks
+-- No workspace has endpoints: nothing to read, and no lock written (an idle Relay writes nothing for webhooks).
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'done', 0, 0, 0, {}} end
 if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return {'busy'} end
 local batch, maxPending, deadKeep, deadTtl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = redisNowMs()
