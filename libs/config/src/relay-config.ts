@@ -308,6 +308,46 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(100 * 1024 * 1024)
   HTTP_ACTION_MAX_RESPONSE_BYTES = 1048576;
 
+  // --- webhooks (README "Webhooks"); deliveries follow http.post's outbound policy and limits
+  // (HTTP_ACTION_ALLOWED_HOSTS, HTTP_ACTION_TIMEOUT_MS, HTTP_ACTION_MAX_RESPONSE_BYTES)
+  /** Webhook deliveries one worker sends at once; 0: this worker sends none (the others do). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  WEBHOOK_CONCURRENCY = 10;
+
+  /** How often a worker fans new events out to deliveries and looks for due ones. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(60000)
+  WEBHOOK_POLL_INTERVAL_MS = 250;
+
+  /** First retry delay of a failed delivery; doubles per attempt, with full jitter, capped at WEBHOOK_RETRY_MAX_MS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600000)
+  WEBHOOK_RETRY_BASE_MS = 5000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400000)
+  WEBHOOK_RETRY_MAX_MS = 3600000;
+
+  /** A delivery is retried until this long after its event was fanned out (at least one attempt), then dead-lettered. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(30 * 86400000)
+  WEBHOOK_RETRY_PERIOD_MS = 86400000;
+
+  /** Deliveries waiting per endpoint; an event beyond them is dead-lettered at once (bounds Redis memory while an endpoint is down). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000000)
+  WEBHOOK_MAX_PENDING = 10000;
+
+  /** Webhook endpoints one workspace may register. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  WEBHOOK_MAX_PER_WORKSPACE = 10;
+
+  /** Dead-lettered deliveries kept per workspace (the newest), each for at most WEBHOOK_DEAD_LETTER_TTL_SECONDS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
+  WEBHOOK_DEAD_LETTER_MAX = 1000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(366 * 86400)
+  WEBHOOK_DEAD_LETTER_TTL_SECONDS = 604800;
+
+  /** After `relay webhooks rotate-secret`, deliveries carry a second signature made with the previous secret for this long; 0: none. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400000)
+  WEBHOOK_SECRET_GRACE_MS = 86400000;
+
   // --- telemetry (SPEC section 7)
   @Transform(toLowerTrim) @IsIn(ON_OFF)
   METRICS_WORKSPACE_LABEL: OnOff = 'off';

@@ -44,3 +44,15 @@ export { VerifyService, type VerifyReport } from './migration/verify.service.js'
 export { CleanupService, CleanupRefusedError, type CleanupReport } from './migration/cleanup.service.js';
 export { MigrationStatusService, type MigrationStatus } from './migration/migration-status.service.js';
 export { MigrationModule } from './migration/migration.module.js';
+// webhooks/: webhook endpoints and the delivery scripts the worker's delivery loop runs.
+export { WebhooksModule } from './webhooks/webhooks.module.js';
+export { WebhookStore, WEBHOOK_ID_PATTERN, WEBHOOK_URL_MAX_LENGTH, type WebhookEndpoint, type WebhookDeadLetter, type WebhookFailure } from './webhooks/webhook-store.js';
+export {
+  WebhookScripts,
+  type ClaimedDelivery,
+  type DeliveryFinish,
+  type DeliveryOutcome,
+  type DeliveryResult,
+  type FanOutReply,
+} from './webhooks/webhook-scripts.js';
+export { eventBody, eventField } from './webhooks/webhook-event.js';

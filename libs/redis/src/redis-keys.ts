@@ -96,4 +96,25 @@ export const RedisKeys = {
   activeWorkspaces: 'ai:metrics:active-workspaces',
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
+  // --- webhooks (README "Webhooks"): endpoints, and deliveries fanned out from the workspace event streams
+  /** hash: a webhook endpoint: workspace, url, event types, signing secret (and the previous one while a rotation's grace lasts), counters. */
+  webhook: (endpointId: string) => `ai:webhook:${endpointId}`,
+  /** set: the endpoint ids of a workspace. */
+  workspaceWebhooks: (workspaceId: string) => `ai:webhooks:ws:${workspaceId}`,
+  /** hash: workspace → id of the last event of its stream fanned out to deliveries; holds exactly the workspaces with endpoints. */
+  webhookCursors: 'ai:webhooks:cursors',
+  /** hash: one delivery waiting or being sent (an event for an endpoint): ids, the event's fields, attempts, last error, lease. */
+  webhookDelivery: (deliveryId: string) => `ai:webhooks:delivery:${deliveryId}`,
+  /** list: delivery ids of one endpoint and one job, in event order; only the head is due or leased (per-job order). */
+  webhookChain: (endpointId: string, jobId: string) => `ai:webhooks:chain:${endpointId}:${jobId}`,
+  /** sorted set: delivery ids due for an attempt (heads of chains), scored by due time (ms). */
+  webhookDue: 'ai:webhooks:due',
+  /** sorted set: delivery ids being sent, scored by lease deadline (ms); an expired one is due again. */
+  webhookLeases: 'ai:webhooks:leases',
+  /** sorted set: a workspace's dead-lettered deliveries (JSON), scored by when (ms); capped, and expiring. */
+  webhookDeadLetters: (workspaceId: string) => `ai:webhooks:dead:${workspaceId}`,
+  /** list: a workspace's latest failed delivery attempts (JSON), newest first; capped, and expiring. */
+  webhookFailures: (workspaceId: string) => `ai:webhooks:failures:${workspaceId}`,
+  /** string with PX: one fan-out pass per poll interval across all workers. */
+  webhookFanoutLock: 'ai:webhooks:fanout-lock',
 } as const;

@@ -158,6 +158,16 @@ export class RelayMetrics {
     help: 'Reads that found the legacy and scoped copies of a job different',
     labelNames: ['where'],
   });
+  /**
+   * Each delivery attempt counts once as delivered, failed_attempt (to be retried, or the last one
+   * before a dead letter) or refused (by the outbound policy: never sent); a delivery given up
+   * counts once more as dead_lettered (its retry period spent, a refusal, or its endpoint's backlog full).
+   */
+  readonly webhookDeliveries = counter({
+    name: 'relay_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result (delivered, failed_attempt, refused by the outbound policy), and deliveries dead-lettered (dead_lettered)',
+    labelNames: ['result', 'workspace_id'],
+  });
   readonly httpRequests = counter({
     name: 'http_requests_total',
     help: 'HTTP requests served',
