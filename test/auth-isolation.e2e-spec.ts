@@ -551,7 +551,8 @@ describe.each(PHASES)('workspace isolation, %s', (_phase, env) => {
     const snapshot: Record<string, unknown> = {};
     for (const id of alphaIds) {
       for (const key of [`ai:jobs:${id}`, `ai:job:alpha:${id}`, `ai:job:beta:${id}`]) {
-        snapshot[key] = { fields: await redis.hgetall(key), ttl: await redis.ttl(key) };
+        // The expiry instant, not the TTL: a TTL ticks down between two snapshots, an instant changes only when something sets it.
+        snapshot[key] = { fields: await redis.hgetall(key), expiresAt: await redis.call('PEXPIRETIME', key) };
       }
     }
     for (const key of (await redis.keys('ai:index:alpha*')).sort()) snapshot[key] = await redis.zrange(key, '0', '-1');
