@@ -27,3 +27,10 @@ export { VerifyService, type VerifyReport } from './migration/verify.service.js'
 export { CleanupService, CleanupRefusedError, type CleanupReport } from './migration/cleanup.service.js';
 export { MigrationStatusService, type MigrationStatus } from './migration/migration-status.service.js';
 export { MigrationModule } from './migration/migration.module.js';
+// events/: reading the job lifecycle event streams.
+export { EVENT_TYPES, FINAL_EVENT_TYPES, isFinalEventType, parseEventEntry, eventPayload, type EventType, type RelayEvent, type EventPayload } from './events/relay-event.js';
+export { STREAM_START, parseStreamId, compareStreamIds, previousStreamId, nextStreamId, positionBeforeMs, streamIdMs } from './events/stream-id.js';
+export { EventLog, type EventBatch, type StreamReset } from './events/event-log.js';
+export { EventHub } from './events/event-hub.js';
+export { CATCH_UP_BUFFER_MAX, type EventSink, type EventSubscription, type EventStreamEnd } from './events/event-subscriber.js';
+export { EventsModule } from './events/events.module.js';
