@@ -33,4 +33,4 @@ export { STREAM_START, parseStreamId, compareStreamIds, previousStreamId, nextSt
 export { EventLog, type EventBatch, type StreamReset } from './events/event-log.js';
 export { EventHub } from './events/event-hub.js';
 export { CATCH_UP_BUFFER_MAX, type EventSink, type EventSubscription, type EventStreamEnd } from './events/event-subscriber.js';
-export { EventsModule } from './events/events.module.js';
+export { EventReadingModule } from './events/event-reading.module.js';

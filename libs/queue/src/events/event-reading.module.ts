@@ -12,4 +12,4 @@ import { EventLog } from './event-log.js';
  * append events live in scripts/.
  */
 @Module({ imports: [QueueModule], providers: [EventLog, EventHub], exports: [EventLog, EventHub] })
-export class EventsModule {}
+export class EventReadingModule {}
