@@ -86,6 +86,8 @@ export class EventHub implements BeforeApplicationShutdown {
     for (const feed of [...this.feeds.values()]) for (const s of [...feed.subscribers]) s.end('shutdown');
     this.feeds.clear();
     this.idle?.();
+    // The wait under way returns (UNBLOCK) rather than failing with the connection.
+    if (this.blockedOn && this.blockingId !== undefined) await this.redis.client('UNBLOCK', this.blockingId).catch(() => undefined);
     this.blocking?.disconnect();
     await this.loopDone;
   }
@@ -121,6 +123,15 @@ export class EventHub implements BeforeApplicationShutdown {
   }
 
   private async loop(): Promise<void> {
+    try {
+      await this.readAndWait();
+    } finally {
+      // Made (or remade) while stopping: nothing uses it any more.
+      this.blocking?.disconnect();
+    }
+  }
+
+  private async readAndWait(): Promise<void> {
     let backoff = 0;
     while (!this.stopped) {
       if (this.feeds.size === 0) {
@@ -174,7 +185,7 @@ export class EventHub implements BeforeApplicationShutdown {
   private async waitForEntries(): Promise<void> {
     const blocking = await this.blockingConnection();
     const feeds = [...this.feeds.entries()];
-    if (feeds.length === 0) return;
+    if (feeds.length === 0 || this.stopped) return;
     this.blockedOn = new Set(feeds.map(([ws]) => ws));
     try {
       await blocking.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', ...feeds.map(([ws]) => RedisKeys.workspaceEvents(ws)), ...feeds.map(([, f]) => f.cursor));
@@ -199,6 +210,7 @@ export class EventHub implements BeforeApplicationShutdown {
 
   /** The one blocking connection, made at first use; its client id is read at every (re)connection, for CLIENT UNBLOCK. */
   private async blockingConnection(): Promise<Redis> {
+    if (this.stopped) throw new Error('event hub stopped');
     if (!this.blocking) {
       const blocking = this.redis.duplicate({ commandTimeout: BLOCK_MS + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-events' });
       blocking.on('error', () => undefined);
@@ -209,7 +221,7 @@ export class EventHub implements BeforeApplicationShutdown {
       this.blocking = blocking;
     }
     if (this.blocking.status !== 'ready') await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.config.REDIS_COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(resolve, this.config.REDIS_COMMAND_TIMEOUT_MS).unref();
       this.blocking!.once('ready', () => (clearTimeout(timer), resolve()));
     });
     return this.blocking;
