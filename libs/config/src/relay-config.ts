@@ -211,6 +211,14 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1)
   JOB_RETENTION_SECONDS = 86400;
 
+  // --- event streams (README "Event stream")
+  /**
+   * Events each workspace's stream keeps (ai:events:{ws}): every append trims it with an approximate
+   * MAXLEN, so it holds at most about one stream node (≤ 100 entries) more. Age: JOB_RETENTION_SECONDS.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000000)
+  EVENTS_MAX_LEN = 10000;
+
   // --- per-workspace quotas (README "Sizing Redis")
   /** Jobs one workspace may keep stored (pending, running, finished within retention); a submit beyond is 429. 0: no limit. */
   @Transform(toInt) @IsInt() @Min(0)

@@ -53,6 +53,12 @@ export const RedisKeys = {
   recoveryLock: 'ai:queue:recovery-lock',
   /** sorted set: `<ws>|<status>|<index member>` of finished jobs, scored by expiry (ms), to drop index entries. */
   retention: 'ai:queue:retention',
+  /**
+   * stream: the workspace's job lifecycle events (created, started, retrying, succeeded, …), one
+   * entry per change, appended by the script that makes it; capped by EVENTS_MAX_LEN (approximate
+   * MAXLEN) and trimmed by age as the workspace's finished jobs expire (README "Event stream").
+   */
+  workspaceEvents: (workspaceId: string) => `ai:events:${workspaceId}`,
   /** string: job id first created for a client_request_id; TTL 24 h. */
   idempotency: (workspaceId: string, clientRequestId: string) => `ai:idempotency:${workspaceId}:${clientRequestId}`,
   /** sorted set (all scores 0, ordered by member): `<created_at ISO 8601>/<job_id>` of every job of a workspace. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { PermissionsService } from '@relay/permissions';
+import { PermissionsService, SecretRedactor } from '@relay/permissions';
 import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
 import { ActionDeferred, ActionError } from '../actions/action.js';
@@ -23,6 +23,7 @@ export class JobRunner {
     private readonly permissions: PermissionsService,
     private readonly actions: ActionRegistry,
     private readonly limits: WorkspaceLimits,
+    private readonly redactor: SecretRedactor,
   ) {}
 
   /** `control` is the attempt's stop handle: the timeout stops it too, so the action sees one signal. */
@@ -73,7 +74,8 @@ export class JobRunner {
         const delay = retryDelayMs(job.attempts, this.config.JOB_RETRY_BASE_MS, this.config.JOB_RETRY_MAX_MS);
         return { outcome: 'retry', error: message, delayMs: delay };
       }
-      return { outcome: 'failed', error: message };
+      // A failure that would have been retried had it an attempt left: its attempts are spent (event dead_lettered).
+      return { outcome: 'failed', error: message, attemptsSpent: retryable };
     } finally {
       clearTimeout(timer);
     }
@@ -99,6 +101,19 @@ export class JobRunner {
       const bytes = Buffer.byteLength(resultJson);
       if (bytes > limit) return { outcome: 'failed', error: `result too large: ${bytes} bytes of JSON, the workspace's limit is ${limit} (RESULT_MAX_BYTES)` };
     }
-    return { outcome: 'succeeded', result, resultJson };
+    return { outcome: 'succeeded', result, resultJson, eventResultJson: this.redactedForEvent(resultJson) };
+  }
+
+  /**
+   * The result as the `succeeded` event carries it: redacted with the rules
+   * of params (a result may echo them), read back from the JSON that is
+   * stored so that it is exactly what GET would redact. Only when redaction
+   * changed something (the redactor returns its input when it did not), so
+   * the common call sends nothing more to Redis.
+   */
+  private redactedForEvent(resultJson: string): string | undefined {
+    const stored: unknown = JSON.parse(resultJson);
+    const redacted = this.redactor.redact(stored);
+    return redacted === stored ? undefined : JSON.stringify(redacted);
   }
 }

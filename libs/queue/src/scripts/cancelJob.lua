@@ -8,9 +8,10 @@
     ARGV[3] retention (s): finished jobs expire
     ARGV[4] read routing: 'legacy' | 'scoped' | 'scoped-then-legacy' (a job the
             reads cannot see is missing here too, exactly as for GET)
+    ARGV[5] EVENTS_MAX_LEN: a cancel appends `cancelled` (reason 'requested'; events.lua)
 
   Output:
-    {'cancelled', field, value, ...}   the job as the reads would serve it now
+    {'cancelled', events skipped, field, value, ...}   the job as the reads would serve it now
     {'missing'}             no copy of this job in this workspace
     {'conflict', status}    the job is no longer pending
 
@@ -26,7 +27,9 @@
 -- @include statusIndex
 -- @include retention
 -- @include entries
+-- @include events
 local ws, jobId, retention, routing = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+useEventStream(ARGV[5])
 local copies = jobCopies(ws, jobId)
 local scopedKey = Keys.scopedJob(ws, jobId)
 -- The copy the reads would serve (jobCopies lists the scoped copy first).
@@ -35,7 +38,7 @@ for _, key in ipairs(copies) do
   if not served and (routing == 'scoped-then-legacy' or (routing == 'scoped') == (key == scopedKey)) then served = key end
 end
 if not served then return {'missing'} end
-local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+local f = redis.call('HMGET', copies[1], 'status', 'created_at', 'attempts', 'action_provider', 'action_name')
 if f[1] ~= 'pending' then return {'conflict', f[1] or ''} end
 -- Checked before the first write: without created_at the index entry cannot be named.
 if not f[2] then return {'conflict', 'unindexed (no created_at)'} end
@@ -52,6 +55,8 @@ local entry = queueEntry(ws, jobId)
 for _, waiting in ipairs({KEYS[2], KEYS[3]}) do
   if redis.call('TYPE', waiting)['ok'] == 'zset' then redis.call('ZREM', waiting, entry) end
 end
+appendEvent(ws, 'cancelled', jobId, (f[4] or '') .. '.' .. (f[5] or ''), 'cancelled', f[3] or '0', nowIso, {'reason', 'requested'})
 local job = redis.call('HGETALL', served)
+table.insert(job, 1, eventsSkipped())
 table.insert(job, 1, 'cancelled')
 return job

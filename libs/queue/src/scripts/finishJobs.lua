@@ -13,11 +13,22 @@
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
     ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
       overrides are published, ACTION_RATE_LIMITS ('<rule> <limit> <window ms>' joined by ';')
-    then 8 per job: entry, lease token, outcome (succeeded | failed | retry | defer),
+    ARGV[9] EVENTS_MAX_LEN (events.lua)
+    then 10 per job: entry, lease token, outcome (succeeded | failed | retry | defer),
       result (JSON text, for succeeded), error (safe message, for failed/retry/defer),
       retry or defer delay (ms), created_at (from the claim; it never changes),
       started_at of the claim when this is a repeat of a finish whose answer
-      never came (else '')
+      never came (else ''), action ('provider.name', from the claim), and the
+      event's detail: for succeeded, the result redacted for the event when
+      redaction changed it ('' = the result as it is: the common case costs
+      nothing more); for failed, '1' when the job's attempts are spent (else '')
+
+  Events (events.lua), one per recorded outcome, at this call's time, with
+  the attempt of the lease token: succeeded (with the redacted result),
+  failed (an error that is not retried) or dead_lettered (the attempts are
+  spent), each with status failed and the error; retry and defer append
+  `retrying` (status pending, error, retry_at, reason 'attempt_failed' | 'deferred').
+  A repeat answered 'done', a 'lost' or a 'gone' appends nothing.
 
   'defer' (the action said "rate limited, retry after N ms"): the job is
   pending again with its attempt given back and `deferrals` + 1, its entry in
@@ -26,7 +37,8 @@
   are set (ARGV[6..7]; without caps no count is kept).
 
   Output: {{per job: 'done' | 'lost' (lease not held) | 'gone' (record expired)}, {claims as in claimJobs},
-            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)}}
+            writes skipped (as in claimJobs), {jobs given up (as in claimJobs)}, {held back (as in claimJobs)},
+            events skipped (as in claimJobs)}
   'done' also answers a repeat of a finish that was already recorded (the
   worker retries a call whose reply it never got, e.g. Redis paused): the
   lease is gone, but the record shows this claim's outcome (same attempt,
@@ -38,11 +50,15 @@
 -- @include claim
 local broken = leasesKeyError()
 if broken then return broken end
+useEventStream(ARGV[9])
 local retention = tonumber(ARGV[1])
 -- One context for the call: its clock and retention expiry serve the outcomes too.
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
   {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])})
 local writes = c.writes
+
+-- Where the jobs' ARGV start, and how many each has.
+local FIRST_JOB, PER_JOB = 10, 10
 
 -- The status an outcome leaves a job in.
 local OUTCOME_STATUS = {succeeded = 'succeeded', failed = 'failed', retry = 'pending', defer = 'pending'}
@@ -72,7 +88,7 @@ end
 local ended = {}
 
 -- held: whether the caller holds the job's lease (read for the whole call at once, below).
-local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf)
+local function record(held, entry, token, outcome, result, err, retryDelay, createdAt, repeatOf, action, detail)
   local ws, jobId = splitEntry(entry)
   if not held then
     return alreadyRecorded(ws, jobId, entry, token, outcome, repeatOf, result, err) and 'done' or 'lost'
@@ -81,28 +97,42 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   local copies = jobCopies(ws, jobId)
   if #copies == 0 then return 'gone' end
   local member = indexMember(createdAt, jobId)
+  -- The attempt this outcome ends (the token's), for its event.
+  local attempt = string.match(token, ':(%d+)$') or '0'
   if outcome == 'defer' then
     local f = redis.call('HMGET', copies[1], 'attempts', 'deferrals')
     setAll(copies, 'status', 'pending', 'attempts', math.max(0, (tonumber(f[1]) or 1) - 1), 'deferrals', (tonumber(f[2]) or 0) + 1,
       'error', err, 'updated_at', c.nowIso)
     batchMoveStatus(writes, ws, member, 'running', 'pending')
     holdBack(c, 'retry_after', ws)
+    local due = c.nowMs + tonumber(retryDelay)
     -- The delayed set is broken: run it again now rather than leave the job with no queue entry.
-    if not writes:tryWrite('ZADD', Keys.delayedQueue, c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
+    if not writes:tryWrite('ZADD', Keys.delayedQueue, due, entry) then
+      pushFront(ws, entry)
+      due = c.nowMs
+    end
+    appendEvent(ws, 'retrying', jobId, action, 'pending', attempt, c.nowIso, {'error', err, 'retry_at', isoFromMs(due), 'reason', 'deferred'})
     return 'done'
   end
   if outcome == 'retry' then
     setAll(copies, 'status', 'pending', 'error', err, 'updated_at', c.nowIso)
     batchMoveStatus(writes, ws, member, 'running', 'pending')
+    local due = c.nowMs + tonumber(retryDelay)
     -- The retry set is broken: retry at once rather than leave the job with no queue entry.
-    if not writes:tryWrite('ZADD', KEYS[4], c.nowMs + tonumber(retryDelay), entry) then pushFront(ws, entry) end
+    if not writes:tryWrite('ZADD', KEYS[4], due, entry) then
+      pushFront(ws, entry)
+      due = c.nowMs
+    end
+    appendEvent(ws, 'retrying', jobId, action, 'pending', attempt, c.nowIso, {'error', err, 'retry_at', isoFromMs(due), 'reason', 'attempt_failed'})
     return 'done'
   end
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
+    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, {'result', detail ~= '' and detail or result})
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     writes:tryWrite('LPUSH', KEYS[5], entry)
+    appendEvent(ws, detail == '1' and 'dead_lettered' or 'failed', jobId, action, 'failed', attempt, c.nowIso, {'error', err})
   end
   expireAll(copies, retention)
   batchMoveStatus(writes, ws, member, 'running', outcome)
@@ -114,7 +144,7 @@ end
 -- variadic ZREM to end those (per 1,000), instead of a ZREM per job (the
 -- set's type was checked above, so neither can fail).
 local leases = {}
-for i = 9, #ARGV, 8 do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
+for i = FIRST_JOB, #ARGV, PER_JOB do leases[#leases + 1] = leaseMember(ARGV[i], ARGV[i + 1]) end
 local heldScores = {}
 for first = 1, #leases, 1000 do
   local last = math.min(first + 999, #leases)
@@ -128,9 +158,9 @@ for first = 1, #leases, 1000 do
 end
 
 local results = {}
-for i = 9, #ARGV, 8 do
-  local held = heldScores[(i - 9) / 8 + 1] and true or false
-  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7])
+for i = FIRST_JOB, #ARGV, PER_JOB do
+  local held = heldScores[(i - FIRST_JOB) / PER_JOB + 1] and true or false
+  results[#results + 1] = record(held, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9])
 end
 -- Before claiming: a retried job may be claimed again in this same call, and the ended jobs' slots count as free.
 writes:flush()
@@ -138,4 +168,4 @@ if c.countsKept then jobsEnded(ended) end
 
 local claims = {}
 if c.maxJobs > 0 then claimUpTo(c, claims) end
-return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c)}
+return {results, claims, writes.skipped, c.gaveUp, heldBackRows(c), eventsSkipped()}

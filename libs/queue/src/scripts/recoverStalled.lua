@@ -16,16 +16,24 @@
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
     KEYS[3] activeQueue  KEYS[4] stalledCheck  KEYS[5] recoveryLock
-    ARGV[1] lock time (ms)
+    ARGV[1] lock time (ms)  ARGV[2] EVENTS_MAX_LEN
 
-  Output: {expired leases requeued, stalled entries requeued}, or {-1} when another pass holds the lock
+  A running job requeued for its expired lease appends `retrying` (events.lua):
+  status pending, the attempt whose lease lapsed, retry_at now, reason
+  'lease_expired'. A stalled entry's job was never started (still pending): no event.
+
+  Output: {expired leases requeued, stalled entries requeued, events skipped}, or {-1} when another pass holds the lock
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
 -- @include rotation
+-- @include events
 local RECOUNT_MAX = 100000
+-- The error of the event of a job whose lease lapsed (its record keeps the error it had).
+local LEASE_EXPIRED = 'the lease expired (the worker stopped or stalled); it runs again'
+useEventStream(ARGV[2])
 local nowMs = redisNowMs()
 local nowIso = isoFromMs(nowMs)
 if not redis.call('SET', KEYS[5], nowIso, 'NX', 'PX', tonumber(ARGV[1])) then return {-1} end
@@ -48,10 +56,12 @@ for i = #lapsed, 1, -1 do
   if ws then ended[ws] = (ended[ws] or 0) + 1 end
   local copies = jobCopies(ws, jobId)
   if #copies > 0 then
-    local f = redis.call('HMGET', copies[1], 'status', 'created_at')
+    local f = redis.call('HMGET', copies[1], 'status', 'created_at', 'attempts', 'action_provider', 'action_name')
     if f[1] == 'running' then
       setAll(copies, 'status', 'pending', 'updated_at', nowIso)
       moveStatus(ws, indexMember(f[2] or '', jobId), 'running', 'pending')
+      appendEvent(ws, 'retrying', jobId, (f[4] or '') .. '.' .. (f[5] or ''), 'pending', f[3] or '0', nowIso,
+        {'error', LEASE_EXPIRED, 'retry_at', nowIso, 'reason', 'lease_expired'})
     end
     requeue(entry)
     expired = expired + 1
@@ -96,4 +106,4 @@ for _, ws in ipairs(redis.call('SMEMBERS', Keys.cappedWorkspaces)) do
   joinRotation(ws)
 end
 
-return {expired, stalled}
+return {expired, stalled, eventsSkipped()}

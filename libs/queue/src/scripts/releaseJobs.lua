@@ -6,33 +6,43 @@
 
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
-    ARGV: pairs of entry, token
-  Output: number of jobs released
+    ARGV[1] EVENTS_MAX_LEN
+    then pairs of entry, token
+  Output: {number of jobs released, events skipped (a stream key of another type in the way)}
+
+  Each job released appends `retrying` (events.lua): status pending, the
+  interrupted attempt, retry_at now, reason 'worker_stopped'.
 ]]
 -- @include clock
 -- @include entries
 -- @include copies
 -- @include statusIndex
 -- @include rotation
+-- @include events
+useEventStream(ARGV[1])
 local nowIso = isoFromMs(redisNowMs())
+-- The error of a released job's event (its record keeps the error it had).
+local RELEASED = 'the worker stopped before the attempt ended; it runs again'
 local released = 0
 local ended = {}
 -- Last first: each goes to the front of its list, so the jobs keep their order.
-for i = #ARGV - 1, 1, -2 do
+for i = #ARGV - 1, 2, -2 do
   local entry, token = ARGV[i], ARGV[i + 1]
   if redis.call('ZREM', KEYS[1], leaseMember(entry, token)) == 1 then
     local ws, jobId = splitEntry(entry)
     ended[ws] = (ended[ws] or 0) + 1
     local copies = jobCopies(ws, jobId)
     if #copies > 0 then
-      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts')
+      local f = redis.call('HMGET', copies[1], 'created_at', 'attempts', 'action_provider', 'action_name')
       local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)
       setAll(copies, 'status', 'pending', 'attempts', attempts, 'updated_at', nowIso)
       moveStatus(ws, indexMember(f[1] or '', jobId), 'running', 'pending')
       if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
       released = released + 1
+      appendEvent(ws, 'retrying', jobId, (f[3] or '') .. '.' .. (f[4] or ''), 'pending', f[2] or '0', nowIso,
+        {'error', RELEASED, 'retry_at', nowIso, 'reason', 'worker_stopped'})
     end
   end
 end
 jobsEnded(ended)
-return released
+return {released, eventsSkipped()}

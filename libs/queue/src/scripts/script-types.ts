@@ -97,14 +97,29 @@ export interface ClaimedJob {
 }
 
 export type AttemptOutcome =
-  /** resultJson: the result as JSON text, when the caller already serialized it (to check its size). */
-  | { outcome: 'succeeded'; result: unknown; resultJson?: string }
-  | { outcome: 'failed'; error: string }
+  /**
+   * resultJson: the result as JSON text, when the caller already serialized it (to check its size).
+   * eventResultJson: the result redacted for the `succeeded` event, only when redaction changed it
+   * (absent: the event carries resultJson as it is).
+   */
+  | { outcome: 'succeeded'; result: unknown; resultJson?: string; eventResultJson?: string }
+  /** attemptsSpent: it failed with an error that would have been retried, on its last attempt (event dead_lettered, else failed). */
+  | { outcome: 'failed'; error: string; attemptsSpent?: boolean }
   | { outcome: 'retry'; error: string; delayMs: number }
   /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
   | { outcome: 'defer'; error: string; delayMs: number };
 
 export type FinishResult = 'done' | 'lost' | 'gone';
+
+/** The event streams' limits (README "Event stream"). */
+export interface EventStreamSettings {
+  /** EVENTS_MAX_LEN: approximate MAXLEN of every append. */
+  maxLen: number;
+  /** JOB_RETENTION_SECONDS: events older than it are trimmed as the workspace's jobs expire. */
+  retentionSeconds: number;
+}
+
+export const DEFAULT_EVENT_STREAM: EventStreamSettings = { maxLen: 10000, retentionSeconds: 86400 };
 
 /** What a claim needs to know of the scheduling settings (README "Scheduling"). */
 export interface SchedulingArgs {
