@@ -86,8 +86,6 @@ export const RedisKeys = {
    * METRICS_WORKSPACE_LABEL=on without an allowlist, for the worker's per-workspace queue depth.
    */
   activeWorkspaces: 'ai:metrics:active-workspaces',
-  /** stream: a workspace's job lifecycle events, one entry per change (README "Events"). */
-  workspaceEvents: (workspaceId: string) => `ai:events:${workspaceId}`,
   /**
    * sorted set: the event streams (SSE) one API key has open across every API replica, members
    * `<replica>:<n>` scored by when their lease ends (ms); replicas renew the leases of their open
