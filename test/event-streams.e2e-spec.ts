@@ -141,6 +141,11 @@ describe('Server-Sent Events: GET /ai/events and GET /ai/jobs/{id}/events', () =
     expect(again.frames.map((f) => [f.id, f.event])).toEqual([[last.id, 'succeeded']]);
     const done = await sse(a, `/ai/jobs/${id}/events`, { ...auth(), 'Last-Event-ID': last.id! });
     expect(done.status).toBe(204);
+    // Streams are counted, never timed: their length is the client's, and would drown the latency quantiles.
+    const metrics = (await a.api.http.get('/metrics')).text;
+    expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/ai\/jobs\/:id\/events",status_code="200"\} [1-9]/m);
+    expect(metrics).toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/ai\/jobs\/:id\/events",status_code="204"\} [1-9]/m);
+    expect(metrics).not.toMatch(/^http_request_duration_seconds_count\{[^}]*route="\/ai\/jobs\/:id\/events",status_code="200"\}/m);
   });
 
   it('filters by job_id, status and action, and refuses bad filters and ids with 400 before streaming', async () => {
