@@ -1,13 +1,12 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { Redis, RedisKeys, isRedisUnavailableError } from '@relay/redis';
+import { Redis, isRedisUnavailableError } from '@relay/redis';
 import { AggregatedWarnings } from '@relay/telemetry';
 import { EventLog, type EventBatch } from './event-log.js';
 import { EventSubscriber, type EventSink, type EventSubscription } from './event-subscriber.js';
 import { compareStreamIds } from './stream-id.js';
+import { StreamWait } from './stream-wait.js';
 
-/** The blocking wait's bound; a new workspace is also added at once (CLIENT UNBLOCK), this only bounds it if that is refused. */
-const BLOCK_MS = 2000;
 /** Entries per stream per read, for the shared read and a subscriber's catch-up. */
 const READ_COUNT = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,8 +22,8 @@ interface Feed {
  * many clients follow events, the process holds ONE blocking connection:
  * one loop reads every workspace that has subscribers (readEvents.lua, all
  * of them in one call, trimming detected), hands each batch to that
- * workspace's subscribers, then waits on all those streams at once (XREAD
- * BLOCK, COUNT 1: only a wake-up; the next read fetches the entries).
+ * workspace's subscribers, then waits on all those streams at once
+ * (StreamWait: XREAD BLOCK, COUNT 1, a wake-up only).
  *
  * A subscriber starts at its own position. At or after the workspace's
  * shared cursor it is live at once (events it has seen are filtered out);
@@ -39,19 +38,18 @@ export class EventHub implements BeforeApplicationShutdown {
   /** While Redis is away every retry fails: a line per 10 s, not per retry. */
   private readonly warnings = new AggregatedWarnings(this.logger);
   private readonly feeds = new Map<string, Feed>();
-  private blocking?: Redis;
-  private blockingId?: number;
-  /** The XREAD in flight leaves out a workspace added since: it must be interrupted. */
-  private blockedOn?: Set<string>;
+  private readonly wait: StreamWait;
   private loopDone?: Promise<void>;
   private idle?: () => void;
   private stopped = false;
 
   constructor(
     private readonly log: EventLog,
-    @Inject(Redis) private readonly redis: Redis,
-    private readonly config: RelayConfig,
-  ) {}
+    @Inject(Redis) redis: Redis,
+    config: RelayConfig,
+  ) {
+    this.wait = new StreamWait(redis, config.REDIS_COMMAND_TIMEOUT_MS);
+  }
 
   /** Hands `sink` the workspace's events after `after` (see EventLog.now and resume for a start). */
   subscribe(workspaceId: string, after: string, sink: EventSink): EventSubscription {
@@ -86,9 +84,7 @@ export class EventHub implements BeforeApplicationShutdown {
     for (const feed of [...this.feeds.values()]) for (const s of [...feed.subscribers]) s.end('shutdown');
     this.feeds.clear();
     this.idle?.();
-    // The wait under way returns (UNBLOCK) rather than failing with the connection.
-    if (this.blockedOn && this.blockingId !== undefined) await this.redis.client('UNBLOCK', this.blockingId).catch(() => undefined);
-    this.blocking?.disconnect();
+    await this.wait.close();
     await this.loopDone;
   }
 
@@ -103,7 +99,7 @@ export class EventHub implements BeforeApplicationShutdown {
   private added(workspaceId: string): void {
     this.loopDone ??= this.loop();
     if (this.idle) return this.idle();
-    if (this.blockedOn && !this.blockedOn.has(workspaceId)) void this.interrupt();
+    void this.wait.include(workspaceId);
   }
 
   /** A behind subscriber reads up to the shared cursor it joined at, then takes what the shared read brought meanwhile. */
@@ -123,15 +119,6 @@ export class EventHub implements BeforeApplicationShutdown {
   }
 
   private async loop(): Promise<void> {
-    try {
-      await this.readAndWait();
-    } finally {
-      // Made (or remade) while stopping: nothing uses it any more.
-      this.blocking?.disconnect();
-    }
-  }
-
-  private async readAndWait(): Promise<void> {
     let backoff = 0;
     while (!this.stopped) {
       if (this.feeds.size === 0) {
@@ -141,7 +128,7 @@ export class EventHub implements BeforeApplicationShutdown {
       }
       try {
         if (await this.readAll()) continue;
-        await this.waitForEntries();
+        await this.wait.until([...this.feeds].map(([ws, feed]) => [ws, feed.cursor] as const));
         backoff = 0;
       } catch (error) {
         if (this.stopped) return;
@@ -179,52 +166,6 @@ export class EventHub implements BeforeApplicationShutdown {
         subscriber.unsubscribe();
       }
     }
-  }
-
-  /** Blocks until a followed stream has an entry after its cursor (or BLOCK_MS, or an interrupt). */
-  private async waitForEntries(): Promise<void> {
-    const blocking = await this.blockingConnection();
-    const feeds = [...this.feeds.entries()];
-    if (feeds.length === 0 || this.stopped) return;
-    this.blockedOn = new Set(feeds.map(([ws]) => ws));
-    try {
-      await blocking.xread('COUNT', 1, 'BLOCK', BLOCK_MS, 'STREAMS', ...feeds.map(([ws]) => RedisKeys.workspaceEvents(ws)), ...feeds.map(([, f]) => f.cursor));
-    } finally {
-      this.blockedOn = undefined;
-    }
-  }
-
-  /**
-   * CLIENT UNBLOCK of the waiting connection, again until it lands: sent
-   * from the other connection, it may arrive before the XREAD it is meant
-   * for, and then unblocks nothing.
-   */
-  private async interrupt(): Promise<void> {
-    const waiting = this.blockedOn;
-    while (this.blockedOn === waiting && waiting && this.blockingId !== undefined && !this.stopped) {
-      const unblocked = await this.redis.client('UNBLOCK', this.blockingId).catch(() => -1);
-      if (unblocked !== 0) return;
-      await sleep(2);
-    }
-  }
-
-  /** The one blocking connection, made at first use; its client id is read at every (re)connection, for CLIENT UNBLOCK. */
-  private async blockingConnection(): Promise<Redis> {
-    if (this.stopped) throw new Error('event hub stopped');
-    if (!this.blocking) {
-      const blocking = this.redis.duplicate({ commandTimeout: BLOCK_MS + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-events' });
-      blocking.on('error', () => undefined);
-      blocking.on('ready', () => {
-        this.blockingId = undefined;
-        blocking.client('ID').then((id) => (this.blockingId = Number(id)), () => undefined);
-      });
-      this.blocking = blocking;
-    }
-    if (this.blocking.status !== 'ready') await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.config.REDIS_COMMAND_TIMEOUT_MS).unref();
-      this.blocking!.once('ready', () => (clearTimeout(timer), resolve()));
-    });
-    return this.blocking;
   }
 
   private warn(what: string, error: unknown): void {
