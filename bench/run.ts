@@ -16,6 +16,7 @@ import { noisyNeighbour } from './scenarios/noisy-neighbour.js';
 import { listJobs } from './scenarios/list-jobs.js';
 import { backfill } from './scenarios/backfill.js';
 import { memory } from './scenarios/memory.js';
+import { notificationLatency } from './scenarios/notification-latency.js';
 
 /**
  * `npm run bench [-- --quick] [-- --only name,name] [-- --strict]`
@@ -37,6 +38,7 @@ const SCENARIOS: { id: string; run: (ctx: BenchContext) => Promise<ScenarioResul
   { id: 'list-jobs', run: listJobs },
   { id: 'backfill', run: backfill },
   { id: 'memory', run: memory },
+  { id: 'notification-latency', run: notificationLatency },
 ];
 
 function parseArgs(argv: string[]) {

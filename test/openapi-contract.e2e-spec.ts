@@ -9,6 +9,7 @@ import { sendIncompleteRequest } from './support/incomplete-request.js';
 import { documentExamples } from './support/openapi-examples.js';
 import { OpenApiResponseChecker, type RealResponse } from './support/openapi-responses.js';
 import { fileRedis, type FileRedis } from './support/redis.js';
+import { openSse } from './support/sse-client.js';
 
 /**
  * Issue 16, point 1: the OpenAPI 3.1 document at /openapi.json is valid,
@@ -51,6 +52,8 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
     server = await fileRedis();
     // No worker runs here: a cancel of a running job answers 202 after a short wait.
     api = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: '100', CANCEL_WAIT_MS: '50' });
+    // Listening too: an event stream's 200 is read from a socket, then dropped (it never ends by itself).
+    await api.app.listen(0, '127.0.0.1');
     limited = await startApi(`${server.url}/1`, {
       RATE_LIMIT_MAX: '3',
       AUTH_FAILURES_MAX: '1',
@@ -108,6 +111,17 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
     const page = await expectAnswer(200, 'GET', '/ai/jobs?limit=1', api, key);
     expect(page.body.items[0]).toMatchObject({ job_id: large.job_id, result: null, result_omitted: true });
     await expectAnswer(200, 'GET', `/ai/jobs/${large.job_id}`, api, key);
+    // Event streams: the workspace's (its first bytes, then dropped), a final job's (ends by itself), and 204 once it was received.
+    const port = ((api.app.getHttpServer() as Server).address() as AddressInfo).port;
+    const stream = await openSse(port, '/ai/events?status=succeeded,failed&action=debug.*', { Authorization: `Bearer ${key}` });
+    await expectEventually(() => expect(stream.comments.length).toBeGreaterThan(0));
+    stream.close();
+    expect({ status: stream.status, problems: checker.problems('GET', '/ai/events', { status: stream.status, headers: stream.headers, body: '' }) }).toEqual({ status: 200, problems: [] });
+    const final = await expectAnswer(200, 'GET', `/ai/jobs/${created.body.job_id}/events`, api, key);
+    const finalId = /^id: (.+)$/m.exec(final.text)![1];
+    await expectAnswer(204, 'GET', `/ai/jobs/${created.body.job_id}/events`, api, key, undefined, { 'Last-Event-ID': finalId });
+    const waited = await expectAnswer(200, 'GET', `/ai/jobs/${created.body.job_id}?wait=1`, api, key);
+    expect(waited.headers['relay-job-final']).toBe('true');
     await expectAnswer(200, 'GET', '/health/live', api);
     await expectAnswer(200, 'GET', '/health/ready', api);
     await expectAnswer(200, 'GET', '/metrics', api);
@@ -122,6 +136,8 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
       ['listJobs', 'GET', '/ai/jobs', undefined],
       ['getJob', 'GET', '/ai/jobs/some-job', undefined],
       ['cancelJob', 'POST', '/ai/jobs/some-job/cancel', undefined],
+      ['streamEvents', 'GET', '/ai/events', undefined],
+      ['streamJobEvents', 'GET', '/ai/jobs/some-job/events', undefined],
     ];
     const operations = Object.values(document.paths as Record<string, Record<string, { operationId: string; security?: Record<string, string[]>[] }>>).flatMap(Object.values);
     for (const [operationId, method, path, body] of routes) {
@@ -145,6 +161,11 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
     await expectAnswer(400, 'GET', '/ai/jobs?cursor=not-a-cursor', api, key);
     await expectAnswer(400, 'GET', '/ai/jobs/bad%20id', api, key);
     await expectAnswer(400, 'POST', '/ai/jobs/bad%20id/cancel', api, key);
+    await expectAnswer(400, 'GET', '/ai/jobs/some-job?wait=31', api, key);
+    await expectAnswer(400, 'GET', '/ai/events?status=done', api, key);
+    await expectAnswer(400, 'GET', '/ai/events', api, key, undefined, { 'Last-Event-ID': 'not-an-id' });
+    await expectAnswer(400, 'GET', '/ai/jobs/bad%20id/events', api, key);
+    await expectAnswer(404, 'GET', '/ai/jobs/no-such-job/events', api, key);
     await expectAnswer(404, 'GET', '/ai/jobs/no-such-job', api, key);
     await expectAnswer(404, 'POST', '/ai/jobs/no-such-job/cancel', api, key);
     const { body: job } = await submit(key, { action: 'debug.echo' });
@@ -174,6 +195,8 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
       ['GET', '/ai/jobs', undefined],
       ['GET', '/ai/jobs/some-job', undefined],
       ['POST', '/ai/jobs/some-job/cancel', undefined],
+      ['GET', '/ai/events', undefined],
+      ['GET', '/ai/jobs/some-job/events', undefined],
     ];
     for (const [method, path, body] of routes) {
       const key = await limited.key('acme', BOTH);
@@ -214,6 +237,10 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
       await expectAnswer(500, 'GET', '/ai/jobs', broken, key);
       await expectAnswer(500, 'POST', '/ai/jobs', broken, key, { action: 'debug.echo' });
       await expectAnswer(500, 'POST', '/ai/plans', broken, key, { steps: [{ action: 'debug.echo' }] });
+      await redis.del('ai:events:acme');
+      await redis.set('ai:events:acme', 'not a stream');
+      await expectAnswer(500, 'GET', '/ai/events', broken, key);
+      await expectAnswer(500, 'GET', `/ai/jobs/${job.job_id}/events`, broken, key);
     } finally {
       redis.disconnect();
     }
@@ -230,6 +257,8 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
         expectAnswer(503, 'GET', '/ai/jobs', api, key),
         expectAnswer(503, 'GET', '/ai/jobs/some-job', api, key),
         expectAnswer(503, 'POST', '/ai/jobs/some-job/cancel', api, key),
+        expectAnswer(503, 'GET', '/ai/events', api, key),
+        expectAnswer(503, 'GET', '/ai/jobs/some-job/events', api, key),
         expectEventually(() => expectAnswer(503, 'GET', '/health/ready', api), 10_000),
       ]);
     } finally {

@@ -62,6 +62,15 @@ describe('typed client against a running API', () => {
     expect(again).toMatchObject({ status: 409, attempts: 1, body: { statusCode: 409, message: 'job is cancelled; only a job that has not finished can be cancelled' } });
   });
 
+  it('waits for a job with get(id, {waitSeconds}), each try given the wait on top of its timeout', async () => {
+    const relay = await client('waiter', { timeoutMs: 300 });
+    const { job_id: id } = await relay.submit({ action: 'debug.echo', delay_ms: 3_600_000 });
+    // No worker here: the job stays pending through the 1 s wait, which outlasts the 300 ms timeout alone.
+    expect((await relay.get(id, { waitSeconds: 1 })).status).toBe('pending');
+    await relay.cancel(id);
+    expect((await relay.get(id, { waitSeconds: 30 })).status).toBe('cancelled');
+  });
+
   it('lists every job of the workspace newest first, following next_cursor page by page', async () => {
     const relay = await client('lister');
     const ids: string[] = [];

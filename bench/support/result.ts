@@ -44,6 +44,8 @@ export const TARGETS = {
   // Issue 17 point 3: finished jobs kept for the retention window against BullMQ completed jobs kept.
   finishedMemory: '≤ 1.5× BullMQ',
   noisyNeighbour: "B's p99 ≤ 1/50 of BullMQ's",
+  // Issue 15 point 8: job finish → the client receives the event, 100 listeners, ~1,000 jobs/s.
+  notificationLatency: "p99 ≤ 1.0× BullMQ QueueEvents'",
   // Issue 17 point 1, against Bee-Queue (memory is measured but has no target).
   beeQueueEnqueue: '≥ 1.0× Bee-Queue',
   beeQueueWorker: '≥ 1.3× Bee-Queue at 10 and 100',

@@ -12,6 +12,7 @@ import { JsonBodyGuard } from './http/json-body.guard.js';
 import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { StrictValidationPipe } from './http/strict-validation.pipe.js';
 import { ConsoleModule } from './console/console.module.js';
+import { EventsModule } from './events/events.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
 /**
@@ -51,6 +52,7 @@ export class ApiModule implements NestModule {
           }),
         }),
         JobsModule,
+        EventsModule,
         ConsoleModule,
       ],
       providers: [

@@ -9,6 +9,8 @@ export type CancelledJob = Schemas['CancelledJobView'];
 export type JobSummary = Schemas['JobSummaryView'];
 export type JobPage = Schemas['JobPageView'];
 export type JobStatus = JobSummary['status'];
+/** The `data:` of an event frame of GET /ai/events and GET /ai/jobs/{id}/events. */
+export type JobEvent = Schemas['EventView'];
 export type SubmitJobRequest = Omit<Schemas['SubmitJobDto'], 'workspace_id'>;
 export type SubmitPlanRequest = Omit<Schemas['SubmitPlanDto'], 'workspace_id'>;
 export type ListQuery = Omit<NonNullable<operations['listJobs']['parameters']['query']>, 'cursor' | 'workspace_id'>;
@@ -79,9 +81,15 @@ export class RelayClient {
     return (await this.send('GET', text === '' ? '/ai/jobs' : `/ai/jobs?${text}`)).body as JobPage;
   }
 
-  /** GET /ai/jobs/{id}. */
-  async get(jobId: string): Promise<Job> {
-    return (await this.send('GET', `/ai/jobs/${encodeURIComponent(jobId)}`)).body as Job;
+  /**
+   * GET /ai/jobs/{id}. With `waitSeconds` (0-30) the answer comes as soon as
+   * the job is final, or after that long with the job as it is then (check
+   * its status); each try may take that much longer than `timeoutMs`.
+   */
+  async get(jobId: string, options: { waitSeconds?: number } = {}): Promise<Job> {
+    const wait = options.waitSeconds ?? 0;
+    const path = `/ai/jobs/${encodeURIComponent(jobId)}${wait > 0 ? `?wait=${wait}` : ''}`;
+    return (await this.send('GET', path, { extraTimeoutMs: wait * 1000 })).body as Job;
   }
 
   /**
@@ -107,7 +115,7 @@ export class RelayClient {
     return { 'Idempotency-Key': key ?? globalThis.crypto.randomUUID() };
   }
 
-  private async send(method: 'GET' | 'POST', path: string, extra: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+  private async send(method: 'GET' | 'POST', path: string, extra: { body?: unknown; headers?: Record<string, string>; extraTimeoutMs?: number } = {}): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.once(method, path, extra);
       if (answer.status < 400) return answer;
@@ -119,11 +127,11 @@ export class RelayClient {
     }
   }
 
-  private async once(method: string, path: string, extra: { body?: unknown; headers?: Record<string, string> }): Promise<Answer> {
+  private async once(method: string, path: string, extra: { body?: unknown; headers?: Record<string, string>; extraTimeoutMs?: number }): Promise<Answer> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.options.apiKey}`, Accept: 'application/json', ...extra.headers };
     if (extra.body !== undefined) headers['Content-Type'] = 'application/json';
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs ?? 30_000);
+    const timer = setTimeout(() => abort.abort(), (this.options.timeoutMs ?? 30_000) + (extra.extraTimeoutMs ?? 0));
     try {
       const res = await fetch(`${this.options.baseUrl.replace(/\/+$/, '')}${path}`, {
         method,

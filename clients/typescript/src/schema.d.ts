@@ -87,7 +87,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read one job, params and result redacted */
+        /**
+         * Read one job, params and result redacted
+         * @description With `wait`, the answer comes as soon as the job is final, or after that many seconds with the job as it is then; `Relay-Job-Final` tells which.
+         */
         get: operations["getJob"];
         put?: never;
         post?: never;
@@ -111,6 +114,46 @@ export interface paths {
          * @description A job that has not started (pending, delayed, waiting for a retry) is cancelled at once. Of a running job, the worker holding it is asked to stop it (its action's AbortSignal fires) and the answer waits up to CANCEL_WAIT_MS (default 5 s) for the job to end: `cancel` says how it ended. A cancelled job is final: no retry (README "Cancelling a running job").
          */
         post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the workspace's job events (Server-Sent Events)
+         * @description Without Last-Event-ID (or `last_event_id`) the stream starts now, or at `since`; with one, it resumes after that event: every later event, in order, none repeated, from any API replica. The stream stays open until the client leaves or the server shuts down (then it ends: reconnect with Last-Event-ID).
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ai/jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow one job's events until its final one (Server-Sent Events)
+         * @description Streams the job's events from now (or after Last-Event-ID) and ends after its final event (`succeeded`, `failed`, `cancelled`, `dead_lettered`). For a job already final: its final event at once, then the end (made up from the job record, with `synthesized: true`, when the stream no longer holds it).
+         */
+        get: operations["streamJobEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -580,6 +623,104 @@ export interface components {
              */
             cancel: "cancelled" | "finished_first" | "requested";
         };
+        EventView: {
+            /**
+             * @description The same as the frame's `event:`.
+             * @example succeeded
+             * @enum {string}
+             */
+            type: "created" | "started" | "progress" | "retrying" | "succeeded" | "failed" | "cancelled" | "dead_lettered";
+            /** @example 0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11 */
+            job_id: string;
+            /** @example debug.echo */
+            action: string;
+            /**
+             * @description The job's status after the change.
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description The attempt the change belongs to (0 before the first start).
+             * @example 1
+             */
+            attempt: number;
+            /**
+             * Format: date-time
+             * @description When it happened (Redis time).
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            at: string;
+            /**
+             * @description On `succeeded`: what the action returned, secrets replaced by "[REDACTED]".
+             * @example {
+             *       "text": "hello"
+             *     }
+             */
+            result?: {
+                [key: string]: unknown;
+            } | unknown[] | string | number | boolean | null;
+            /**
+             * @description On `succeeded`, instead of `result`: the result was over EVENT_RESULT_MAX_BYTES and is left out (GET /ai/jobs/{id} has it).
+             * @enum {boolean}
+             */
+            result_omitted?: true;
+            /**
+             * @description On `retrying`, `failed`, `dead_lettered`: why (a safe message).
+             * @example timed out after 60000 ms
+             */
+            error?: string;
+            /**
+             * Format: date-time
+             * @description On `retrying`: when the next attempt is due.
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            retry_at?: string;
+            /**
+             * Format: date-time
+             * @description On `created` of a delayed job: when it is due.
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            run_at?: string;
+            /**
+             * @description On `progress`.
+             * @example 40
+             */
+            progress?: number;
+            /**
+             * @description On `progress`: what the action said.
+             * @example half way
+             */
+            message?: string;
+            /**
+             * @description On `cancelled`: why, e.g. `requested`.
+             * @example requested
+             */
+            reason?: string;
+            /**
+             * @description Only on a job stream's final event made up from the job record, the stream no longer holding the real one.
+             * @enum {boolean}
+             */
+            synthesized?: true;
+        };
+        ResetView: {
+            /**
+             * @description `trimmed`: events after your position were removed by the length or age cap; `unknown_id`: the id is beyond any event the stream has held.
+             * @example trimmed
+             * @enum {string}
+             */
+            reason: "trimmed" | "unknown_id";
+            /**
+             * @description The position you asked to resume after.
+             * @example 1795962600000-0
+             */
+            last_event_id: string;
+            /**
+             * @description Where the stream goes on: the events after this id (the oldest kept onwards); also the frame's `id:`.
+             * @example 1795962699898-18446744073709551615
+             */
+            resumes_after: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -605,6 +746,11 @@ export interface components {
          * @example true
          */
         "Idempotent-Replayed": "true";
+        /**
+         * @description Whether the job is final (succeeded, failed or cancelled). With `wait`, `false` means the wait ended before the job did.
+         * @example false
+         */
+        "Relay-Job-Final": "true" | "false";
         /**
          * @description Requests allowed per API key per window (RATE_LIMIT_MAX); absent when rate limiting is off.
          * @example 6000
@@ -793,7 +939,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs. */
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -801,7 +947,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
                      * @example 1
                      */
                     "Retry-After"?: string;
@@ -984,7 +1130,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs. */
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -992,7 +1138,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
                      * @example 1
                      */
                     "Retry-After"?: string;
@@ -1174,7 +1320,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs. */
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1182,7 +1328,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
                      * @example 1
                      */
                     "Retry-After"?: string;
@@ -1223,7 +1369,10 @@ export interface operations {
     };
     getJob: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Seconds (0-30) to wait for the job to become final before answering; 0 or absent answers at once. */
+                wait?: number;
+            };
             header?: {
                 /** @description Your id for this request, echoed in the X-Request-Id response header and in errors when it is 1-64 of `[A-Za-z0-9._-]`; otherwise Relay makes one. */
                 "X-Request-Id"?: string;
@@ -1243,6 +1392,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Relay-Job-Final": components["headers"]["Relay-Job-Final"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1298,7 +1448,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs. */
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1306,7 +1456,7 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
                      * @example 1
                      */
                     "Retry-After"?: string;
@@ -1448,7 +1598,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs. */
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1456,7 +1606,294 @@ export interface operations {
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                     /**
-                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected fault, logged with the request id; nothing more is said. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Redis did not answer in time or refuses writes, the API has too many submits waiting, or (REDIS_MIN_REPLICAS_ACK) the replicas did not confirm the jobs in time: then they are written and named, and a retry with the same client_request_id is safe. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Where to resume: the `id:` of the last event received. The `Last-Event-ID` header (what EventSource sends on reconnecting) says the same and wins when both are sent. */
+                last_event_id?: string;
+                /** @description Optional; any other value than the key's workspace is 403. */
+                workspace_id?: string;
+                /** @description Only this job's events. */
+                job_id?: string;
+                /** @description Only events that leave the job in one of these statuses (comma-separated, at most 20; e.g. `succeeded,failed`). */
+                status?: string;
+                /** @description Only events of these actions (comma-separated action ids or `provider.*`, at most 20). */
+                action?: string;
+                /** @description Without a Last-Event-ID: start with the events added at or after this time (ISO 8601; event ids are Redis times in ms) instead of from now. Events the stream no longer holds are announced by `event: reset`. */
+                since?: string;
+            };
+            header?: {
+                /** @description The `id:` of the last event received (EventSource sends it when it reconnects): the stream resumes after it. Wins over `last_event_id`. A malformed id is 400. */
+                "Last-Event-ID"?: string;
+                /** @description Your id for this request, echoed in the X-Request-Id response header and in errors when it is 1-64 of `[A-Za-z0-9._-]`; otherwise Relay makes one. */
+                "X-Request-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream. Server-Sent Events: each event is `id:` (its id in the workspace's stream), `event:` (its type) and `data:` (JSON: the EventView schema); a comment line (`: heartbeat`) every SSE_HEARTBEAT_MS; `event: reset` (data: the ResetView schema) when events after your position were trimmed away, before the events from the oldest kept. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1795962699899-0
+                     *     event: created
+                     *     data: {"type":"created","job_id":"0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11","action":"debug.echo","status":"pending","attempt":0,"at":"2026-11-29T10:15:00.000Z"}
+                     *
+                     *     : heartbeat
+                     *
+                     *     id: 1795962699950-0
+                     *     event: succeeded
+                     *     data: {"type":"succeeded","job_id":"0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11","action":"debug.echo","status":"succeeded","attempt":1,"at":"2026-11-29T10:15:00.051Z","result":{"text":"hello"}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Invalid input: a field-level list for the body and query (unknown fields included), one message otherwise (malformed JSON or cursor, a body nested too deep, two Authorization headers). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No API key, or one that is unknown or revoked. The key is read from `Authorization: Bearer` only. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the route's scope, a `workspace_id` is not the key's workspace, or the action is not permitted for the workspace. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
+                     * @example 1
+                     */
+                    "Retry-After"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected fault, logged with the request id; nothing more is said. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Redis did not answer in time or refuses writes, the API has too many submits waiting, or (REDIS_MIN_REPLICAS_ACK) the replicas did not confirm the jobs in time: then they are written and named, and a retry with the same client_request_id is safe. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    streamJobEvents: {
+        parameters: {
+            query?: {
+                /** @description Where to resume: the `id:` of the last event received. The `Last-Event-ID` header (what EventSource sends on reconnecting) says the same and wins when both are sent. */
+                last_event_id?: string;
+                /** @description Optional; any other value than the key's workspace is 403. */
+                workspace_id?: string;
+            };
+            header?: {
+                /** @description The `id:` of the last event received (EventSource sends it when it reconnects): the stream resumes after it. Wins over `last_event_id`. A malformed id is 400. */
+                "Last-Event-ID"?: string;
+                /** @description Your id for this request, echoed in the X-Request-Id response header and in errors when it is 1-64 of `[A-Za-z0-9._-]`; otherwise Relay makes one. */
+                "X-Request-Id"?: string;
+            };
+            path: {
+                /** @description The job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream. Server-Sent Events: each event is `id:` (its id in the workspace's stream), `event:` (its type) and `data:` (JSON: the EventView schema); a comment line (`: heartbeat`) every SSE_HEARTBEAT_MS; `event: reset` (data: the ResetView schema) when events after your position were trimmed away, before the events from the oldest kept. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id: 1795962699899-0
+                     *     event: created
+                     *     data: {"type":"created","job_id":"0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11","action":"debug.echo","status":"pending","attempt":0,"at":"2026-11-29T10:15:00.000Z"}
+                     *
+                     *     : heartbeat
+                     *
+                     *     id: 1795962699950-0
+                     *     event: succeeded
+                     *     data: {"type":"succeeded","job_id":"0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11","action":"debug.echo","status":"succeeded","attempt":1,"at":"2026-11-29T10:15:00.051Z","result":{"text":"hello"}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The job is final and Last-Event-ID shows its final event was received: nothing more will come (EventSource stops reconnecting on 204). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: a field-level list for the body and query (unknown fields included), one message otherwise (malformed JSON or cursor, a body nested too deep, two Authorization headers). */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No API key, or one that is unknown or revoked. The key is read from `Authorization: Bearer` only. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The key lacks the route's scope, a `workspace_id` is not the key's workspace, or the action is not permitted for the workspace. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such job in the key's workspace (another workspace's job is answered the same). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY). */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    /**
+                     * @description Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).
                      * @example 1
                      */
                     "Retry-After"?: string;

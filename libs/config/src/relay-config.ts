@@ -198,6 +198,15 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(100) @Max(60000)
   HEALTH_READY_PROBE_INTERVAL_MS = 1000;
 
+  // --- event streams (SSE, README "Events")
+  /** An SSE stream with nothing to send writes a comment line this often, so proxies and clients see it alive. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(300000)
+  SSE_HEARTBEAT_MS = 15000;
+
+  /** Event streams (GET /ai/events, GET /ai/jobs/{id}/events) one API key may hold open at once, across every API replica; one more is 429. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100000)
+  SSE_MAX_STREAMS_PER_KEY = 20;
+
   // --- retention
   @Transform(toInt) @IsInt() @Min(1)
   JOB_RETENTION_SECONDS = 86400;

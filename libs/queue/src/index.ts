@@ -56,3 +56,10 @@ export {
   type FanOutReply,
 } from './webhooks/webhook-scripts.js';
 export { eventBody, eventField } from './webhooks/webhook-event.js';
+// events/: reading the job lifecycle event streams.
+export { EVENT_TYPES, FINAL_EVENT_TYPES, isFinalEventType, parseEventEntry, eventPayload, type EventType, type RelayEvent, type EventPayload } from './events/relay-event.js';
+export { STREAM_START, parseStreamId, compareStreamIds, previousStreamId, nextStreamId, positionBeforeMs, streamIdMs } from './events/stream-id.js';
+export { EventLog, type EventBatch, type StreamReset } from './events/event-log.js';
+export { EventHub } from './events/event-hub.js';
+export { CATCH_UP_BUFFER_MAX, type EventSink, type EventSubscription, type EventStreamEnd } from './events/event-subscriber.js';
+export { EventReadingModule } from './events/event-reading.module.js';

@@ -94,6 +94,12 @@ export const RedisKeys = {
    * METRICS_WORKSPACE_LABEL=on without an allowlist, for the worker's per-workspace queue depth.
    */
   activeWorkspaces: 'ai:metrics:active-workspaces',
+  /**
+   * sorted set: the event streams (SSE) one API key has open across every API replica, members
+   * `<replica>:<n>` scored by when their lease ends (ms); replicas renew the leases of their open
+   * streams, so those of a replica that died drop out (SSE_MAX_STREAMS_PER_KEY).
+   */
+  openEventStreams: (keyId: string) => `ai:sse:streams:${keyId}`,
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
   // --- webhooks (README "Webhooks"): endpoints, and deliveries fanned out from the workspace event streams

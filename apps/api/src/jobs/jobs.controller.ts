@@ -4,12 +4,14 @@ import type { Response } from 'express';
 import { CurrentPrincipal, type Principal } from '@relay/auth';
 import { invalidInput } from '@relay/errors';
 import { SecretRedactor } from '@relay/permissions';
+import { FINAL_STATUSES } from '@relay/queue';
 import { CurrentRequestFacts, type RequestFacts } from '@relay/workspace';
 import { CLIENT_REQUEST_ID_MESSAGE, CLIENT_REQUEST_ID_PATTERN, SubmitJobDto } from './dto/submit-job.dto.js';
 import type { PlanBody } from './dto/submit-plan.dto.js';
 import { PlanBodyPipe } from './plan-body.pipe.js';
 import { ListJobsQuery } from './dto/list-jobs.query.js';
 import { JobsService, type Submitted } from './jobs.service.js';
+import { WAIT_MAX_SECONDS } from './job-waiter.js';
 import { cancelledView, jobView, summaryView } from './job.view.js';
 import { ApiKeyRoute } from '../openapi/api-key-route.decorator.js';
 import type { CancelledJobView, JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
@@ -71,8 +73,20 @@ export class JobsController {
   @Get('jobs/:id')
   @ApiKeyRoute('actions:preview')
   @GetJobDocs()
-  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<JobView> {
-    return jobView(await this.jobs.get(principal, id), this.redactor);
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    // Read on its own (not a query DTO): other query parameters stay ignored on this route, as before `wait`.
+    @Query('wait') wait: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobView> {
+    const waitSeconds = parseWait(wait);
+    // The client leaving ends the wait.
+    const left = new AbortController();
+    if (waitSeconds > 0) res.once('close', () => left.abort());
+    const job = await this.jobs.get(principal, id, waitSeconds * 1000, left.signal);
+    res.setHeader('Relay-Job-Final', String(FINAL_STATUSES.includes(job.status)));
+    return jobView(job, this.redactor);
   }
 
   @Post('jobs/:id/cancel')
@@ -85,6 +99,15 @@ export class JobsController {
     if (result.cancel === 'requested') res.status(202);
     return cancelledView(result, this.redactor);
   }
+}
+
+/** `wait`: whole seconds, 0 to WAIT_MAX_SECONDS; absent is 0 (no wait). */
+function parseWait(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'string' || !/^[0-9]{1,2}$/.test(value) || Number(value) > WAIT_MAX_SECONDS) {
+    throw invalidInput(`wait must be a whole number of seconds from 0 to ${WAIT_MAX_SECONDS}`);
+  }
+  return Number(value);
 }
 
 /** The Idempotency-Key header is an alias of client_request_id; giving both with different values is an error. */

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { JOB_ID_PATTERN } from '@relay/queue';
 import { ApiErrorResponses } from '../openapi/error-responses.js';
 import { headerRef } from '../openapi/response-headers.js';
@@ -58,9 +58,20 @@ export const ListJobsDocs = () =>
 
 export const GetJobDocs = () =>
   applyDecorators(
-    ApiOperation({ operationId: 'getJob', summary: 'Read one job, params and result redacted' }),
+    ApiOperation({
+      operationId: 'getJob',
+      summary: 'Read one job, params and result redacted',
+      description: 'With `wait`, the answer comes as soon as the job is final, or after that many seconds with the job as it is then; `Relay-Job-Final` tells which.',
+    }),
     JOB_ID,
-    ApiResponse({ status: 200, description: 'The job.', type: JobView }),
+    ApiQuery({
+      name: 'wait',
+      required: false,
+      description: 'Seconds (0-30) to wait for the job to become final before answering; 0 or absent answers at once.',
+      schema: { type: 'integer', minimum: 0, maximum: 30 },
+      example: 10,
+    }),
+    ApiResponse({ status: 200, description: 'The job.', type: JobView, headers: { 'Relay-Job-Final': headerRef('Relay-Job-Final') } }),
     ApiErrorResponses(400, 404),
   );
 

@@ -9,6 +9,7 @@ import { WorkspaceLimits, auditPermissionDenied, type RequestFacts } from '@rela
 import { checkParamsLimits } from './params-limits.js';
 import { jobDelay } from './job-delay.js';
 import { awaitCancelled, cancelWaitMs, type CancelResult } from './cancel-wait.js';
+import { JobWaiter } from './job-waiter.js';
 
 /** A submit that created jobs or replayed the original ones. */
 export type Submitted = Extract<CreateOutcome, { outcome: 'created' | 'replayed' }>;
@@ -31,6 +32,7 @@ export class JobsService implements OnApplicationBootstrap {
     private readonly labels: WorkspaceLabelPolicy,
     private readonly legacyIndexer: LegacyIndexer,
     private readonly limits: WorkspaceLimits,
+    private readonly waiter: JobWaiter,
   ) {}
 
   /** Starts the sweep that indexes predecessor records, now and every LEGACY_INDEX_INTERVAL_MS (lists wait for its first pass). */
@@ -88,9 +90,10 @@ export class JobsService implements OnApplicationBootstrap {
     return outcome;
   }
 
-  async get(principal: Principal, jobId: string): Promise<Job> {
+  /** With `waitMs`, the job as soon as it is final, or as it is when that time has passed (JobWaiter). */
+  async get(principal: Principal, jobId: string, waitMs = 0, cancelled?: AbortSignal): Promise<Job> {
     assertJobId(jobId);
-    const job = await this.store.get(principal.workspaceId, jobId);
+    const job = waitMs > 0 ? await this.waiter.waitFor(principal.workspaceId, jobId, waitMs, cancelled) : await this.store.get(principal.workspaceId, jobId);
     if (!job) throw notFound('job');
     return job;
   }
@@ -134,6 +137,7 @@ export class JobsService implements OnApplicationBootstrap {
   }
 }
 
-function assertJobId(jobId: string): void {
+/** 400 for an id no job can have (the same check and message on every job route). */
+export function assertJobId(jobId: string): void {
   if (!JOB_ID_PATTERN.test(jobId)) throw invalidInput('id must be 1-128 characters of letters, digits, . _ -');
 }

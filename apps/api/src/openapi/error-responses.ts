@@ -17,7 +17,7 @@ interface ErrorCase {
 const RETRY_AFTER_WHEN_A_RATE: HeaderObject = {
   ...RESPONSE_HEADERS['Retry-After'],
   required: false,
-  description: 'Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire).',
+  description: 'Seconds to wait: sent for the rate limit and the failed-authentication limit, not for the stored-jobs quota (it frees only as jobs expire) nor the open-stream cap (a place frees when a stream of the key ends).',
 };
 
 const CASES: Record<ErrorStatus, ErrorCase> = {
@@ -71,13 +71,18 @@ const CASES: Record<ErrorStatus, ErrorCase> = {
     messages: { mismatch: ['Same client_request_id, another payload', 'client_request_id was already used with a different payload'] },
   },
   429: {
-    description: 'Over the rate limit of the API key, over the failed-authentication limit of the client address, or over the workspace quota of stored jobs.',
+    description:
+      'Over the rate limit of the API key, over the failed-authentication limit of the client address, over the workspace quota of stored jobs, or (event streams) over the open streams the API key may hold (SSE_MAX_STREAMS_PER_KEY).',
     messages: {
       rateLimit: ['Rate limit of the API key', 'rate limit exceeded; retry after the Retry-After delay'],
       failedAuthentications: ['Too many failed authentications from this address', 'too many failed authentications from this address; retry after the Retry-After delay'],
       quota: [
         'Stored-jobs quota of the workspace',
         'workspace quota: 100000 jobs stored, at most 100000 (WORKSPACE_MAX_STORED_JOBS or WORKSPACE_LIMITS); this submit of 1 job(s) would exceed it. Finished jobs free their place when they expire (JOB_RETENTION_SECONDS)',
+      ],
+      openStreams: [
+        'Open event streams of the API key',
+        'too many open event streams for this API key: at most 20 across all API replicas (SSE_MAX_STREAMS_PER_KEY); close one first',
       ],
     },
     headers: { 'Retry-After': RETRY_AFTER_WHEN_A_RATE },

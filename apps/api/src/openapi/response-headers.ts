@@ -22,6 +22,12 @@ export const RESPONSE_HEADERS: Record<string, HeaderObject> = {
     schema: { type: 'string', enum: ['true'] },
     example: 'true',
   },
+  'Relay-Job-Final': {
+    description: 'Whether the job is final (succeeded, failed or cancelled). With `wait`, `false` means the wait ended before the job did.',
+    required: true,
+    schema: { type: 'string', enum: ['true', 'false'] },
+    example: 'false',
+  },
   'X-RateLimit-Limit': {
     description: 'Requests allowed per API key per window (RATE_LIMIT_MAX); absent when rate limiting is off.',
     schema: { type: 'string', pattern: '^[0-9]+$' },

@@ -14,6 +14,7 @@ import type {
   ClaimOptions,
   ClaimReply,
   CompareReply,
+  EventStreamRead,
   CreateScriptReply,
   CreateScriptRequest,
   FinishReply,
@@ -359,5 +360,18 @@ export class QueueScripts {
   async deleteLegacy(legacyKeys: readonly string[]): Promise<{ deleted: number; kept: string[] }> {
     const [deleted, kept] = (await this.call.deleteLegacy(legacyKeys, [])) as [number, string[]];
     return { deleted, kept };
+  }
+
+  // --- events (README "Events")
+
+  /**
+   * Of each workspace's event stream, its state and up to `count` entries after `after` (to `upTo`,
+   * inclusive, or the end), read atomically; `count` 0 reads the state only.
+   */
+  async readEvents(reads: readonly { workspaceId: string; after: string; upTo?: string }[], count: number): Promise<EventStreamRead[]> {
+    const keys = reads.map((r) => RedisKeys.workspaceEvents(r.workspaceId));
+    const args: Arg[] = [count, ...reads.flatMap((r) => [r.after, r.upTo ?? '+'])];
+    const reply = (await this.call.readEvents(keys, args)) as [string, number, number, string, [string, string[]][]][];
+    return reply.map(([lastGeneratedId, entriesAdded, length, firstId, entries]) => ({ lastGeneratedId, entriesAdded, length, firstId, entries }));
   }
 }

@@ -25,6 +25,7 @@ export const SCRIPT_NAMES = [
   'compareJobs',
   'countScopedOnly',
   'deleteLegacy',
+  'readEvents',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -286,3 +286,15 @@ export interface CompareReply {
   diverged: string[];
   invalid: string[];
 }
+
+/** One stream's part of a readEvents reply: its state and the entries read (raw: events/ parses them). */
+export interface EventStreamRead {
+  /** '0-0' when the stream does not exist. */
+  lastGeneratedId: string;
+  /** Entries ever added; more than `length` once the stream has been trimmed. */
+  entriesAdded: number;
+  length: number;
+  /** Id of the oldest entry kept; '' when the stream holds none. */
+  firstId: string;
+  entries: [id: string, fields: string[]][];
+}

@@ -1,0 +1,74 @@
+import type { Response } from 'express';
+
+/**
+ * Bytes a stream may have queued for a client that does not read them;
+ * beyond it the client is too slow, and the stream is cut (the client
+ * resumes with Last-Event-ID, from Redis, losing nothing).
+ */
+export const SSE_MAX_QUEUED_BYTES = 1024 * 1024;
+
+/** The first bytes of every stream: some proxies hold a response back until its body starts. */
+const OPENING = ': stream open\n\n';
+
+/**
+ * One Server-Sent Events response: the headers, frames as they come, and
+ * its end. `onClose` runs once, however the response ends (end, cut, or the
+ * client going away).
+ */
+export class SseResponse {
+  private closed = false;
+  private lastWriteAt = Date.now();
+
+  constructor(
+    private readonly res: Response,
+    onClose: () => void,
+  ) {
+    // The client may have gone while the stream was being set up: then it never opens.
+    if (!res.socket || res.socket.destroyed) this.closed = true;
+    res.once('close', () => {
+      this.closed = true;
+      onClose();
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.res.writableEnded && !this.res.destroyed;
+  }
+
+  /** Milliseconds since anything was written. */
+  get idleMs(): number {
+    return Date.now() - this.lastWriteAt;
+  }
+
+  /** 200 and the headers, at once: a client that sees them knows its position is fixed. */
+  open(): void {
+    this.res.status(200);
+    this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    // No caching, no transformation (compression would hold frames back), and no buffering by nginx.
+    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
+    this.res.setHeader('X-Accel-Buffering', 'no');
+    this.res.flushHeaders();
+    this.res.socket?.setNoDelay(true);
+    this.write(OPENING);
+  }
+
+  /** Writes frames; cuts the stream when the client leaves too much unread. */
+  write(text: string): void {
+    if (!this.isOpen) return;
+    this.res.write(text);
+    this.lastWriteAt = Date.now();
+    if (this.res.writableLength > SSE_MAX_QUEUED_BYTES) this.cut();
+  }
+
+  /** Ends the response cleanly (the last chunk is sent; the connection may be reused). */
+  end(text?: string): void {
+    if (!this.isOpen) return;
+    this.res.end(text);
+  }
+
+  /** Drops the connection, unsent bytes included. */
+  cut(): void {
+    if (this.closed) return;
+    this.res.destroy();
+  }
+}
