@@ -306,7 +306,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async recover(): Promise<void> {
     try {
-      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)));
+      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)), this.config.JOB_RETENTION_SECONDS);
       if (result && (result.expired > 0 || result.stalled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
-import { pairsToRecord } from '../job-record.js';
+import { JOB_STATUSES, pairsToRecord } from '../job-record.js';
 import { claimedJob, givenUpJob, heldBack, type Reply } from './reply-decoding.js';
 import type {
   AttemptOutcome,
@@ -26,6 +26,7 @@ import type {
   RecoveryReply,
   RequeueReply,
   SchedulingArgs,
+  SweepReply,
 } from './script-types.js';
 import { NO_SCHEDULING_LIMITS } from './script-types.js';
 import type { ReadRouting } from '../store/storage-strategy.js';
@@ -38,7 +39,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const schedulingArgs = (s: SchedulingArgs = NO_SCHEDULING_LIMITS): Arg[] => [s.defaultMaxRunning, s.overridesPublished ? '1' : '0', s.rateRules];
 
 /** The keys of claimJobs and finishJobs, in their documented order. */
-const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention];
+const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.expiringWorkspaces];
 
 type Arg = string | number;
 type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
@@ -88,7 +89,7 @@ export class QueueScripts {
     const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS];
     for (const request of requests) {
       const ws = request.workspaceId;
-      keys.push(RedisKeys.workspaceIndex(ws), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
+      keys.push(RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
       args.push(ws, request.clientRequestId ? '1' : '0', request.requestHash, request.clientRequestId ?? '', request.maxStoredJobs ?? 0, request.jobs.length);
       for (const job of request.jobs) {
         if (job.copies !== 'S') keys.push(RedisKeys.legacyJob(job.jobId));
@@ -133,9 +134,10 @@ export class QueueScripts {
 
   async listJobs(query: ListJobsCall): Promise<ListJobsReply> {
     const ws = query.workspaceId;
-    const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
+    // One status index, or (no filter) all five, merged by the script.
+    const indexes = (query.status ? [query.status] : JOB_STATUSES).map((status) => RedisKeys.workspaceStatusIndex(ws, status));
     const bound = query.after === undefined ? '+' : `(${query.after}`;
-    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
+    const reply = (await this.call.listJobs(indexes, [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
       string,
       number,
       number,
@@ -152,7 +154,7 @@ export class QueueScripts {
   }
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
-    const reply = (await this.call.cancelJob([RedisKeys.retention, RedisKeys.delayedQueue, RedisKeys.retryQueue], [workspaceId, jobId, retentionSeconds, routing])) as string[];
+    const reply = (await this.call.cancelJob([RedisKeys.expiringWorkspaces, RedisKeys.delayedQueue, RedisKeys.retryQueue], [workspaceId, jobId, retentionSeconds, routing])) as string[];
     if (reply[0] === 'cancelled') return { outcome: 'cancelled', record: pairsToRecord(reply.slice(1)) };
     if (reply[0] === 'missing') return { outcome: 'missing' };
     return { outcome: 'conflict', status: reply[1] };
@@ -208,9 +210,23 @@ export class QueueScripts {
     return expired === -1 ? undefined : { expired, stalled };
   }
 
-  /** Removes up to `max` index entries of expired jobs; returns how many it handled. */
+  /** Handles up to `max` due entries of the retention set (predecessor records, earlier releases); returns how many. */
   async expireIndexEntries(max: number): Promise<number> {
     return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max])) as number;
+  }
+
+  /**
+   * One step of the expiry sweep: reads up to `max` finished-status index
+   * entries of jobs created more than `retentionSeconds` ago (0: every
+   * entry), from where the last step stopped, and drops those whose record
+   * is gone (sweepFinishedIndexes.lua).
+   */
+  async sweepFinishedIndexes(retentionSeconds: number, max: number): Promise<SweepReply> {
+    const [read, dropped, cycleDone] = (await this.call.sweepFinishedIndexes([RedisKeys.expiringWorkspaces, RedisKeys.expirySweep, RedisKeys.deadLetters], [
+      retentionSeconds,
+      max,
+    ])) as number[];
+    return { read, dropped, cycleDone: cycleDone === 1 };
   }
 
   /** Milliseconds until the earliest retry or delayed job is due by Redis's clock, or undefined when none waits. */
