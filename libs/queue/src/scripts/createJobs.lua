@@ -58,9 +58,11 @@
   A job's one index entry is in its workspace's pending index (a listing
   without a status filter merges the status indexes: listJobs.lua).
   request_hash is written only where it is read: on a job with a
-  client_request_id (the replay check), and on every legacy copy, where
-  '' marks the record as Relay's own for the predecessor sweep
-  (indexLegacyJobs.lua); a scoped copy without one is a field smaller.
+  client_request_id (the replay check), and on every job with a legacy
+  copy, where '' marks the record as Relay's own for the predecessor sweep
+  (indexLegacyJobs.lua; both copies alike, so that they stay identical). A
+  job written to the scoped schema alone without a client_request_id has
+  none: a field (~55 B) less.
 
   Reads job copies of an existing idempotency key, and (with a quota) the
   workspace's other status indexes, by computed name (not in KEYS): fine on
@@ -199,9 +201,9 @@ local function createRequest(a, k, jobCount, recordKeys)
   -- read (see above): each field costs ~55 B a record, and a 17th would grow
   -- the hash table besides (16 → 32 buckets, ~300 B a job; bench "memory").
   local NO_FIELD, HASH_ONLY = {}, {'request_hash', requestHash}
-  local function writeRecord(key, base, runAt, legacy)
+  local function writeRecord(key, base, runAt, withHash)
     local extra = NO_FIELD
-    if legacy or hasIdem then
+    if withHash then
       extra = runAt == '' and HASH_ONLY or {'request_hash', requestHash, 'run_at', runAt}
     elseif runAt ~= '' then
       extra = {'run_at', runAt}
@@ -217,8 +219,9 @@ local function createRequest(a, k, jobCount, recordKeys)
   for i = 0, jobCount - 1 do
     local base = firstJob + i * PER_JOB
     local copies = ARGV[base]
-    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i], true); nextKey = nextKey + 1 end
-    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i], false); nextKey = nextKey + 1 end
+    local withHash = hasIdem or copies ~= 'S'
+    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
+    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
   end
   callChunked('ZADD', statusKey, members)
   if #entries > 0 then callChunked('LPUSH', KEYS[1], entries) end
