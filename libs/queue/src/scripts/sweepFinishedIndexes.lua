@@ -91,7 +91,9 @@ while budget > 0 do
   elseif index < #SWEPT then
     index, at = index + 1, nil
   else
-    -- The workspace is done. Out of the registry once it has nothing left to sweep (a finish puts it back).
+    -- The workspace is done: every workspace with finished jobs comes here
+    -- once per cycle, the place for any other upkeep that follows expiry.
+    -- Out of the registry once it has nothing left to sweep (a finish puts it back).
     if redis.call('EXISTS', sweptKey(ws, 1), sweptKey(ws, 2), sweptKey(ws, 3), sweptKey(ws, 4)) == 0 then
       redis.call('ZREM', KEYS[1], ws)
     end
