@@ -1,10 +1,7 @@
 --[[
   compareJobs: field-by-field comparison of a batch of legacy records with
   their workspace-scoped copies (both read in one atomic step, so a status
-  update in flight cannot show as a divergence). A field one copy lacks and
-  the other holds empty is no divergence: unset fields are empty strings,
-  and Relay writes request_hash ('' without a client_request_id) on the
-  legacy copy only (createJobs.lua).
+  update in flight cannot show as a divergence).
 
   Input:
     KEYS[1..n] legacyJob(id) keys found by SCAN
@@ -28,10 +25,10 @@ for _, key in ipairs(KEYS) do
         local scoped = toTable(scopedFlat)
         local fields = {}
         for field, value in pairs(legacy) do
-          if (scoped[field] or '') ~= value then fields[#fields + 1] = field end
+          if scoped[field] ~= value then fields[#fields + 1] = field end
         end
-        for field, value in pairs(scoped) do
-          if legacy[field] == nil and value ~= '' then fields[#fields + 1] = field end
+        for field in pairs(scoped) do
+          if legacy[field] == nil then fields[#fields + 1] = field end
         end
         if #fields == 0 then
           matching = matching + 1
