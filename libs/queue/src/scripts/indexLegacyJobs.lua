@@ -6,8 +6,8 @@
   predecessor may still change a record's status while it runs, so an entry
   found under another status index is moved to the current one. Records
   holding Relay's own field request_hash (every job Relay writes with a
-  legacy copy has it, '' without a client_request_id: createJobs.lua) are Relay's: Relay
-  indexes them when it writes them, so they are passed over.
+  legacy copy has it, '' without a client_request_id: createJobs.lua) are
+  Relay's: Relay indexes them when it writes them, so they are passed over.
 
   The sweep (ARGV[1] set) writes only while its token holds the lock, and
   moves its checkpoint in the same call, so a replica whose lock lapsed and
