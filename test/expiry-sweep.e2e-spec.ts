@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { QueueScripts, RedisJobStore, selectStorageStrategy, WorkQueue, type ClaimedJob } from '@relay/queue';
+import { loadConfig } from '@relay/config';
 import { RelayMetrics } from '@relay/telemetry';
 import { expectEventually } from './support/expect-eventually.js';
 import { fileRedis, type FileRedis } from './support/redis.js';
@@ -115,6 +116,42 @@ describe('the expiry sweep drops finished jobs\' index entries once their record
     expect(await redis.lrange('ai:queue:dead', 0, -1)).toEqual([]);
   });
 
+  it('a running job ended cancelled (its cancel requested) by its finish, a release or the recovery pass registers its workspace; no retention entry', async () => {
+    const store = storeFor(SCOPED);
+    const [byFinish, byRelease, byRecovery] = await create(store, 'acme', 3);
+    const held = await queue.claim({ ...CLAIM, max: 2 });
+    const [lapsing] = await queue.claim({ ...CLAIM, leaseMs: 1, max: 1 });
+    expect([...held, lapsing].map((j) => j.jobId)).toEqual([byFinish, byRelease, byRecovery]);
+    for (const id of [byFinish, byRelease, byRecovery]) expect((await store.cancel('acme', id)).outcome).toBe('requested');
+    expect(await redis.exists(REGISTRY)).toBe(0);
+
+    await queue.finishMany([{ job: held[0], outcome: { outcome: 'cancelled' } }], 3600);
+    expect(await queue.release([held[1]], 3600)).toEqual({ released: 0, cancelled: 1 });
+    await expectEventually(async () => expect(await queue.recover(1, 3600)).toMatchObject({ cancelled: 1 }), 2000);
+    expect(await idsIn('acme', 'cancelled')).toEqual([byFinish, byRelease, byRecovery].sort());
+    expect(await redis.zrange(REGISTRY, '0', '-1')).toEqual(['acme']);
+    expect(await redis.exists('ai:queue:retention')).toBe(0);
+
+    for (const id of [byFinish, byRelease, byRecovery]) await expireNow(`ai:job:acme:${id}`);
+    expect(await scripts.sweepFinishedIndexes(0, 1000)).toEqual({ read: 3, dropped: 3, cycleDone: true });
+    expect(await index('acme', 'cancelled')).toEqual([]);
+    expect(await redis.exists(REGISTRY)).toBe(0);
+  });
+
+  it("the sweep trims each workspace it finishes of events past the retention window (the events' age limit); a workspace it does not visit keeps its stream", async () => {
+    const short = new QueueScripts(redis, undefined, loadConfig({ JOB_RETENTION_SECONDS: '2' }));
+    const old = Date.now() - 60_000;
+    for (const ws of ['acme', 'beta']) {
+      await redis.xadd(`ai:events:${ws}`, `${old}-0`, 'type', 'succeeded');
+      await redis.xadd(`ai:events:${ws}`, '*', 'type', 'created');
+    }
+    await seed('acme', 'gone', 'succeeded', '2020-01-01T00:00:00.000Z', false);
+    expect(await short.sweepFinishedIndexes(2, 1000)).toEqual({ read: 1, dropped: 1, cycleDone: true });
+    expect((await redis.xrange('ai:events:acme', '-', '+')).map(([, f]) => f[1])).toEqual(['created']);
+    expect(await redis.xlen('ai:events:beta')).toBe(2);
+    expect(await redis.exists(REGISTRY)).toBe(0);
+  });
+
   it('a legacy copy keeps the entry alive only when it is of the same workspace', async () => {
     const [mine, theirs] = await create(storeFor(LEGACY), 'acme', 2);
     const claimed: ClaimedJob[] = await queue.claim({ ...CLAIM, max: 2 });
@@ -194,7 +231,7 @@ describe('the expiry sweep drops finished jobs\' index entries once their record
     // A predecessor record indexed with a TTL has a retention entry instead (due now).
     await redis.zadd('ai:index:acme:status:failed', 0, '2020-01-01T00:00:00.000Z/pre-1');
     await redis.zadd('ai:queue:retention', Date.now() - 1000, 'acme|failed|2020-01-01T00:00:00.000Z/pre-1');
-    expect(await queue.recover(1, 3600)).toEqual({ expired: 0, stalled: 0, dropped: 3 });
+    expect(await queue.recover(1, 3600)).toEqual({ expired: 0, stalled: 0, cancelled: 0, dropped: 3 });
     for (const status of ['succeeded', 'failed', 'cancelled']) expect(await index('acme', status)).toEqual([]);
     expect(await redis.exists('ai:queue:retention', REGISTRY)).toBe(0);
   });

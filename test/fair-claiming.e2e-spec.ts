@@ -150,7 +150,7 @@ describe('fair claiming (claim scripts)', () => {
     // A count a crashed process left wrong (no lease behind it) is recounted too.
     await r.redis.hset(RedisKeys.runningCounts, 'ghost', '7');
     await new Promise((resolve) => setTimeout(resolve, 80));
-    expect(await scripts.recoverStalled(1000)).toEqual({ expired: 1, stalled: 0 });
+    expect(await scripts.recoverStalled(1000, 3600)).toEqual({ expired: 1, stalled: 0, cancelled: 0 });
     expect(await runningCounts()).toEqual({});
     // Re-delivered first, before the workspace's later jobs, and the cap admits it again.
     const again = await claim(5, capped);
@@ -161,7 +161,7 @@ describe('fair claiming (claim scripts)', () => {
   it('release on shutdown puts a job back at the front of its workspace and lowers its count', async () => {
     const ids = await submit('acme', 4);
     const two = await claim(2);
-    expect(await scripts.releaseJobs(two)).toBe(2);
+    expect(await scripts.releaseJobs(two, 3600)).toEqual({ released: 2, cancelled: 0 });
     expect(await runningCounts()).toEqual({});
     expect((await claim(4)).map((j) => j.jobId)).toEqual(ids);
   });

@@ -29,7 +29,7 @@ describe('http.post outbound policy against a real local server', () => {
       req.end();
     });
 
-  const context = { jobId: 'j1', workspaceId: 'acme', attempt: 1, signal: new AbortController().signal };
+  const context = { jobId: 'j1', workspaceId: 'acme', attempt: 1, signal: new AbortController().signal, progress: () => undefined };
   const action = (allowlist: string) => new HttpPostAction(loadConfig({ HTTP_ACTION_ALLOWED_HOSTS: allowlist, HTTP_ACTION_TIMEOUT_MS: '2000' }));
 
   beforeAll(async () => {

@@ -29,7 +29,7 @@ describe('http.post on a 429 with Retry-After, against a real local server', () 
     '/ok': () => [200, '5'],
   };
 
-  const context = { jobId: 'j1', workspaceId: 'acme', attempt: 1, signal: new AbortController().signal };
+  const context = { jobId: 'j1', workspaceId: 'acme', attempt: 1, signal: new AbortController().signal, progress: () => undefined };
   const action = () => new HttpPostAction(loadConfig({ HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${port}`, HTTP_ACTION_TIMEOUT_MS: '5000' }));
   const post = (path: string) => action().run({ url: `http://127.0.0.1:${port}${path}`, body: { n: 1 } }, context);
 

@@ -28,7 +28,7 @@ const JOB_TIMEOUT_MS = 60_000;
 const action = (allowlist: string) =>
   new HttpPostAction(loadConfig({ HTTP_ACTION_ALLOWED_HOSTS: allowlist, HTTP_ACTION_TIMEOUT_MS: String(TIMEOUT_MS) }));
 
-const context = (signal = new AbortController().signal) => ({ jobId: 'j1', workspaceId: 'acme', attempt: 1, signal });
+const context = (signal = new AbortController().signal) => ({ jobId: 'j1', workspaceId: 'acme', attempt: 1, signal, progress: () => undefined });
 
 /**
  * Runs `work`, returning how it settled and after how long; gives up after

@@ -23,7 +23,8 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     await redis.hset('ai:jobs:pre-1', predecessorRecord('pre-1', 'acme', '2025-10-17T10:15:00.000Z'));
     await redis.hset('ai:jobs:pre-2', predecessorRecord('pre-2', 'other', '2025-10-17T10:16:00.000Z'));
     await redis.hset('ai:jobs:pre-bad', predecessorRecord('pre-bad', 'Not Valid!', '2025-10-17T10:17:00.000Z'));
-    api = await startApi(server.url);
+    // No worker runs here: a cancel of a running job waits only briefly before its 202.
+    api = await startApi(server.url, { CANCEL_WAIT_MS: '100' });
     key = await api.key('acme', ['actions:execute', 'actions:preview'], 'agent-7');
   });
   afterAll(async () => {
@@ -123,12 +124,18 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).not.toContain(`${created.created_at}/${created.job_id}`);
   });
 
-  it('refuses to cancel a job that already started (409)', async () => {
+  it('asks for the stop of a running job: 202 once the wait is over with no worker to stop it, the request recorded; 409 once it is final', async () => {
     const { body: created } = await api.http.post('/ai/jobs').set(auth()).send({ action: 'debug.echo', params: {} });
     await redis.hset(`ai:jobs:${created.job_id}`, 'status', 'running');
     const res = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ job_id: created.job_id, status: 'running', cancel: 'requested' });
+    expect(await redis.smembers('ai:queue:cancel-requests')).toContain(`acme:${created.job_id}`);
     expect((await api.http.get(`/ai/jobs/${created.job_id}`).set(auth())).body.status).toBe('running');
+    await redis.hset(`ai:jobs:${created.job_id}`, 'status', 'succeeded');
+    const final = await api.http.post(`/ai/jobs/${created.job_id}/cancel`).set(auth());
+    expect(final.status).toBe(409);
+    expect(final.body.message).toBe('job is succeeded; only a job that has not finished can be cancelled');
   });
 
   it('answers 404 for an absent job on get and cancel', async () => {

@@ -27,7 +27,7 @@ interface Page {
 
 const SUMMARY_FIELDS = [
   'action', 'actor_id', 'attempts', 'client_request_id', 'created_at', 'error', 'finished_at',
-  'job_id', 'result', 'run_at', 'started_at', 'status', 'updated_at', 'workspace_id',
+  'job_id', 'progress', 'progress_message', 'result', 'run_at', 'started_at', 'status', 'updated_at', 'workspace_id',
 ].sort();
 
 /** The index position of a job: `<created_at>/<job_id>`, which sorts as the list must. */

@@ -79,7 +79,7 @@ describe('one clock: scripts use Redis TIME', () => {
         RETENTION_SECONDS,
       );
       expect(finished.results).toEqual(['done', 'done', 'done']);
-      expect(await queue.release([job(released)])).toBe(1);
+      expect(await queue.release([job(released)], RETENTION_SECONDS)).toEqual({ released: 1, cancelled: 0 });
       expect(await queue.requeueDead('acme', dies)).toBe('requeued');
 
       const [seconds, micros] = await redis.time();
@@ -94,6 +94,14 @@ describe('one clock: scripts use Redis TIME', () => {
             if (times[i]) expect({ key, field, near: near(RealDate.parse(times[i]!), redisNow) }).toEqual({ key, field, near: true });
           });
         }
+      }
+      // Every event's times and stream id (README "Event stream"): Redis's too.
+      const events = await redis.xrange('ai:events:acme', '-', '+');
+      expect(events.length).toBeGreaterThanOrEqual(12);
+      for (const [id, fields] of events) {
+        const f = Object.fromEntries(fields.flatMap((v, i) => (i % 2 === 0 ? [[v, fields[i + 1]]] : [])));
+        expect({ id, near: near(Number(id.split('-')[0]), redisNow), at: near(RealDate.parse(f.at), redisNow) }).toEqual({ id, near: true, at: true });
+        if (f.retry_at) expect(near(RealDate.parse(f.retry_at), redisNow + (f.reason === 'attempt_failed' ? 60_000 : 0))).toBe(true);
       }
       expect(first.createdAt).toBe(await redis.hget(`ai:job:acme:${succeeds}`, 'created_at'));
       expect(await redis.hget(`ai:job:acme:${succeeds}`, 'finished_at')).toBeTruthy();

@@ -49,7 +49,8 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
 
   beforeAll(async () => {
     server = await fileRedis();
-    api = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: '100' });
+    // No worker runs here: a cancel of a running job answers 202 after a short wait.
+    api = await startApi(server.url, { HEALTH_READY_PROBE_INTERVAL_MS: '100', CANCEL_WAIT_MS: '50' });
     limited = await startApi(`${server.url}/1`, {
       RATE_LIMIT_MAX: '3',
       AUTH_FAILURES_MAX: '1',
@@ -97,6 +98,10 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
     const job = await expectAnswer(200, 'GET', `/ai/jobs/${created.body.job_id}`, api, key, undefined, { 'X-Request-Id': 'walk-1' });
     expect({ params: job.body.params, requestId: job.headers['x-request-id'] }).toEqual({ params: { token: '[REDACTED]', n: 1 }, requestId: 'walk-1' });
     await expectAnswer(200, 'POST', `/ai/jobs/${created.body.job_id}/cancel`, api, key);
+    // A running job (as a claim leaves it) with no worker to stop it: still running after the wait.
+    const { body: running } = await submit(key, { action: 'debug.sleep', params: { ms: 10 } });
+    await server.redis.hset(`ai:jobs:${running.job_id}`, { status: 'running', attempts: '1' });
+    expect((await expectAnswer(202, 'POST', `/ai/jobs/${running.job_id}/cancel`, api, key)).body.cancel).toBe('requested');
     // A finished job whose result is too large for a list page (as a worker would have written it).
     const { body: large } = await submit(key, { action: 'debug.echo' });
     await server.redis.hset(`ai:jobs:${large.job_id}`, { status: 'succeeded', result: JSON.stringify({ text: 'x'.repeat(5000) }) });

@@ -32,7 +32,7 @@ describe('typed client types vs the live OpenAPI document', () => {
 
   it('would notice a change of the document (a field removed from a job)', async () => {
     const document = (await api.http.get('/openapi.json')).body;
-    for (const view of ['JobSummaryView', 'JobView']) delete document.components.schemas[view].properties.attempts;
+    for (const view of ['JobSummaryView', 'JobView', 'CancelledJobView']) delete document.components.schemas[view].properties.attempts;
     const generated = await schemaTypes(document);
     expect(generated).not.toBe(readFileSync(`${ROOT}/${SCHEMA_TYPES_PATH}`, 'utf8'));
     expect(generated).not.toMatch(/^\s+attempts: number;$/m);

@@ -56,10 +56,10 @@ describe('typed client against a running API', () => {
 
     const read = await relay.get(job.job_id);
     expect(read).toMatchObject({ job_id: job.job_id, action: 'debug.echo', status: 'pending', params: { text: 'hi', api_key: '[REDACTED]' } });
-    expect((await relay.cancel(job.job_id)).status).toBe('cancelled');
+    expect(await relay.cancel(job.job_id)).toMatchObject({ status: 'cancelled', cancel: 'cancelled' });
     const again = await relay.cancel(job.job_id).catch((error: unknown) => error);
     expect(again).toBeInstanceOf(RelayApiError);
-    expect(again).toMatchObject({ status: 409, attempts: 1, body: { statusCode: 409, message: 'job is cancelled; only pending jobs can be cancelled' } });
+    expect(again).toMatchObject({ status: 409, attempts: 1, body: { statusCode: 409, message: 'job is cancelled; only a job that has not finished can be cancelled' } });
   });
 
   it('lists every job of the workspace newest first, following next_cursor page by page', async () => {

@@ -115,7 +115,7 @@ describe('worker outcomes: no false lease warnings, each outcome counted once', 
     const [other] = await submit(1, () => ({ ms: 0 }));
     const [a] = await queue.claim({ ...claim, leaseMs: 1 });
     expect(a.jobId).toBe(other);
-    await expectEventually(async () => expect(await queue.recover(1)).toMatchObject({ expired: 1 }));
+    await expectEventually(async () => expect(await queue.recover(1, 3600)).toMatchObject({ expired: 1 }));
     expect(await queue.claim(claim)).toEqual([]);
     expect(await redis.hmget(`ai:jobs:${other}`, 'status', 'attempts')).toEqual(['failed', '1']);
     expect((await queue.finishMany([{ job: a, outcome: { outcome: 'failed', error: 'boom' }, repeat: true }], 60)).results).toEqual(['lost']);

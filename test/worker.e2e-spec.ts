@@ -165,17 +165,20 @@ describe('worker (in-process, real Redis)', () => {
       expect(await redis.zcard(`ai:index:${WS}:status:pending`)).toBe(0);
     });
 
-    it('respects WORKER_CONCURRENCY: 9 debug.sleep(300) jobs with concurrency 3 never hold more than 3 leases, and all finish', async () => {
+    it('respects WORKER_CONCURRENCY: 9 debug.sleep(300) jobs with concurrency 3 and WORKER_PREFETCH 2 never run more than 3 at once nor hold more than 5 leases, and all finish', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 9; i++) ids.push((await submit('debug.sleep', { ms: 300 })).job_id);
 
       const leases: number[] = [];
+      const running: number[] = [];
       let sampling = true;
       const sampler = (async () => {
         const probe = redis.duplicate();
         try {
           while (sampling) {
-            leases.push(await probe.zcard('ai:queue:leases'));
+            const [held, started] = await probe.multi().zcard('ai:queue:leases').zcard(`ai:index:${WS}:status:running`).exec().then((r) => r!.map(([, n]) => n as number));
+            leases.push(held);
+            running.push(started);
             await new Promise((r) => setTimeout(r, 10));
           }
         } finally {
@@ -184,7 +187,7 @@ describe('worker (in-process, real Redis)', () => {
       })();
 
       const started = Date.now();
-      await startWorker({ WORKER_CONCURRENCY: '3' });
+      await startWorker({ WORKER_CONCURRENCY: '3', WORKER_PREFETCH: '2' });
       try {
         await expectEventually(async () => {
           const statuses = await Promise.all(ids.map((id) => redis.hget(`ai:jobs:${id}`, 'status')));
@@ -196,8 +199,11 @@ describe('worker (in-process, real Redis)', () => {
       }
       const elapsed = Date.now() - started;
 
-      expect(Math.max(...leases)).toBeLessThanOrEqual(3);
-      expect(Math.max(...leases)).toBe(3); // it did run three at once
+      expect(Math.max(...running)).toBeLessThanOrEqual(3);
+      expect(Math.max(...running)).toBe(3); // it did run three at once
+      // Prefetched jobs are leased but pending: at most concurrency + prefetch leases.
+      expect(Math.max(...leases)).toBeLessThanOrEqual(5);
+      expect(Math.max(...leases)).toBeGreaterThan(3);
       // Three rounds of 300 ms at the least.
       expect(elapsed).toBeGreaterThanOrEqual(850);
       const jobs = await Promise.all(ids.map(getJob));
@@ -433,7 +439,7 @@ describe('worker (in-process, real Redis)', () => {
 
       // Lease lapses; a recovery pass re-delivers it.
       await expectEventually(async () => {
-        const pass = await queue.recover(1);
+        const pass = await queue.recover(1, 3600);
         expect(pass?.expired).toBe(1);
       }, 3000);
       expect(await getJob(created.job_id)).toMatchObject({ status: 'pending', attempts: 1 });
@@ -448,8 +454,8 @@ describe('worker (in-process, real Redis)', () => {
       expect((await queue.finish(asW1, { outcome: 'succeeded', result: { from: 'w1' } }, 3600)).result).toBe('lost');
       expect((await queue.finish(asW1, { outcome: 'failed', error: 'w1 says no' }, 3600)).result).toBe('lost');
       expect(await redis.hgetall(`ai:jobs:${created.job_id}`)).toEqual(before);
-      expect(await queue.renew([asW1], 5000)).toEqual([entry(created.job_id)]);
-      expect(await queue.renew([asW2], 5000)).toEqual([]);
+      expect(await queue.renew([asW1], 5000)).toEqual({ lost: [entry(created.job_id)], cancelRequested: [] });
+      expect(await queue.renew([asW2], 5000)).toEqual({ lost: [], cancelRequested: [] });
 
       expect((await queue.finish(asW2, { outcome: 'succeeded', result: { from: 'w2' } }, 3600)).result).toBe('done');
       expect(await getJob(created.job_id)).toMatchObject({ status: 'succeeded', attempts: 2, result: { from: 'w2' } });

@@ -55,6 +55,29 @@ export async function drainAll(ctx: BenchContext, concurrency: number, jobs: num
 
 const bestRate = (runs: DrainRun[]) => runs.reduce((a, b) => (b.jobsPerSec > a.jobsPerSec ? b : a));
 
+/** The Relay worker with prefetch on (README Worker, "Prefetch"; off by default). */
+export const PREFETCH_ENV = { WORKER_PREFETCH: '10' };
+
+/**
+ * Drains by the Relay worker with PREFETCH_ENV, after the interleaved runs of
+ * the same concurrency (two Relay workers cannot wait on one database at once).
+ */
+async function drainWithPrefetch(ctx: BenchContext, concurrency: number, jobs: number, runs: number): Promise<DrainRun[]> {
+  const session = await openSession(ctx, 'relay', concurrency, PREFETCH_ENV);
+  try {
+    await session.drain(Math.min(1000, jobs));
+    const out: DrainRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      const d = await session.drain(jobs);
+      out.push(d);
+      ctx.log(`  c=${concurrency} relay, WORKER_PREFETCH=${PREFETCH_ENV.WORKER_PREFETCH} run ${i + 1}: ${Math.round(d.jobsPerSec)} jobs/s, Redis CPU ${d.redisCpuUsPerJob.toFixed(1)} µs/job`);
+    }
+    return out;
+  } finally {
+    await session.close();
+  }
+}
+
 /**
  * At concurrency 1 each job is one round trip on both sides, so a job's time
  * is a bare round trip (see support/round-trip-floor.ts) plus that side's own
@@ -106,6 +129,36 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
     const b = bestRate(drains.bullmq);
     const q = bestRate(drains.beequeue);
     const atConcurrency1 = c === 1 ? await roundTripShare(ctx, r, b) : undefined;
+    const prefetched = await drainWithPrefetch(ctx, c, jobs, runs);
+    const p = bestRate(prefetched);
+    const prefetchRows: ScenarioResult[] = [];
+    for (const [against, best, label] of [
+      ['BullMQ', b, `BullMQ Worker child, concurrency ${c}, async no-op processor (its best run above)`],
+      ['Bee-Queue', q, `Bee-Queue worker child, concurrency ${c}, async no-op handler (its best run above)`],
+    ] as const) {
+      prefetchRows.push(
+        result({
+          name: `worker throughput, concurrency ${c}, WORKER_PREFETCH=${PREFETCH_ENV.WORKER_PREFETCH}, vs ${against}`,
+          relay: round(p.jobsPerSec),
+          comparison: round(best.jobsPerSec),
+          ratio: round(p.jobsPerSec / best.jobsPerSec, 3),
+          ratioDefinition: `Relay (prefetch on) jobs/s ÷ ${against} jobs/s`,
+          units: 'jobs/s',
+          jobs,
+          target: TARGETS.prefetchWorker,
+          threshold: c === 1 ? 1.2 : null,
+          comparator: '>=',
+          relayLabel: `Relay worker child, WORKER_CONCURRENCY=${c}, WORKER_PREFETCH=${PREFETCH_ENV.WORKER_PREFETCH}, debug.echo {}`,
+          comparisonLabel: label,
+          details: {
+            runs: { relay: prefetched },
+            pick: `best of ${runs} run(s), run after the interleaved runs of this concurrency (two Relay workers cannot share the database); compared with the other side's best run there`,
+            timing: TIMING,
+            ...(c !== 1 && { note: 'informational: the prefetch target names concurrency 1' }),
+          },
+        }),
+      );
+    }
     rows.push(
       result({
         name: `worker throughput, concurrency ${c}`,
@@ -152,6 +205,7 @@ export async function workerThroughput(ctx: BenchContext): Promise<ScenarioResul
         },
       }),
     );
+    rows.push(...prefetchRows);
   }
   return rows;
 }

@@ -51,7 +51,8 @@ export interface WorkerSession {
 const FILL_BATCH = 100;
 const FILL_IN_FLIGHT = 10;
 
-export async function openSession(ctx: BenchContext, side: DrainSide, concurrency: number): Promise<WorkerSession> {
+/** relayEnv: settings for the Relay worker besides its concurrency (e.g. WORKER_PREFETCH), for the Relay side only. */
+export async function openSession(ctx: BenchContext, side: DrainSide, concurrency: number, relayEnv: Record<string, string> = {}): Promise<WorkerSession> {
   const db0 = ctx.connect(0, 'bench-drain-db0');
   const db1 = ctx.connect(1, 'bench-drain-db1');
   await db0.flushdb();
@@ -62,7 +63,9 @@ export async function openSession(ctx: BenchContext, side: DrainSide, concurrenc
   let finished: () => Promise<{ done: number; failed: number }>;
   let closeFill: () => Promise<void>;
   if (side === 'relay') {
-    const started = await startRelayWorker(ctx.redis.url(0), concurrency);
+    // BENCH_RELAY_ENV (JSON): extra settings for the Relay worker, for experiments (e.g. {"WORKER_PREFETCH":"10"}).
+    const env = { ...(JSON.parse(process.env.BENCH_RELAY_ENV ?? '{}') as Record<string, string>), ...relayEnv };
+    const started = await startRelayWorker(ctx.redis.url(0), concurrency, env);
     child = started.child;
     options = { ...started.env, migrationFlags: 'defaults (phase 0)', action: `${NOOP_ACTION} with params {}` };
     const { store, redis } = relayStore(ctx.redis.url(1), 'legacy');

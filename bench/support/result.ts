@@ -51,4 +51,6 @@ export const TARGETS = {
   beeQueueWorker: '≥ 1.3× Bee-Queue at 10 and 100',
   beeQueueRedisCpu: '≤ 1.0× Bee-Queue',
   beeQueueMemory: 'none against Bee-Queue',
+  // Issue 17 point 2: concurrency 1 ahead of both (with WORKER_PREFETCH on: README Worker, "Prefetch").
+  prefetchWorker: '≥ 1.2× BullMQ and Bee-Queue at concurrency 1',
 } as const;

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@relay/auth';
 import { RelayConfigModule } from '@relay/config';
-import { MigrationModule, QueueModule } from '@relay/queue';
+import { MigrationModule, QueueModule, WebhooksModule } from '@relay/queue';
 import { RedisModule } from '@relay/redis';
 import { TelemetryModule } from '@relay/telemetry';
 
@@ -9,6 +9,6 @@ import { TelemetryModule } from '@relay/telemetry';
 @Module({})
 export class CliModule {
   static forRoot(env?: Record<string, string>): DynamicModule {
-    return { module: CliModule, imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, AuthModule, QueueModule, MigrationModule] };
+    return { module: CliModule, imports: [RelayConfigModule.forRoot(env), RedisModule, TelemetryModule, AuthModule, QueueModule, MigrationModule, WebhooksModule] };
   }
 }

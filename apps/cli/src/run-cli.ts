@@ -7,6 +7,7 @@ import { deadCommand } from './dead.command.js';
 import { keysCommand } from './keys.command.js';
 import { migrateCommand } from './migrate.command.js';
 import { queueCommand } from './queue.command.js';
+import { webhooksCommand } from './webhooks.command.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -24,6 +25,7 @@ export async function runCli(argv: string[], io: CliIo, env?: Record<string, str
   program.addCommand(deadCommand(context));
   program.addCommand(migrateCommand(context));
   program.addCommand(queueCommand(context));
+  program.addCommand(webhooksCommand(context));
   // Every level, subcommands included: commander must throw (never exit the
   // process) and write through io.
   const configure = (command: Command): void => {

@@ -4,6 +4,8 @@ import type { components, operations } from './schema.js';
 
 type Schemas = components['schemas'];
 export type Job = Schemas['JobView'];
+/** A cancel's answer: the job, and `cancel` (cancelled, finished_first, or requested: still running after the API's wait, status 202). */
+export type CancelledJob = Schemas['CancelledJobView'];
 export type JobSummary = Schemas['JobSummaryView'];
 export type JobPage = Schemas['JobPageView'];
 export type JobStatus = JobSummary['status'];
@@ -83,18 +85,19 @@ export class RelayClient {
   }
 
   /**
-   * POST /ai/jobs/{id}/cancel. A retried cancel whose first try went through
-   * is answered 409 (the job is no longer pending); the job is then read, and
-   * returned when it is cancelled.
+   * POST /ai/jobs/{id}/cancel. `cancel` in the answer says what came of it
+   * (`requested`: the job still ran when the API stopped waiting; read it
+   * later). A retried cancel whose first try went through is answered 409
+   * (the job is final); the job is then read, and returned when it is cancelled.
    */
-  async cancel(jobId: string): Promise<Job> {
+  async cancel(jobId: string): Promise<CancelledJob> {
     try {
-      return (await this.send('POST', `/ai/jobs/${encodeURIComponent(jobId)}/cancel`)).body as Job;
+      return (await this.send('POST', `/ai/jobs/${encodeURIComponent(jobId)}/cancel`)).body as CancelledJob;
     } catch (error) {
       if (!(error instanceof RelayApiError && error.status === 409 && error.attempts > 1)) throw error;
       const job = await this.get(jobId);
       if (job.status !== 'cancelled') throw error;
-      return job;
+      return { ...job, cancel: 'cancelled' };
     }
   }
 

@@ -106,7 +106,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel a pending job */
+        /**
+         * Cancel a job that has not finished
+         * @description A job that has not started (pending, delayed, waiting for a retry) is cancelled at once. Of a running job, the worker holding it is asked to stop it (its action's AbortSignal fires) and the answer waits up to CANCEL_WAIT_MS (default 5 s) for the job to end: `cancel` says how it ended. A cancelled job is final: no retry (README "Cancelling a running job").
+         */
         post: operations["cancelJob"];
         delete?: never;
         options?: never;
@@ -361,6 +364,16 @@ export interface components {
              */
             run_at: string | null;
             /**
+             * @description How far the action says its attempt has got, 0-100 (README "Progress"): written at most once per PROGRESS_MIN_INTERVAL_MS (default 1 s), the latest report winning. Kept when the job ends; cleared when it goes back to `pending` to run again. null when the action reported none.
+             * @example 40
+             */
+            progress: number | null;
+            /**
+             * @description The short text the action reported with its progress (at most 200 characters), or null.
+             * @example uploaded 4 of 10 files
+             */
+            progress_message: string | null;
+            /**
              * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
              * @enum {boolean}
              */
@@ -443,6 +456,16 @@ export interface components {
              */
             run_at: string | null;
             /**
+             * @description How far the action says its attempt has got, 0-100 (README "Progress"): written at most once per PROGRESS_MIN_INTERVAL_MS (default 1 s), the latest report winning. Kept when the job ends; cleared when it goes back to `pending` to run again. null when the action reported none.
+             * @example 40
+             */
+            progress: number | null;
+            /**
+             * @description The short text the action reported with its progress (at most 200 characters), or null.
+             * @example uploaded 4 of 10 files
+             */
+            progress_message: string | null;
+            /**
              * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
              * @enum {boolean}
              */
@@ -457,6 +480,105 @@ export interface components {
             params: {
                 [key: string]: unknown;
             } | unknown[] | string | number | boolean | null;
+        };
+        CancelledJobView: {
+            /** @example 0f8e5c1a-3b1d-4c1e-9a55-2a7d0c4b9e11 */
+            job_id: string;
+            /**
+             * @description The key's workspace.
+             * @example acme
+             */
+            workspace_id: string;
+            /**
+             * @description The actor of the API key that submitted the job.
+             * @example agent-7
+             */
+            actor_id: string;
+            /** @example debug.echo */
+            action: string;
+            /**
+             * @example succeeded
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description Attempts started so far.
+             * @example 1
+             */
+            attempts: number;
+            /**
+             * @description What the action returned (null until it succeeds), secrets replaced by "[REDACTED]".
+             * @example {
+             *       "text": "hello"
+             *     }
+             */
+            result: {
+                [key: string]: unknown;
+            } | unknown[] | string | number | boolean | null;
+            /**
+             * @description Why the last attempt failed (a safe message), or null.
+             * @example null
+             */
+            error: string | null;
+            /** @example order-4711-confirm */
+            client_request_id: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            updated_at: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            started_at: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-29T10:15:00.000Z
+             */
+            finished_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the job was asked to run, in UTC: its `run_at`, or the time it was stored plus its `delay_ms` (by Redis's clock). A job waiting for this time is `pending`; null when it was submitted with neither (or with `delay_ms` 0).
+             * @example 2026-11-29T12:00:00.000Z
+             */
+            run_at: string | null;
+            /**
+             * @description How far the action says its attempt has got, 0-100 (README "Progress"): written at most once per PROGRESS_MIN_INTERVAL_MS (default 1 s), the latest report winning. Kept when the job ends; cleared when it goes back to `pending` to run again. null when the action reported none.
+             * @example 40
+             */
+            progress: number | null;
+            /**
+             * @description The short text the action reported with its progress (at most 200 characters), or null.
+             * @example uploaded 4 of 10 files
+             */
+            progress_message: string | null;
+            /**
+             * @description List items only: present when the result is larger than LIST_RESULT_MAX_BYTES (default 4 KiB); `result` is then null, and GET /ai/jobs/{id} has it.
+             * @enum {boolean}
+             */
+            result_omitted?: true;
+            /**
+             * @description The params as submitted (a JSON object), every secret replaced by "[REDACTED]"; params that cannot be redacted field by field read "[REDACTED]" whole.
+             * @example {
+             *       "text": "hello",
+             *       "api_key": "[REDACTED]"
+             *     }
+             */
+            params: {
+                [key: string]: unknown;
+            } | unknown[] | string | number | boolean | null;
+            /**
+             * @description `cancelled`: the job is cancelled (it had not started, or its running attempt was stopped: 200). `finished_first`: it was running and succeeded or failed before the cancel reached it, and keeps that outcome (200). `requested`: it is still running after the wait (CANCEL_WAIT_MS, default 5 s): its worker stops it within WORKER_LEASE_MS / 3, unless it finishes first; read the job to see which (202).
+             * @example cancelled
+             * @enum {string}
+             */
+            cancel: "cancelled" | "finished_first" | "requested";
         };
     };
     responses: never;
@@ -1238,7 +1360,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The cancelled job. */
+            /** @description The job, cancelled (`cancel: "cancelled"`), or finished before the cancel reached it (`cancel: "finished_first"`). */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -1248,7 +1370,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobView"];
+                    "application/json": components["schemas"]["CancelledJobView"];
+                };
+            };
+            /** @description The job still runs after the wait (`cancel: "requested"`): its worker stops it within WORKER_LEASE_MS / 3 unless it finishes first. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelledJobView"];
                 };
             };
             /** @description Invalid input: a field-level list for the body and query (unknown fields included), one message otherwise (malformed JSON or cursor, a body nested too deep, two Authorization headers). */
@@ -1300,7 +1435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The job has started or finished: only pending jobs can be cancelled. */
+            /** @description The job is final (succeeded, failed or cancelled): there is nothing left to cancel. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

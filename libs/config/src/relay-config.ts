@@ -202,6 +202,14 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1)
   JOB_RETENTION_SECONDS = 86400;
 
+  // --- event streams (README "Event stream")
+  /**
+   * Events each workspace's stream keeps (ai:events:{ws}): every append trims it with an approximate
+   * MAXLEN, so it holds at most about one stream node (≤ 100 entries) more. Age: JOB_RETENTION_SECONDS.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000000)
+  EVENTS_MAX_LEN = 10000;
+
   // --- per-workspace quotas (README "Sizing Redis")
   /** Jobs one workspace may keep stored (pending, running, finished within retention); a submit beyond is 429. 0: no limit. */
   @Transform(toInt) @IsInt() @Min(0)
@@ -214,6 +222,13 @@ export class RelayConfig {
   /** List items carry results of at most this many bytes of JSON; larger ones are left out of list pages (result_omitted). */
   @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
   LIST_RESULT_MAX_BYTES = 4096;
+
+  /**
+   * A `succeeded` event carries the (redacted) result up to this many bytes of JSON; a larger one is
+   * left out (result_omitted), so a workspace's stream stays within EVENTS_MAX_LEN × this.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1024 * 1024)
+  EVENT_RESULT_MAX_BYTES = 4096;
 
   /** JSON: {"<workspace>": {"max_stored_jobs": N, "result_max_bytes": N, "weight": N, "max_running": N}}: per-workspace overrides; checked in parseWorkspaceLimits. */
   @IsString()
@@ -240,6 +255,15 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   WORKER_CONCURRENCY = 10;
 
+  /**
+   * Jobs a worker holds claimed but not started (leased, still pending), to start the moment a slot
+   * frees instead of after a round trip (README "Prefetch"). 0: none (the default: with several
+   * worker processes, prefetch loosens start order within a workspace; README says what it trades).
+   * Ignored while ACTION_RATE_LIMITS is set (limits count claims, which prefetch would move ahead of starts).
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  WORKER_PREFETCH = 0;
+
   /** A claimed job is re-delivered when its worker has not renewed the lease for this long. */
   @Transform(toInt) @IsInt() @Min(100) @Max(3600000)
   WORKER_LEASE_MS = 30000;
@@ -260,6 +284,19 @@ export class RelayConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(86400000)
   JOB_RETRY_MAX_MS = 300000;
 
+  // --- cancelling running jobs, and progress (README "Cancelling a running job", "Progress")
+  /**
+   * How long POST /ai/jobs/{id}/cancel waits for a running job to end (200) before answering 202; at
+   * most WORKER_LEASE_MS / 3 + 1000 is waited whatever this says (a worker hears of a cancel within a
+   * renewal interval). 0 answers 202 at once.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30000)
+  CANCEL_WAIT_MS = 5000;
+
+  /** A job's progress is written at most once per this interval (the latest report wins; the last one is written before the outcome). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(60000)
+  PROGRESS_MIN_INTERVAL_MS = 1000;
+
   // --- http.post action
   /** Comma-separated host or host:port entries http.post may call; empty refuses every call. */
   @IsString() @Matches(/^[A-Za-z0-9.,:\[\]\s-]*$/, { message: 'HTTP_ACTION_ALLOWED_HOSTS must be comma-separated hosts or host:port' })
@@ -270,6 +307,46 @@ export class RelayConfig {
 
   @Transform(toInt) @IsInt() @Min(1) @Max(100 * 1024 * 1024)
   HTTP_ACTION_MAX_RESPONSE_BYTES = 1048576;
+
+  // --- webhooks (README "Webhooks"); deliveries follow http.post's outbound policy and limits
+  // (HTTP_ACTION_ALLOWED_HOSTS, HTTP_ACTION_TIMEOUT_MS, HTTP_ACTION_MAX_RESPONSE_BYTES)
+  /** Webhook deliveries one worker sends at once; 0: this worker sends none (the others do). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  WEBHOOK_CONCURRENCY = 10;
+
+  /** How often a worker fans new events out to deliveries and looks for due ones. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(60000)
+  WEBHOOK_POLL_INTERVAL_MS = 250;
+
+  /** First retry delay of a failed delivery; doubles per attempt, with full jitter, capped at WEBHOOK_RETRY_MAX_MS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3600000)
+  WEBHOOK_RETRY_BASE_MS = 5000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86400000)
+  WEBHOOK_RETRY_MAX_MS = 3600000;
+
+  /** A delivery is retried until this long after its event was fanned out (at least one attempt), then dead-lettered. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(30 * 86400000)
+  WEBHOOK_RETRY_PERIOD_MS = 86400000;
+
+  /** Deliveries waiting per endpoint; an event beyond them is dead-lettered at once (bounds Redis memory while an endpoint is down). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000000)
+  WEBHOOK_MAX_PENDING = 10000;
+
+  /** Webhook endpoints one workspace may register. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  WEBHOOK_MAX_PER_WORKSPACE = 10;
+
+  /** Dead-lettered deliveries kept per workspace (the newest), each for at most WEBHOOK_DEAD_LETTER_TTL_SECONDS. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000000)
+  WEBHOOK_DEAD_LETTER_MAX = 1000;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(366 * 86400)
+  WEBHOOK_DEAD_LETTER_TTL_SECONDS = 604800;
+
+  /** After `relay webhooks rotate-secret`, deliveries carry a second signature made with the previous secret for this long; 0: none. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(30 * 86400000)
+  WEBHOOK_SECRET_GRACE_MS = 86400000;
 
   // --- telemetry (SPEC section 7)
   @Transform(toLowerTrim) @IsIn(ON_OFF)

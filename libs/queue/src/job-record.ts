@@ -35,6 +35,14 @@ export const JOB_FIELDS = [
 ] as const;
 export type JobField = (typeof JOB_FIELDS)[number];
 
+/**
+ * Fields the worker adds while a job runs, on every copy, and only to a job
+ * whose action reported progress (reportProgress.lua; README "Progress"):
+ * `progress` (an integer 0-100) and `progress_message`. Not in JOB_FIELDS,
+ * which lists what a record holds as Relay creates it.
+ */
+export const PROGRESS_FIELDS = ['progress', 'progress_message'] as const;
+
 /** A job as stored: every field a string ('' when unset), JSON fields as JSON text. */
 export type JobHash = Record<JobField, string>;
 
@@ -56,6 +64,9 @@ export interface Job {
   finishedAt: string | null;
   /** When a delayed job is due (it stays pending until then); null when it was not delayed. */
   runAt: string | null;
+  /** What the running (or last) attempt's action reported, 0-100; null when it reported none. */
+  progress: number | null;
+  progressMessage: string | null;
 }
 
 /** Job ids: Relay mints UUIDs (and `<uuid>_<step>` for plans); legacy ids may be any of these characters. */
@@ -69,6 +80,12 @@ function parseJson(text: string | undefined): unknown {
     // A predecessor record may hold text that is not JSON; show it as is.
     return text;
   }
+}
+
+/** A stored progress figure, or null when absent or not one Relay writes (an integer 0-100). */
+function progressOf(text: string | undefined): number | null {
+  const n = text === undefined || text === '' ? NaN : Number(text);
+  return Number.isInteger(n) && n >= 0 && n <= 100 ? n : null;
 }
 
 export function jobFromHash(hash: Partial<Record<string, string>>): Job {
@@ -89,6 +106,8 @@ export function jobFromHash(hash: Partial<Record<string, string>>): Job {
     startedAt: orNull(hash.started_at),
     finishedAt: orNull(hash.finished_at),
     runAt: orNull(hash.run_at),
+    progress: progressOf(hash.progress),
+    progressMessage: orNull(hash.progress_message),
   };
 }
 

@@ -43,6 +43,14 @@ export const RedisKeys = {
    * an expired lease means re-delivery.
    */
   leases: 'ai:queue:leases',
+  /**
+   * set: entries of running jobs whose cancel was requested (POST /ai/jobs/{id}/cancel), until
+   * their run ends (finish, recovery or release takes the entry). Lease renewals read it: the
+   * fallback when a worker missed the message on cancelChannel.
+   */
+  cancelRequests: 'ai:queue:cancel-requests',
+  /** pub/sub channel (not a key): the entry of a running job whose cancel was just requested; every worker listens. */
+  cancelChannel: 'ai:queue:cancel',
   /** sorted set: entries waiting for a retry, scored by due time (ms). */
   retryQueue: 'ai:queue:retry',
   /** list: entries of jobs that failed their last attempt (dead letters). */
@@ -65,6 +73,12 @@ export const RedisKeys = {
   expiringWorkspaces: 'ai:queue:expiring-workspaces',
   /** hash: where the expiry sweep stopped (workspace, index, member), so the next call goes on from there. */
   expirySweep: 'ai:queue:expiry-sweep',
+  /**
+   * stream: the workspace's job lifecycle events (created, started, retrying, succeeded, …), one
+   * entry per change, appended by the script that makes it; capped by EVENTS_MAX_LEN (approximate
+   * MAXLEN) and trimmed by age by the expiry sweep as the workspace's finished jobs expire (README "Event stream").
+   */
+  workspaceEvents: (workspaceId: string) => `ai:events:${workspaceId}`,
   /** string: job id first created for a client_request_id; TTL 24 h. */
   idempotency: (workspaceId: string, clientRequestId: string) => `ai:idempotency:${workspaceId}:${clientRequestId}`,
   /**
@@ -102,4 +116,25 @@ export const RedisKeys = {
   activeWorkspaces: 'ai:metrics:active-workspaces',
   /** string counter with TTL: requests of one API key in the current rate-limit window. */
   rateLimit: (key: string) => `ai:ratelimit:${key}`,
+  // --- webhooks (README "Webhooks"): endpoints, and deliveries fanned out from the workspace event streams
+  /** hash: a webhook endpoint: workspace, url, event types, signing secret (and the previous one while a rotation's grace lasts), counters. */
+  webhook: (endpointId: string) => `ai:webhook:${endpointId}`,
+  /** set: the endpoint ids of a workspace. */
+  workspaceWebhooks: (workspaceId: string) => `ai:webhooks:ws:${workspaceId}`,
+  /** hash: workspace → id of the last event of its stream fanned out to deliveries; holds exactly the workspaces with endpoints. */
+  webhookCursors: 'ai:webhooks:cursors',
+  /** hash: one delivery waiting or being sent (an event for an endpoint): ids, the event's fields, attempts, last error, lease. */
+  webhookDelivery: (deliveryId: string) => `ai:webhooks:delivery:${deliveryId}`,
+  /** list: delivery ids of one endpoint and one job, in event order; only the head is due or leased (per-job order). */
+  webhookChain: (endpointId: string, jobId: string) => `ai:webhooks:chain:${endpointId}:${jobId}`,
+  /** sorted set: delivery ids due for an attempt (heads of chains), scored by due time (ms). */
+  webhookDue: 'ai:webhooks:due',
+  /** sorted set: delivery ids being sent, scored by lease deadline (ms); an expired one is due again. */
+  webhookLeases: 'ai:webhooks:leases',
+  /** sorted set: a workspace's dead-lettered deliveries (JSON), scored by when (ms); capped, and expiring. */
+  webhookDeadLetters: (workspaceId: string) => `ai:webhooks:dead:${workspaceId}`,
+  /** list: a workspace's latest failed delivery attempts (JSON), newest first; capped, and expiring. */
+  webhookFailures: (workspaceId: string) => `ai:webhooks:failures:${workspaceId}`,
+  /** string with PX: one fan-out pass per poll interval across all workers. */
+  webhookFanoutLock: 'ai:webhooks:fanout-lock',
 } as const;

@@ -141,10 +141,32 @@ export class RelayMetrics {
     help: 'Jobs this worker stopped, or could not record, because it no longer held their lease',
     labelNames: ['reason'],
   });
+  readonly jobCancels = counter({
+    name: 'relay_job_cancels_total',
+    help:
+      'Cancel requests answered by the API, by outcome: cancelled (not yet started: cancelled at once), stopped (running: cancelled within the wait), ' +
+      'finished_first (running: it succeeded or failed first), still_running (answered 202), conflict (already final: 409)',
+    labelNames: ['outcome', 'workspace_id'],
+  });
+  readonly progressReports = counter({
+    name: 'relay_job_progress_reports_total',
+    help: 'Progress reports of actions, by what became of them: written to the job, superseded by a later one within the interval, lost (lease gone), failed (Redis)',
+    labelNames: ['result'],
+  });
   readonly copyDivergences = counter({
     name: 'relay_copy_divergence_total',
     help: 'Reads that found the legacy and scoped copies of a job different',
     labelNames: ['where'],
+  });
+  /**
+   * Each delivery attempt counts once as delivered, failed_attempt (to be retried, or the last one
+   * before a dead letter) or refused (by the outbound policy: never sent); a delivery given up
+   * counts once more as dead_lettered (its retry period spent, a refusal, or its endpoint's backlog full).
+   */
+  readonly webhookDeliveries = counter({
+    name: 'relay_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result (delivered, failed_attempt, refused by the outbound policy), and deliveries dead-lettered (dead_lettered)',
+    labelNames: ['result', 'workspace_id'],
   });
   readonly httpRequests = counter({
     name: 'http_requests_total',

@@ -10,9 +10,9 @@ import type { PlanBody } from './dto/submit-plan.dto.js';
 import { PlanBodyPipe } from './plan-body.pipe.js';
 import { ListJobsQuery } from './dto/list-jobs.query.js';
 import { JobsService, type Submitted } from './jobs.service.js';
-import { jobView, summaryView } from './job.view.js';
+import { cancelledView, jobView, summaryView } from './job.view.js';
 import { ApiKeyRoute } from '../openapi/api-key-route.decorator.js';
-import type { JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
+import type { CancelledJobView, JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
 import { CancelJobDocs, GetJobDocs, ListJobsDocs, SubmitJobDocs, SubmitPlanDocs } from './jobs.openapi.js';
 
 @Controller('ai')
@@ -79,8 +79,11 @@ export class JobsController {
   @ApiKeyRoute('actions:execute')
   @CancelJobDocs()
   @HttpCode(200)
-  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<JobView> {
-    return jobView(await this.jobs.cancel(principal, id), this.redactor);
+  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Res({ passthrough: true }) res: Response): Promise<CancelledJobView> {
+    const result = await this.jobs.cancel(principal, id);
+    // Still running after the wait: accepted, not done.
+    if (result.cancel === 'requested') res.status(202);
+    return cancelledView(result, this.redactor);
   }
 }
 

@@ -5,7 +5,7 @@ import { ApiErrorResponses } from '../openapi/error-responses.js';
 import { headerRef } from '../openapi/response-headers.js';
 import { CLIENT_REQUEST_ID_PATTERN } from './dto/submit-job.dto.js';
 import { SubmitPlanDto } from './dto/submit-plan.dto.js';
-import { JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
+import { CancelledJobView, JobPageView, JobView, SubmittedJobView, SubmittedPlanView } from './dto/job-responses.dto.js';
 
 /**
  * What the OpenAPI document says of each job route, beside the route's
@@ -66,8 +66,16 @@ export const GetJobDocs = () =>
 
 export const CancelJobDocs = () =>
   applyDecorators(
-    ApiOperation({ operationId: 'cancelJob', summary: 'Cancel a pending job' }),
+    ApiOperation({
+      operationId: 'cancelJob',
+      summary: 'Cancel a job that has not finished',
+      description:
+        'A job that has not started (pending, delayed, waiting for a retry) is cancelled at once. Of a running job, the worker holding it is asked to stop it ' +
+        "(its action's AbortSignal fires) and the answer waits up to CANCEL_WAIT_MS (default 5 s) for the job to end: `cancel` says how it ended. " +
+        'A cancelled job is final: no retry (README "Cancelling a running job").',
+    }),
     JOB_ID,
-    ApiResponse({ status: 200, description: 'The cancelled job.', type: JobView }),
+    ApiResponse({ status: 200, description: 'The job, cancelled (`cancel: "cancelled"`), or finished before the cancel reached it (`cancel: "finished_first"`).', type: CancelledJobView }),
+    ApiResponse({ status: 202, description: 'The job still runs after the wait (`cancel: "requested"`): its worker stops it within WORKER_LEASE_MS / 3 unless it finishes first.', type: CancelledJobView }),
     ApiErrorResponses(400, 404, 409),
   );

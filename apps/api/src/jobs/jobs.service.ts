@@ -8,6 +8,7 @@ import type { Principal } from '@relay/auth';
 import { WorkspaceLimits, auditPermissionDenied, type RequestFacts } from '@relay/workspace';
 import { checkParamsLimits } from './params-limits.js';
 import { jobDelay } from './job-delay.js';
+import { awaitCancelled, cancelWaitMs, type CancelResult } from './cancel-wait.js';
 
 /** A submit that created jobs or replayed the original ones. */
 export type Submitted = Extract<CreateOutcome, { outcome: 'created' | 'replayed' }>;
@@ -106,13 +107,30 @@ export class JobsService implements OnApplicationBootstrap {
     return page;
   }
 
-  async cancel(principal: Principal, jobId: string): Promise<Job> {
+  /**
+   * Cancels a job that has not started at once; asks the worker running a running one to stop it and
+   * waits (cancelWaitMs) for the job to end: README "Cancelling a running job". 409 for a final job.
+   */
+  async cancel(principal: Principal, jobId: string): Promise<CancelResult> {
     assertJobId(jobId);
-    const result = await this.store.cancel(principal.workspaceId, jobId);
+    const ws = principal.workspaceId;
+    const workspace_id = this.labels.label(ws);
+    const result = await this.store.cancel(ws, jobId);
     if (result.outcome === 'missing') throw notFound('job');
-    if (result.outcome === 'conflict') throw new RelayError(ErrorCode.Conflict, `job is ${result.status}; only pending jobs can be cancelled`);
-    this.metrics.jobsTotal.inc({ status: 'cancelled', workspace_id: this.labels.label(principal.workspaceId) });
-    return result.job;
+    if (result.outcome === 'conflict') {
+      this.metrics.jobCancels.inc({ outcome: 'conflict', workspace_id });
+      throw new RelayError(ErrorCode.Conflict, `job is ${result.status}; only a job that has not finished can be cancelled`);
+    }
+    if (result.outcome === 'cancelled') {
+      this.metrics.jobsTotal.inc({ status: 'cancelled', workspace_id });
+      this.metrics.jobCancels.inc({ outcome: 'cancelled', workspace_id });
+      return { cancel: 'cancelled', job: result.job };
+    }
+    // Running: its worker records the end (and counts it in ai_jobs_total).
+    const ended = await awaitCancelled(this.store, ws, result.job, cancelWaitMs(this.config.CANCEL_WAIT_MS, this.config.WORKER_LEASE_MS));
+    const outcome = ended.cancel === 'cancelled' ? 'stopped' : ended.cancel === 'requested' ? 'still_running' : 'finished_first';
+    this.metrics.jobCancels.inc({ outcome, workspace_id });
+    return ended;
   }
 }
 

@@ -51,8 +51,8 @@ const CASES: Record<ErrorStatus, ErrorCase> = {
     messages: { timeout: ['The body did not arrive in time', 'request not received in time'] },
   },
   409: {
-    description: 'The job has started or finished: only pending jobs can be cancelled.',
-    messages: { notPending: ['The job has started', 'job is running; only pending jobs can be cancelled'] },
+    description: 'The job is final (succeeded, failed or cancelled): there is nothing left to cancel.',
+    messages: { final: ['The job has finished', 'job is succeeded; only a job that has not finished can be cancelled'] },
   },
   410: {
     description: "The client_request_id's job has expired (within the key's 24 h): nothing was created or run. `job_id` names the expired job.",

@@ -7,8 +7,15 @@ export interface ActionContext {
   jobId: string;
   workspaceId: string;
   attempt: number;
-  /** Aborted on timeout, lost lease or shutdown past the grace period; long actions must honour it. */
+  /** Aborted on timeout, a requested cancel, lost lease or shutdown past the grace period; long actions must honour it. */
   signal: AbortSignal;
+  /**
+   * Reports how far the attempt has got: `percent` a whole number 0-100 (else RangeError), `message`
+   * a short safe text (at most 200 characters are kept; shown to the job's readers and in events,
+   * so never params or secrets). Cheap to call often: the worker writes at most one report per job
+   * per PROGRESS_MIN_INTERVAL_MS, the latest winning (README "Progress").
+   */
+  progress(percent: number, message?: string): void;
 }
 
 /** One class per action: `@RelayAction('provider.name')` and a run method. */

@@ -1,10 +1,8 @@
 import type { LookupFunction } from 'node:net';
 import { RelayConfig } from '@relay/config';
+import { checkedLookup, OutboundPolicy } from '@relay/permissions';
 import { ActionDeferred, ActionError, RelayAction, type ActionContext, type ActionHandler } from './action.js';
-import { canonicalAddress } from './address-class.js';
-import { checkedLookup } from './checked-lookup.js';
 import { postJson } from './json-post.js';
-import { OutboundPolicy } from './outbound-policy.js';
 import { retryAfterMs } from './retry-after.js';
 
 /**
@@ -33,14 +31,8 @@ export class HttpPostAction implements ActionHandler {
     } catch {
       throw new ActionError('http.post: url is not a valid URL', false);
     }
-    const refused = this.policy.refuseUrl(url);
+    const refused = this.policy.refuseTarget(url);
     if (refused) throw new ActionError(`http.post: ${refused}`, false);
-    // The socket skips the DNS lookup for an IP host, so an IP is checked here.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (canonicalAddress(host) !== undefined) {
-      const refusedAddress = this.policy.refuseAddress(host, host);
-      if (refusedAddress) throw new ActionError(`http.post: ${refusedAddress}`, false);
-    }
     const { status, body, retryAfter } = await postJson(url, JSON.stringify(params.body ?? {}), {
       timeoutMs: this.config.HTTP_ACTION_TIMEOUT_MS,
       maxResponseBytes: this.config.HTTP_ACTION_MAX_RESPONSE_BYTES,

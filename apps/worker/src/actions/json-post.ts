@@ -11,6 +11,12 @@ export interface JsonPostOptions {
   signal: AbortSignal;
   /** Resolves the host (and checks the addresses it resolves to) for the socket. */
   lookup: LookupFunction;
+  /** Headers besides content-type, content-length and user-agent (a webhook's signature). */
+  headers?: Record<string, string>;
+  /** Who is calling, at the start of every error message; default `http.post`. */
+  label?: string;
+  /** Default `relay-worker`. */
+  userAgent?: string;
 }
 
 export interface JsonPostAnswer {
@@ -33,13 +39,14 @@ export interface JsonPostAnswer {
  */
 export function postJson(url: URL, payload: string, options: JsonPostOptions): Promise<JsonPostAnswer> {
   const { timeoutMs, maxResponseBytes, signal } = options;
+  const label = options.label ?? 'http.post';
   return new Promise((resolve, reject) => {
     let answering = false;
     let settled = false;
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': 'relay-worker' },
+      headers: { ...options.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'user-agent': options.userAgent ?? 'relay-worker' },
       lookup: options.lookup,
     });
 
@@ -58,20 +65,20 @@ export function postJson(url: URL, payload: string, options: JsonPostOptions): P
         settle(
           new ActionError(
             answering
-              ? `http.post: timed out, the answer was not complete within ${timeoutMs} ms (HTTP_ACTION_TIMEOUT_MS)`
-              : `http.post: timed out, no answer within ${timeoutMs} ms (HTTP_ACTION_TIMEOUT_MS)`,
+              ? `${label}: timed out, the answer was not complete within ${timeoutMs} ms (HTTP_ACTION_TIMEOUT_MS)`
+              : `${label}: timed out, no answer within ${timeoutMs} ms (HTTP_ACTION_TIMEOUT_MS)`,
           ),
         ),
       timeoutMs,
     );
-    const onStop = () => settle(new ActionError('http.post: the attempt was stopped'));
+    const onStop = () => settle(new ActionError(`${label}: the attempt was stopped`));
     if (signal.aborted) onStop();
     else signal.addEventListener('abort', onStop, { once: true });
 
     // After settle() destroys the request it may still emit an error; the listener stays to swallow it.
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'RELAY_REFUSED') settle(new ActionError(`http.post: ${error.message}`, false));
-      else settle(new ActionError(`http.post: request failed (${error.code ?? 'network error'})`));
+      if (error.code === 'RELAY_REFUSED') settle(new ActionError(`${label}: ${error.message}`, false));
+      else settle(new ActionError(`${label}: request failed (${error.code ?? 'network error'})`));
     });
     req.on('response', (res: IncomingMessage) => {
       answering = true;
@@ -79,16 +86,16 @@ export function postJson(url: URL, payload: string, options: JsonPostOptions): P
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxResponseBytes) settle(new ActionError(`http.post: response larger than ${maxResponseBytes} bytes`, false));
+        if (size > maxResponseBytes) settle(new ActionError(`${label}: response larger than ${maxResponseBytes} bytes`, false));
         else chunks.push(chunk);
       });
       res.on('end', () =>
         settle(undefined, { status: res.statusCode ?? 0, body: parseBody(Buffer.concat(chunks).toString('utf8')), retryAfter: res.headers['retry-after'] }),
       );
       // Also heard after settle() destroyed the request mid-answer; unheard, the error would end the process.
-      res.on('error', () => settle(new ActionError('http.post: response interrupted')));
+      res.on('error', () => settle(new ActionError(`${label}: response interrupted`)));
       res.on('close', () => {
-        if (!res.complete) settle(new ActionError('http.post: response interrupted'));
+        if (!res.complete) settle(new ActionError(`${label}: response interrupted`));
       });
     });
     req.end(payload);

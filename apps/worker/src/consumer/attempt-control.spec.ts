@@ -30,4 +30,18 @@ describe('AttemptControl', () => {
     control.stop(new Error('second'));
     await expect(control.bound(Promise.resolve(1))).rejects.toThrow('first');
   });
+
+  it('tells a stop for a requested cancel from the others, and keeps the first reason', async () => {
+    const cancelled = new AttemptControl();
+    const attempt = cancelled.bound(new Promise(() => undefined));
+    cancelled.cancel();
+    cancelled.stop(new Error('timed out'));
+    await expect(attempt).rejects.toThrow('cancel requested');
+    expect(cancelled.signal.aborted).toBe(true);
+    expect(cancelled.cancelled).toBe(true);
+    const timedOut = new AttemptControl();
+    timedOut.stop(new Error('timed out'));
+    timedOut.cancel();
+    expect(timedOut.cancelled).toBe(false);
+  });
 });

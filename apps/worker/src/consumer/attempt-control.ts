@@ -1,5 +1,13 @@
+/** Why an attempt stopped when its job's cancel was requested: the attempt ends `cancelled`, not failed. */
+export class CancelRequested extends Error {
+  constructor() {
+    super('cancel requested');
+    this.name = 'CancelRequested';
+  }
+}
+
 /**
- * How an attempt is stopped (timeout, lost lease, shutdown). The
+ * How an attempt is stopped (timeout, lost lease, shutdown, a requested cancel). The
  * AbortController behind `signal` is created only when an action asks for
  * the signal, and stopping rejects the attempt directly instead of through
  * an abort listener: EventTarget and AbortController cost more than a no-op
@@ -12,6 +20,11 @@ export class AttemptControl {
 
   get stopped(): boolean {
     return this.stopReason !== undefined;
+  }
+
+  /** Stopped first by cancel() (a later timeout or shutdown does not change it). */
+  get cancelled(): boolean {
+    return this.stopReason instanceof CancelRequested;
   }
 
   /** The signal actions honour; aborted already if the attempt was stopped. */
@@ -28,6 +41,11 @@ export class AttemptControl {
     this.stopReason = reason;
     this.controller?.abort(reason);
     this.rejectAttempt?.(reason);
+  }
+
+  /** Stops the attempt because its job's cancel was requested. */
+  cancel(): void {
+    this.stop(new CancelRequested());
   }
 
   /** Settles with `work`, or rejects with the stop reason as soon as the attempt is stopped. */

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
+import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
@@ -22,7 +22,20 @@ interface Running {
   leaseHeldAt: number;
   /** performance.now() when the attempt started, for its log line. */
   startedAt: number;
+  /** Its action has ended: its slot is free (the outcome may still be being written). */
+  actionEnded: boolean;
+  /** A prefetched job started here whose start no reply has confirmed yet (the finish writes it if need be). */
+  startUnconfirmed: boolean;
+  /** Cancelled (or gone) while it was prefetched: stopped, its lease ended by Redis, nothing to write. */
+  cancelledBeforeStart: boolean;
   done: Promise<void>;
+}
+
+/** A prefetched job: leased to this worker, still pending until it starts here. */
+interface Prefetched {
+  job: ClaimedJob;
+  /** When the lease was last known held, by this process's clock. */
+  leaseHeldAt: number;
 }
 
 const BLOCK_SECONDS = 1;
@@ -32,7 +45,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The consumer loop: claims up to WORKER_CONCURRENCY jobs at a time (one
  * script call for a batch), blocks on the pending list only when it is
  * empty, renews the leases of running jobs, runs the shared recovery sweep,
- * and on shutdown drains within the grace period and releases the rest.
+ * stops a running job whose cancel was requested (heard on the cancel
+ * channel, or from a renewal), and on shutdown drains within the grace
+ * period and releases the rest.
  */
 @Injectable()
 export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -41,6 +56,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly running = new Map<string, Running>();
   private readonly timers: NodeJS.Timeout[] = [];
   private blocking?: Redis;
+  private cancels?: CancelChannel;
   private stopping = false;
   private loopDone?: Promise<void>;
   private slotFreed?: () => void;
@@ -49,6 +65,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
   private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
   private readonly attemptLog = new AttemptLog();
+  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
+  private readonly prefetched: Prefetched[] = [];
+  /** Prefetched jobs asked for by calls not yet answered (so refills never overshoot WORKER_PREFETCH). */
+  private prefetchInFlight = 0;
+  /** Free slots that a call not yet answered claims jobs to start in (so two calls never fill one slot). */
+  private reservedSlots = 0;
 
   constructor(
     private readonly config: RelayConfig,
@@ -59,7 +81,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly labels: WorkspaceLabelPolicy,
     private readonly scheduling: SchedulingSettings,
   ) {
-    this.finishes = new FinishBatcher((items) => this.finishAndClaim(items), finishBatchSize(config.WORKER_CONCURRENCY));
+    // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
+    this.finishes = new FinishBatcher(
+      (items) => this.finishAndClaim(items),
+      scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
+      scheduling.prefetch > 0 ? 2 : Infinity,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -70,6 +97,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
+    this.cancels = CancelChannel.listen(this.redis, (entry) => this.cancelRun(entry));
     const lease = this.config.WORKER_LEASE_MS;
     // Leases are renewed during the shutdown grace period too: a job still draining must not be re-delivered.
     this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases(), true);
@@ -85,6 +113,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     this.slotFreed?.();
     this.blocking?.disconnect();
     await this.loopDone;
+    await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
     const drained = await Promise.race([
       Promise.all([...this.running.values()].map((r) => r.done)).then(() => true),
@@ -95,10 +124,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       // releasing it could requeue a job that has completed.
       const left = [...this.running.values()].filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
-      const released = await this.queue.release(left.map((r) => r.job)).catch(() => 0);
-      this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery`);
+      const { released, cancelled } = await this.queue.release(left.map((r) => r.job), this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0, cancelled: 0 }));
+      this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery${cancelled > 0 ? `, cancelled ${cancelled} whose cancel was requested` : ''}`);
     }
     for (const timer of this.timers) clearInterval(timer);
+    this.cancels?.close();
   }
 
   /**
@@ -133,13 +163,20 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async loop(): Promise<void> {
     let backoff = 0;
     while (!this.stopping) {
-      const free = this.config.WORKER_CONCURRENCY - this.running.size;
+      const free = this.freeSlots();
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
+      if (this.startPrefetched() > 0) continue;
+      const prefetch = this.prefetchWanted();
+      this.prefetchInFlight += prefetch;
+      this.reservedSlots += free;
       try {
-        const round = await this.queue.claimRound(this.claimOptions(free));
+        const round = await this.queue.claimRound(this.claimOptions(free, prefetch)).finally(() => {
+          this.prefetchInFlight -= prefetch;
+          this.reservedSlots -= free;
+        });
         let claimed = round.claimed;
         // Nothing to claim: block. (Unless a run of cancelled or rate-limited entries used the call's
         // budget: then more may be waiting in the workspace queues, so look again at once.)
@@ -151,7 +188,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           // Even when stopping: lease what the wait took, so it is not left unleased (it then drains or is released).
           if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
         }
-        for (const job of claimed) this.start(job);
+        this.take(claimed);
         backoff = 0;
       } catch (error) {
         if (this.stopping) break;
@@ -164,9 +201,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private claimOptions(max: number) {
+  /** Claims `startNow` jobs to start at once and `prefetch` more to hold (leased, still pending). */
+  private claimOptions(startNow: number, prefetch = 0) {
     return {
-      max,
+      max: startNow + prefetch,
+      startNow,
       workerId: this.workerId,
       leaseMs: this.config.WORKER_LEASE_MS,
       maxAttempts: this.config.JOB_MAX_ATTEMPTS,
@@ -175,20 +214,105 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     };
   }
 
-  private start(job: ClaimedJob): void {
+  private start(job: ClaimedJob, leaseHeldAt = Date.now()): Running {
     this.metricsFor('running', job.workspaceId).total.inc();
-    this.observeWait(job);
+    if (job.startedAt) this.observeWait(job);
     const control = new AttemptControl();
-    const running: Running = { job, control, lostLease: false, finishing: false, leaseHeldAt: Date.now(), startedAt: performance.now(), done: Promise.resolve() };
+    const running: Running = {
+      job,
+      control,
+      lostLease: false,
+      finishing: false,
+      leaseHeldAt,
+      startedAt: performance.now(),
+      actionEnded: false,
+      startUnconfirmed: !job.startedAt,
+      cancelledBeforeStart: false,
+      done: Promise.resolve(),
+    };
     // Every line the attempt logs (the action's included) carries the job's ids.
     running.done = withLogContext({ job_id: job.jobId, workspace_id: job.workspaceId }, () => this.runner.run(job, control))
-      .then((outcome) => this.record(running, outcome))
+      .then((outcome) => {
+        // The slot is free now: a prefetched job starts in it in this same tick, so that its start
+        // and this outcome go to Redis in one call.
+        running.actionEnded = true;
+        if (this.scheduling.prefetch > 0) this.startPrefetched();
+        return this.record(running, outcome);
+      })
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => {
         this.running.delete(job.entry);
         this.slotFreed?.();
       });
     this.running.set(job.entry, running);
+    return running;
+  }
+
+  /**
+   * Free slots: without prefetch a slot stays taken until its outcome is written (the finish call
+   * claims its next job); with prefetch, from the moment its action ends.
+   */
+  private freeSlots(): number {
+    if (this.scheduling.prefetch === 0) return this.config.WORKER_CONCURRENCY - this.running.size;
+    let busy = this.reservedSlots;
+    for (const r of this.running.values()) if (!r.actionEnded) busy++;
+    return this.config.WORKER_CONCURRENCY - busy;
+  }
+
+  /** How many more jobs to prefetch: WORKER_PREFETCH less those held and those already asked for. */
+  private prefetchWanted(): number {
+    if (this.stopping) return 0;
+    return Math.max(0, this.scheduling.prefetch - this.prefetched.length - this.prefetchInFlight);
+  }
+
+  /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
+  private take(claimed: readonly ClaimedJob[], leaseHeldAt = Date.now()): void {
+    for (const job of claimed) {
+      if (job.startedAt) this.start(job, leaseHeldAt);
+      else this.prefetched.push({ job, leaseHeldAt });
+    }
+    this.startPrefetched();
+  }
+
+  /**
+   * Starts prefetched jobs in the free slots, here and now, and sends each start to Redis (with the
+   * tick's other outcomes). A job whose lease may have lapsed (a stalled event loop) is not started:
+   * it may already run elsewhere; recovery re-delivers it. Returns how many started.
+   */
+  private startPrefetched(): number {
+    let started = 0;
+    while (!this.stopping && this.prefetched.length > 0 && this.freeSlots() > 0) {
+      const { job, leaseHeldAt } = this.prefetched.shift()!;
+      if (Date.now() - leaseHeldAt >= (this.config.WORKER_LEASE_MS * 2) / 3) {
+        this.metrics.leaseLosses.inc({ reason: 'not_renewed' });
+        continue;
+      }
+      const running = this.start(job, leaseHeldAt);
+      started++;
+      void this.finishes.submit({ job, outcome: { outcome: 'start' } }).then(
+        (result) => this.startRecorded(running, result),
+        // Redis away: the job's finish writes the start with its outcome (unconfirmedStart).
+        () => undefined,
+      );
+    }
+    return started;
+  }
+
+  private startRecorded(running: Running, result: FinishResult): void {
+    // Answered with its outcome (written together): the finish has handled what the answer says.
+    if (result === 'done' || running.actionEnded) return;
+    if (result === 'lost') return this.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
+    // Cancelled (or its record expired) while it waited here: stop it; Redis has ended its lease.
+    running.cancelledBeforeStart = true;
+    running.control.stop(new Error(result === 'cancelled' ? 'cancelled before it started' : 'job gone'));
+  }
+
+  /** Shutdown: prefetched jobs go back to their queues at once, for any worker to take. */
+  private async releasePrefetched(): Promise<void> {
+    const jobs = this.prefetched.splice(0).map((p) => p.job);
+    if (jobs.length === 0) return;
+    const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
+    this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
   }
 
   /**
@@ -199,20 +323,29 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
     const durationMs = performance.now() - running.startedAt;
-    if (running.lostLease || (this.stopping && running.control.stopped)) return this.attemptLog.ended(job, undefined, durationMs);
+    // Stopped by the shutdown: released, not recorded. (An attempt stopped for its cancel is recorded even then.)
+    const stoppedByShutdown = this.stopping && running.control.stopped && !running.control.cancelled;
+    if (running.lostLease || running.cancelledBeforeStart || stoppedByShutdown) return this.attemptLog.ended(job, undefined, durationMs);
     running.finishing = true;
     const deadline = Date.now() + this.config.WORKER_LEASE_MS;
     // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
     let repeat = false;
     for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
       try {
-        const result = await this.finishes.submit(job, outcome, repeat);
+        const result = await this.finishes.submit({ job, outcome, repeat, unconfirmedStart: running.startUnconfirmed });
+        if (result === 'cancelled' && running.startUnconfirmed) {
+          // Cancelled while it was prefetched, before its start reached Redis: the outcome is not written.
+          this.logger.warn(`job ${job.jobId}: cancelled before its start was recorded; outcome dropped`);
+          return this.attemptLog.ended(job, undefined, durationMs);
+        }
         if (result === 'lost') {
           this.metrics.leaseLosses.inc({ reason: 'lost_on_finish' });
           this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
         }
-        if (result === 'done') this.countOutcome(job, outcome);
-        this.attemptLog.ended(job, result === 'done' ? outcome.outcome : undefined, durationMs);
+        // 'cancelled': a retry the finish recorded as cancelled (the cancel was requested meanwhile).
+        const recorded = result === 'done' ? outcome : result === 'cancelled' ? ({ outcome: 'cancelled' } as const) : undefined;
+        if (recorded) this.countOutcome(job, recorded);
+        this.attemptLog.ended(job, recorded?.outcome, durationMs);
         return;
       } catch (error) {
         if (!isRedisUnavailableError(error) || Date.now() > deadline) {
@@ -231,11 +364,47 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
    */
   private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
+    if (this.scheduling.prefetch > 0) return this.finishAndPrefetch(items);
     const fresh = items.filter((item) => !item.repeat).length;
-    const next = this.stopping || fresh === 0 ? undefined : this.claimOptions(fresh);
+    // Always with the scheduling settings, claiming or not: they say whether running counts are kept (to lower).
+    const next = this.claimOptions(this.stopping ? 0 : fresh);
     const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
     for (const job of claimed) this.start(job);
     return results;
+  }
+
+  /**
+   * With prefetch: the call writes starts and outcomes, claims jobs to start in the slots no
+   * prefetched job filled, and refills the prefetched ones. A start written here is confirmed.
+   */
+  private async finishAndPrefetch(items: FinishItem[]): Promise<FinishResult[]> {
+    const startNow = this.stopping ? 0 : Math.max(0, this.freeSlots());
+    const prefetch = this.prefetchWanted();
+    this.prefetchInFlight += prefetch;
+    this.reservedSlots += startNow;
+    const sentAt = Date.now();
+    try {
+      const next = this.claimOptions(startNow, prefetch);
+      const { results, claimed, at } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
+      items.forEach((item, i) => {
+        const running = this.running.get(item.job.entry);
+        if (!running || running.job !== item.job || !(item.outcome.outcome === 'start' || item.unconfirmedStart) || results[i] !== 'done') return;
+        if (running.startUnconfirmed) {
+          running.startUnconfirmed = false;
+          item.job.startedAt = at;
+          this.observeWait(item.job);
+        }
+        running.leaseHeldAt = sentAt;
+      });
+      this.prefetchInFlight -= prefetch;
+      this.reservedSlots -= startNow;
+      this.take(claimed, sentAt);
+      return results;
+    } catch (error) {
+      this.prefetchInFlight -= prefetch;
+      this.reservedSlots -= startNow;
+      throw error;
+    }
   }
 
   /**
@@ -279,14 +448,22 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
     // away), but a loss reported for it is no loss: its finish removed the lease.
     const held = [...this.running.values()].filter((r) => !r.lostLease);
+    const waiting = [...this.prefetched];
     const attemptedAt = Date.now();
     try {
-      const lost = new Set(await this.queue.renew(held.map((r) => r.job), this.config.WORKER_LEASE_MS));
+      const renewal = await this.queue.renew([...held.map((r) => r.job), ...waiting.map((p) => p.job)], this.config.WORKER_LEASE_MS);
+      const lost = new Set(renewal.lost);
+      for (const p of waiting) {
+        if (!lost.has(p.job.entry)) p.leaseHeldAt = attemptedAt;
+        else if (this.prefetched.includes(p)) this.prefetched.splice(this.prefetched.indexOf(p), 1);
+      }
       for (const running of held) {
         if (running.finishing) continue;
         if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
         else running.leaseHeldAt = attemptedAt;
       }
+      // The cancel channel's message may have been missed (pub/sub keeps nothing): the renewal is the fallback.
+      for (const entry of renewal.cancelRequested) this.cancelRun(entry);
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
     }
@@ -297,7 +474,18 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed'): void {
+  /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
+  private cancelRun(entry: string): void {
+    // Prefetched and not started: it never runs (its start would find it cancelled anyway).
+    const waiting = this.prefetched.findIndex((p) => p.job.entry === entry);
+    if (waiting >= 0) this.prefetched.splice(waiting, 1);
+    const running = this.running.get(entry);
+    // An attempt whose outcome is being written ended first (finishJobs keeps it, or makes a retry `cancelled`).
+    if (!running || running.finishing || running.lostLease) return;
+    running.control.cancel();
+  }
+
+  private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed' | 'lost_on_start'): void {
     running.lostLease = true;
     this.metrics.leaseLosses.inc({ reason });
     running.control.stop(new Error(why));
@@ -307,7 +495,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async recover(): Promise<void> {
     try {
       const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)), this.config.JOB_RETENTION_SECONDS);
-      if (result && (result.expired > 0 || result.stalled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
+      if (result && (result.expired > 0 || result.stalled > 0 || result.cancelled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
     } catch (error) {
       if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);
     }

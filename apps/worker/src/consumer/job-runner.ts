@@ -1,18 +1,22 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
-import { PermissionsService } from '@relay/permissions';
-import type { AttemptOutcome, ClaimedJob } from '@relay/queue';
+import { PermissionsService, SecretRedactor } from '@relay/permissions';
+import { EVENT_RESULT_OMITTED, type AttemptOutcome, type ClaimedJob } from '@relay/queue';
 import { WorkspaceLimits } from '@relay/workspace';
 import { ActionDeferred, ActionError } from '../actions/action.js';
 import { ActionRegistry } from '../actions/action-registry.js';
 import type { AttemptControl } from './attempt-control.js';
+import { ProgressReports } from './progress-reports.js';
+import type { ProgressThrottle } from './progress-throttle.js';
 import { retryDelayMs } from './retry-policy.js';
 
 /**
  * Runs one attempt of a claimed job and says what should be recorded:
  * permission re-checked first (a decision made after submission wins), then
  * the action under the per-job timeout. Error messages stored on the job are
- * safe: an ActionError's own message, or only the error's class name.
+ * safe: an ActionError's own message, or only the error's class name. An
+ * attempt stopped because its job's cancel was requested ends `cancelled`
+ * whatever the action threw; one whose action returned first keeps its result.
  */
 @Injectable()
 export class JobRunner {
@@ -23,6 +27,8 @@ export class JobRunner {
     private readonly permissions: PermissionsService,
     private readonly actions: ActionRegistry,
     private readonly limits: WorkspaceLimits,
+    private readonly redactor: SecretRedactor,
+    private readonly progressReports: ProgressReports,
   ) {}
 
   /** `control` is the attempt's stop handle: the timeout stops it too, so the action sees one signal. */
@@ -40,6 +46,9 @@ export class JobRunner {
       timedOut = true;
       control.stop(new Error('timed out'));
     }, this.config.JOB_TIMEOUT_MS);
+    // Made when the action first reports (most never do).
+    let progress: ProgressThrottle | undefined;
+    const reports = this.progressReports;
     const context = {
       jobId: job.jobId,
       workspaceId: job.workspaceId,
@@ -47,12 +56,17 @@ export class JobRunner {
       get signal() {
         return control.signal;
       },
+      progress(percent: number, message?: string) {
+        (progress ??= reports.forAttempt(job)).report(percent, message);
+      },
     };
     try {
       // bound() also ends an action that ignores the signal.
       const result = await control.bound(handler.run(params, context));
       return this.succeeded(job, result);
     } catch (error) {
+      // Stopped for a requested cancel: the job ends cancelled, never retried, whatever the action threw.
+      if (control.cancelled) return { outcome: 'cancelled' };
       // "Rate limited, retry after N ms": waiting is not a failed attempt, up to JOB_MAX_DEFERRALS times.
       if (!timedOut && error instanceof ActionDeferred && job.deferrals < this.config.JOB_MAX_DEFERRALS) {
         return { outcome: 'defer', error: error.message.slice(0, 500), delayMs: error.retryAfterMs };
@@ -73,9 +87,12 @@ export class JobRunner {
         const delay = retryDelayMs(job.attempts, this.config.JOB_RETRY_BASE_MS, this.config.JOB_RETRY_MAX_MS);
         return { outcome: 'retry', error: message, delayMs: delay };
       }
-      return { outcome: 'failed', error: message };
+      // A failure that would have been retried had it an attempt left: its attempts are spent (event dead_lettered).
+      return { outcome: 'failed', error: message, attemptsSpent: retryable };
     } finally {
       clearTimeout(timer);
+      // The last report still waiting goes to Redis before the outcome does.
+      progress?.end();
     }
   }
 
@@ -99,6 +116,25 @@ export class JobRunner {
       const bytes = Buffer.byteLength(resultJson);
       if (bytes > limit) return { outcome: 'failed', error: `result too large: ${bytes} bytes of JSON, the workspace's limit is ${limit} (RESULT_MAX_BYTES)` };
     }
-    return { outcome: 'succeeded', result, resultJson };
+    return { outcome: 'succeeded', result, resultJson, eventResultJson: this.redactedForEvent(resultJson) };
+  }
+
+  /**
+   * The result as the `succeeded` event carries it: redacted with the rules
+   * of params (a result may echo them), read back from the JSON that is
+   * stored so that it is exactly what GET would redact. Only when redaction
+   * changed something (the redactor returns its input when it did not), so
+   * the common call sends nothing more to Redis.
+   */
+  private redactedForEvent(resultJson: string): string | undefined {
+    const stored: unknown = JSON.parse(resultJson);
+    const redacted = this.redactor.redact(stored);
+    const text = redacted === stored ? undefined : JSON.stringify(redacted);
+    // Too large for the event (EVENT_RESULT_MAX_BYTES): left out; GET /ai/jobs/{id} has it. Cheap first:
+    // a UTF-8 byte count is at most 3 per UTF-16 unit.
+    const sent = text ?? resultJson;
+    const max = this.config.EVENT_RESULT_MAX_BYTES;
+    if (sent.length * 3 > max && Buffer.byteLength(sent) > max) return EVENT_RESULT_OMITTED;
+    return text;
   }
 }

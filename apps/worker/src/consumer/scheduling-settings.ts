@@ -13,6 +13,11 @@ import { WorkspaceLimits } from '@relay/workspace';
 export class SchedulingSettings {
   readonly overrides: Readonly<Record<string, { weight: number; maxRunning: number }>>;
   readonly claimArgs: SchedulingArgs;
+  /**
+   * WORKER_PREFETCH, or 0 while ACTION_RATE_LIMITS is set: a limit counts a job when it is claimed,
+   * and a prefetched job starts later, so prefetched starts could bunch past a window's limit.
+   */
+  readonly prefetch: number;
 
   constructor(config: RelayConfig, limits: WorkspaceLimits, rateLimits: ActionRateLimits) {
     this.overrides = limits.scheduleOverrides();
@@ -21,5 +26,6 @@ export class SchedulingSettings {
       overridesPublished: Object.keys(this.overrides).length > 0,
       rateRules: rateLimits.encoded,
     };
+    this.prefetch = rateLimits.encoded ? 0 : config.WORKER_PREFETCH;
   }
 }

@@ -18,20 +18,26 @@
     ARGV[5] max attempts  ARGV[6] retention (s)
     ARGV[7] WORKSPACE_MAX_RUNNING (0: no cap)  ARGV[8] '1' when workers published WORKSPACE_LIMITS overrides
     ARGV[9] ACTION_RATE_LIMITS as '<rule> <limit> <window ms>' joined by ';' ('' for none)
+    ARGV[10] EVENTS_MAX_LEN: a start appends `started`, a give-up `dead_lettered` (events.lua)
+    ARGV[11] how many of the ARGV[2] jobs start now ('' for all); the rest are
+      prefetched: leased for this worker, still `pending`, started_at '' in their rows
+      (the worker starts them later and says so in a finishJobs call, which appends `started`)
 
   Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at, started_at, run_at, deferrals}, ... },
             writes skipped because a key of another type was in the way (index,
             expiry-registry or dead-letter entries; the jobs themselves are unharmed),
             { {entry, attempts, provider, name} of jobs failed here for their spent attempts (dead letters) },
             { {reason ('max_running' | 'rate_limit'), workspace, times}, ... },
-            1 when the call's budget ran out with slots left (more may be waiting: claim again at once), else 0 }
+            1 when the call's budget ran out with slots left (more may be waiting: claim again at once), else 0,
+            events skipped (a stream key of another type in the way) }
   An error, with nothing changed, when the lease set holds another type.
 ]]
 -- @include claim
 local broken = leasesKeyError()
 if broken then return broken end
+useEventStream(ARGV[10])
 local c = claimContext(redisNowMs(), tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]), newWriteBatch(),
-  {defaultCap = tonumber(ARGV[7]), readSchedule = ARGV[8] == '1', rateRules = parseRateRules(ARGV[9])})
+  {defaultCap = tonumber(ARGV[7]), readSchedule = ARGV[8] == '1', rateRules = parseRateRules(ARGV[9])}, tonumber(ARGV[11]))
 local claims = {}
 -- The entry a blocking wait took was the oldest pending one: it goes to its workspace's list like the rest.
 if ARGV[4] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[4]) == 1 then
@@ -39,4 +45,4 @@ if ARGV[4] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[4]) == 1 then
   if ws and not pushBack(ws, {ARGV[4]}) then redis.call('RPUSH', KEYS[1], ARGV[4]) end
 end
 claimUpTo(c, claims)
-return {claims, c.writes.skipped, c.gaveUp, heldBackRows(c), c.budgetSpent and 1 or 0}
+return {claims, c.writes.skipped, c.gaveUp, heldBackRows(c), c.budgetSpent and 1 or 0, eventsSkipped()}

@@ -7,8 +7,10 @@
   writes has its type checked before it is touched, so no command here can
   raise (and Redis denies a write for memory only before a script's first
   write): a call either writes nothing or writes every request it answers
-  'created'. Requests that arrive together share one call (CreateBatcher);
-  one request's refusal does not touch the others.
+  'created'. (The event streams are not checked, which would cost a read per
+  request: an append that fails is skipped and counted instead.) Requests
+  that arrive together share one call (CreateBatcher); one request's
+  refusal does not touch the others.
 
   Input:
     KEYS[1]  the pending list
@@ -23,6 +25,7 @@
     `Keys` table, never by spelling them)
 
     ARGV[1]  idempotency TTL, seconds
+    ARGV[2]  EVENTS_MAX_LEN (events.lua)
     then per request, in the same order:
       workspace id
       '1' when the request carries a client_request_id
@@ -47,8 +50,12 @@
   job due now or earlier is queued at once; its run_at is the time given
   for 'at:' (so the view shows what was asked), '' otherwise.
 
+  Every job created gets a `created` event in its workspace's stream
+  (events.lua): status pending, attempt 0, at created_at, and run_at when
+  its record has one.
+
   Output: one reply per request, in request order:
-    {'created', created_at}
+    {'created', created_at, events skipped (a stream key of another type in the way; 0)}
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
     {'gone', job_id}                           same key, but its job has expired: never a second job
@@ -71,11 +78,13 @@
 -- @include clock
 -- @include keys
 -- @include entries
+-- @include events
 local PER_JOB = 7
 local PER_REQUEST = 6
 -- The status indexes a workspace's stored jobs are in (the quota's count).
 local JOB_STATUS_LIST = {'pending', 'running', 'succeeded', 'failed', 'cancelled'}
 local idempotencyTtl = tonumber(ARGV[1])
+useEventStream(ARGV[2])
 local nowMs = redisNowMs()
 local createdAt = isoFromMs(nowMs)
 
@@ -227,11 +236,17 @@ local function createRequest(a, k, jobCount, recordKeys)
   if #entries > 0 then callChunked('LPUSH', KEYS[1], entries) end
   if #delayed > 0 then callChunked('ZADD', KEYS[2], delayed) end
   if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', idempotencyTtl) end
-  return {'created', createdAt}
+  local skippedBefore = eventsSkipped()
+  for i = 0, jobCount - 1 do
+    local base = firstJob + i * PER_JOB
+    local runAt = runAts[i]
+    appendEvent(ws, 'created', ARGV[base + 1], ARGV[base + 3] .. '.' .. ARGV[base + 4], 'pending', '0', createdAt, runAt ~= '' and {'run_at', runAt} or nil)
+  end
+  return {'created', createdAt, eventsSkipped() - skippedBefore}
 end
 
 local replies = {}
-local a, k = 2, 3
+local a, k = 3, 3
 while a <= #ARGV do
   local jobCount = tonumber(ARGV[a + 5])
   -- Record keys of this request: one per L and one per S in its copies.

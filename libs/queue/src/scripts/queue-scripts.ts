@@ -1,10 +1,13 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { RelayConfig } from '@relay/config';
 import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
+import { RelayMetrics } from '@relay/telemetry';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
 import { JOB_STATUSES, pairsToRecord } from '../job-record.js';
 import { claimedJob, givenUpJob, heldBack, type Reply } from './reply-decoding.js';
 import type {
-  AttemptOutcome,
+  FinishItem,
+  FinishOutcome,
   BackfillReply,
   CancelJobReply,
   ClaimedJob,
@@ -19,16 +22,19 @@ import type {
   LegacyIndexBatch,
   LegacyIndexReply,
   ListJobsCall,
+  ProgressResult,
   ListJobsReply,
   NextClaim,
   ReadJobReply,
   ReadPath,
   RecoveryReply,
+  ReleaseReply,
+  RenewReply,
   RequeueReply,
   SchedulingArgs,
   SweepReply,
 } from './script-types.js';
-import { NO_SCHEDULING_LIMITS } from './script-types.js';
+import { DEFAULT_EVENT_STREAM, NO_SCHEDULING_LIMITS, type EventStreamSettings } from './script-types.js';
 import type { ReadRouting } from '../store/storage-strategy.js';
 import type { JobDelay } from '../store/job-store.js';
 
@@ -43,6 +49,18 @@ const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leas
 
 type Arg = string | number;
 type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
+
+/**
+ * finishJobs' per-job event detail: a succeeded result redacted for the
+ * event when redaction changed it ('' = the stored result serves: nothing
+ * more to send), and for a failure whether its attempts are spent (event
+ * dead_lettered rather than failed).
+ */
+function eventDetail(outcome: FinishOutcome): string {
+  if (outcome.outcome === 'succeeded') return outcome.eventResultJson ?? '';
+  if (outcome.outcome === 'failed') return outcome.attemptsSpent ? '1' : '';
+  return '';
+}
 
 /** A job's delay as createJobs takes it: '' (none), 'in:<ms>' (after Redis's now) or 'at:<epoch ms>'. */
 function delayArg(delay: JobDelay | undefined): string {
@@ -59,13 +77,20 @@ function delayArg(delay: JobDelay | undefined): string {
  */
 @Injectable()
 export class QueueScripts {
+  private readonly logger = new Logger(QueueScripts.name);
   private readonly call: Record<ScriptName, Caller>;
+  /** The event streams' cap and age (README "Event stream"): EVENTS_MAX_LEN and JOB_RETENTION_SECONDS. */
+  readonly events: EventStreamSettings;
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     /** Of the same connection (RedisModule builds both); without it, writes are not waited for. */
     @Optional() @Inject(ReplicaAcknowledgement) private readonly replicas?: ReplicaAcknowledgement,
+    /** Without it (a test's own instance), the defaults of the settings. */
+    @Optional() config?: RelayConfig,
+    @Optional() private readonly metrics?: RelayMetrics,
   ) {
+    this.events = config ? { maxLen: config.EVENTS_MAX_LEN, retentionSeconds: config.JOB_RETENTION_SECONDS } : DEFAULT_EVENT_STREAM;
     const callers = {} as Record<ScriptName, Caller>;
     for (const name of SCRIPT_NAMES) {
       const command = `relay_${name}`;
@@ -74,6 +99,19 @@ export class QueueScripts {
       callers[name] = (keys, args) => defined(keys.length, ...keys, ...args);
     }
     this.call = callers;
+  }
+
+  /**
+   * Every script that appends events skips (rather than aborts on) an append
+   * whose stream key holds another type (corruption or an operator's
+   * mistake), so that the job's own change stands; each reply says how many,
+   * and they are logged and counted here.
+   */
+  private reportSkippedEvents(skipped: unknown): void {
+    const n = Number(skipped);
+    if (!(n > 0)) return;
+    this.metrics?.statusUpdateFailures.inc({ reason: 'event_write' }, n);
+    this.logger.error(`${n} job event(s) not appended: an ai:events:* key holds another type than stream; watchers of that workspace miss them until it is repaired`);
   }
 
   /** The connection's command timeout (ms), if it has one: bounds how long a submit waits for a call slot. */
@@ -86,7 +124,7 @@ export class QueueScripts {
   /** Creates the jobs of one or more submit requests; one reply per request, in order. */
   async createJobs(requests: readonly CreateScriptRequest[]): Promise<CreateScriptReply[]> {
     const keys: string[] = [RedisKeys.pendingQueue, RedisKeys.delayedQueue];
-    const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS];
+    const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS, this.events.maxLen];
     for (const request of requests) {
       const ws = request.workspaceId;
       keys.push(RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
@@ -102,6 +140,7 @@ export class QueueScripts {
     return replies.map((reply): CreateScriptReply => {
       switch (reply[0]) {
         case 'created':
+          this.reportSkippedEvents(reply[2]);
           return { outcome: 'created', createdAt: reply[1] };
         case 'replayed':
           return { outcome: 'replayed', firstJobId: reply[1], status: reply[2], createdAt: reply[3] };
@@ -154,8 +193,14 @@ export class QueueScripts {
   }
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
-    const reply = (await this.call.cancelJob([RedisKeys.expiringWorkspaces, RedisKeys.delayedQueue, RedisKeys.retryQueue], [workspaceId, jobId, retentionSeconds, routing])) as string[];
-    if (reply[0] === 'cancelled') return { outcome: 'cancelled', record: pairsToRecord(reply.slice(1)) };
+    const reply = (await this.call.cancelJob(
+      [RedisKeys.expiringWorkspaces, RedisKeys.delayedQueue, RedisKeys.retryQueue],
+      [workspaceId, jobId, retentionSeconds, routing, this.events.maxLen],
+    )) as string[];
+    if (reply[0] === 'cancelled' || reply[0] === 'requested') {
+      this.reportSkippedEvents(reply[1]);
+      return { outcome: reply[0], record: pairsToRecord(reply.slice(2)) };
+    }
     if (reply[0] === 'missing') return { outcome: 'missing' };
     return { outcome: 'conflict', status: reply[1] };
   }
@@ -163,7 +208,7 @@ export class QueueScripts {
   // --- the worker's queue
 
   async claimJobs(options: ClaimOptions): Promise<ClaimReply> {
-    const [rows, skippedWrites, gaveUp, held, spent] = (await this.call.claimJobs(WORK_KEYS, [
+    const [rows, skippedWrites, gaveUp, held, spent, skippedEvents] = (await this.call.claimJobs(WORK_KEYS, [
       options.leaseMs,
       options.max,
       options.workerId,
@@ -171,60 +216,104 @@ export class QueueScripts {
       options.maxAttempts,
       options.retentionSeconds,
       ...schedulingArgs(options.scheduling),
-    ])) as [string[][], number, string[][], string[][], number];
+      this.events.maxLen,
+      options.startNow ?? '',
+    ])) as [string[][], number, string[][], string[][], number, number];
+    this.reportSkippedEvents(skippedEvents);
     return { claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: spent === 1 };
   }
 
   /** Records outcomes (each fenced by its lease) and claims up to `next.max` jobs in the same call. */
-  async finishJobs(items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
-    const args: Arg[] = [retentionSeconds, next?.max ?? 0, next?.workerId ?? '', next?.leaseMs ?? 0, next?.maxAttempts ?? 0, ...schedulingArgs(next?.scheduling)];
-    for (const { job, outcome, repeat } of items) {
+  async finishJobs(items: readonly FinishItem[], retentionSeconds: number, next?: NextClaim): Promise<FinishReply> {
+    const args: Arg[] = [
+      retentionSeconds,
+      next?.max ?? 0,
+      next?.workerId ?? '',
+      next?.leaseMs ?? 0,
+      next?.maxAttempts ?? 0,
+      ...schedulingArgs(next?.scheduling),
+      this.events.maxLen,
+      next?.startNow ?? '',
+    ];
+    for (const { job, outcome, repeat, unconfirmedStart } of items) {
       args.push(
         job.entry,
         job.token,
         outcome.outcome,
         outcome.outcome === 'succeeded' ? (outcome.resultJson ?? JSON.stringify(outcome.result ?? null)) : '',
-        outcome.outcome === 'succeeded' ? '' : outcome.error,
+        outcome.outcome === 'succeeded' || outcome.outcome === 'start' || outcome.outcome === 'cancelled' ? '' : outcome.error,
         outcome.outcome === 'retry' || outcome.outcome === 'defer' ? outcome.delayMs : 0,
         job.createdAt,
-        repeat ? job.startedAt : '',
+        // A prefetched job's start was written by the call repeated here, at a time this worker never learnt.
+        repeat ? job.startedAt || '*' : '',
+        job.action,
+        eventDetail(outcome),
+        unconfirmedStart ? '1' : '',
       );
     }
-    const [results, rows, skippedWrites, gaveUp, held] = (await this.call.finishJobs(WORK_KEYS, args)) as [FinishResult[], string[][], number, string[][], string[][]];
-    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false };
+    const [results, rows, skippedWrites, gaveUp, held, skippedEvents, at] = (await this.call.finishJobs(WORK_KEYS, args)) as [
+      FinishResult[],
+      string[][],
+      number,
+      string[][],
+      string[][],
+      number,
+      string,
+    ];
+    this.reportSkippedEvents(skippedEvents);
+    return { results, claimed: rows.map(claimedJob), skippedWrites, gaveUp: gaveUp.map(givenUpJob), heldBack: held.map(heldBack), moreWaiting: false, at };
   }
 
-  /** Extends the leases still held; returns the entries whose lease was lost. */
-  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
-    return (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as string[];
+  /** Extends the leases still held; names those lost and those whose cancel was requested. */
+  async renewLeases(jobs: readonly LeaseHolder[], leaseMs: number): Promise<RenewReply> {
+    const [lost, cancelRequested] = (await this.call.renewLeases([RedisKeys.leases], [leaseMs, ...jobs.flatMap((j) => [j.entry, j.token])])) as [string[], string[]];
+    return { lost, cancelRequested };
   }
 
-  async releaseJobs(jobs: readonly LeaseHolder[]): Promise<number> {
-    return (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], jobs.flatMap((j) => [j.entry, j.token]))) as number;
+  /** Stores an action's progress on its job while `job`'s lease is held, and appends a `progress` event. */
+  async reportProgress(job: LeaseHolder, progress: number, message: string): Promise<ProgressResult> {
+    const [result, skippedEvents] = (await this.call.reportProgress([RedisKeys.leases], [job.entry, job.token, progress, message, this.events.maxLen])) as [ProgressResult, number];
+    this.reportSkippedEvents(skippedEvents);
+    return result;
   }
 
-  /** One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds the lock. */
-  async recoverStalled(lockMs: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
+  /** Gives jobs back (a job whose cancel was requested is cancelled instead); retentionSeconds: how long such a job is kept. */
+  async releaseJobs(jobs: readonly LeaseHolder[], retentionSeconds: number): Promise<ReleaseReply> {
+    const args = [this.events.maxLen, retentionSeconds, ...jobs.flatMap((j) => [j.entry, j.token])];
+    const [released, skippedEvents, cancelled] = (await this.call.releaseJobs([RedisKeys.leases, RedisKeys.pendingQueue], args)) as number[];
+    this.reportSkippedEvents(skippedEvents);
+    return { released, cancelled };
+  }
+
+  /**
+   * One recovery pass (expired leases, stalled entries); undefined when another worker's pass holds
+   * the lock. retentionSeconds: how long a job it cancels (its cancel was requested) is kept.
+   */
+  async recoverStalled(lockMs: number, retentionSeconds: number): Promise<Omit<RecoveryReply, 'dropped'> | undefined> {
     const keys = [RedisKeys.leases, RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.stalledCheck, RedisKeys.recoveryLock];
-    const [expired, stalled] = (await this.call.recoverStalled(keys, [lockMs])) as number[];
-    return expired === -1 ? undefined : { expired, stalled };
+    const [expired, stalled, skippedEvents, cancelled] = (await this.call.recoverStalled(keys, [lockMs, this.events.maxLen, retentionSeconds])) as number[];
+    if (expired === -1) return undefined;
+    this.reportSkippedEvents(skippedEvents);
+    return { expired, stalled, cancelled };
   }
 
   /** Handles up to `max` due entries of the retention set (predecessor records, earlier releases); returns how many. */
   async expireIndexEntries(max: number): Promise<number> {
-    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max])) as number;
+    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters, RedisKeys.expiringWorkspaces], [max])) as number;
   }
 
   /**
    * One step of the expiry sweep: reads up to `max` finished-status index
    * entries of jobs created more than `retentionSeconds` ago (0: every
    * entry), from where the last step stopped, and drops those whose record
-   * is gone (sweepFinishedIndexes.lua).
+   * is gone; trims each workspace it finishes of events older than
+   * JOB_RETENTION_SECONDS (sweepFinishedIndexes.lua).
    */
   async sweepFinishedIndexes(retentionSeconds: number, max: number): Promise<SweepReply> {
     const [read, dropped, cycleDone] = (await this.call.sweepFinishedIndexes([RedisKeys.expiringWorkspaces, RedisKeys.expirySweep, RedisKeys.deadLetters], [
       retentionSeconds,
       max,
+      this.events.retentionSeconds,
     ])) as number[];
     return { read, dropped, cycleDone: cycleDone === 1 };
   }
@@ -247,7 +336,12 @@ export class QueueScripts {
 
   async requeueDead(workspaceId: string, jobId: string): Promise<RequeueReply> {
     const entry = `${workspaceId}:${jobId}`;
-    return (await this.call.requeueDead([RedisKeys.deadLetters, RedisKeys.pendingQueue, RedisKeys.retention], [entry])) as RequeueReply;
+    const [outcome, skippedEvents] = (await this.call.requeueDead([RedisKeys.deadLetters, RedisKeys.pendingQueue, RedisKeys.retention], [entry, this.events.maxLen])) as [
+      RequeueReply,
+      number?,
+    ];
+    this.reportSkippedEvents(skippedEvents);
+    return outcome;
   }
 
   // --- migration (each takes a batch of keys found by SCAN)

@@ -58,6 +58,14 @@ describe('Lua scripts', () => {
     expect(used.filter((name) => !reachable.has(definedBy.get(name)!))).toEqual([]);
   });
 
+  it.each([...SCRIPT_NAMES])('script %s hands the stream cap to the events include before appending, when it appends', (name) => {
+    const own = code(scriptFile(name));
+    const included = closure([...scriptFile(name).matchAll(/^-- @include (\w+)$/gm)].map((m) => m[1]));
+    // The claim include appends for claimJobs and finishJobs.
+    const appends = /\bappendEvent\(/.test(own) || included.some((include) => include !== 'events' && /\bappendEvent\(/.test(code(includeText(include))));
+    expect({ name, setsCap: /\buseEventStream\(ARGV\[\d+\]\)/.test(own) }).toEqual({ name, setsCap: appends });
+  });
+
   it.each([...SCRIPT_NAMES])('script %s has every name it uses from includes, each include once, after what it requires', (name) => {
     const source = scriptSource(name);
     const included = closure([...scriptFile(name).matchAll(/^-- @include (\w+)$/gm)].map((m) => m[1]));

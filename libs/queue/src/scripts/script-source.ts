@@ -14,6 +14,7 @@ export const SCRIPT_NAMES = [
   'claimJobs',
   'finishJobs',
   'renewLeases',
+  'reportProgress',
   'releaseJobs',
   'recoverStalled',
   'expireIndexEntries',

@@ -75,7 +75,13 @@ export interface ListRow {
   resultOmitted: boolean;
 }
 
-export type CancelJobReply = { outcome: 'cancelled'; record: Record<string, string> } | { outcome: 'missing' } | { outcome: 'conflict'; status: string };
+export type CancelJobReply =
+  | { outcome: 'cancelled'; record: Record<string, string> }
+  /** The job runs: its cancel is requested (the worker holding it stops it); the record as it is now. */
+  | { outcome: 'requested'; record: Record<string, string> }
+  | { outcome: 'missing' }
+  /** The job is final. */
+  | { outcome: 'conflict'; status: string };
 
 /** A job a worker has claimed: run it, then finish it with the same token. */
 export interface ClaimedJob {
@@ -88,7 +94,10 @@ export interface ClaimedJob {
   params: unknown;
   actorId: string;
   createdAt: string;
-  /** started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. */
+  /**
+   * started_at the claim wrote (Redis time): identifies this claim of the job, with its attempt. '' for a
+   * prefetched job (leased, still pending) until a finish call writes its start.
+   */
   startedAt: string;
   /** The due time of a delayed job (run_at / delay_ms), '' when it had none. */
   runAt: string;
@@ -96,15 +105,71 @@ export interface ClaimedJob {
   deferrals: number;
 }
 
+/** eventResultJson when the result is too large for its event (EVENT_RESULT_MAX_BYTES): never valid JSON, so never a result. */
+export const EVENT_RESULT_OMITTED = '-';
+
 export type AttemptOutcome =
-  /** resultJson: the result as JSON text, when the caller already serialized it (to check its size). */
-  | { outcome: 'succeeded'; result: unknown; resultJson?: string }
-  | { outcome: 'failed'; error: string }
+  /**
+   * resultJson: the result as JSON text, when the caller already serialized it (to check its size).
+   * eventResultJson: the result redacted for the `succeeded` event, only when redaction changed it
+   * (absent: the event carries resultJson as it is), or EVENT_RESULT_OMITTED when too large for it.
+   */
+  | { outcome: 'succeeded'; result: unknown; resultJson?: string; eventResultJson?: string }
+  /** attemptsSpent: it failed with an error that would have been retried, on its last attempt (event dead_lettered, else failed). */
+  | { outcome: 'failed'; error: string; attemptsSpent?: boolean }
   | { outcome: 'retry'; error: string; delayMs: number }
   /** The action said "rate limited, retry after delayMs": pending again, the attempt given back. */
-  | { outcome: 'defer'; error: string; delayMs: number };
+  | { outcome: 'defer'; error: string; delayMs: number }
+  /** The worker stopped the attempt because its cancel was requested: the job ends `cancelled`. */
+  | { outcome: 'cancelled' };
 
-export type FinishResult = 'done' | 'lost' | 'gone';
+/** What a finish call records for a job: an attempt's outcome, or the start of a prefetched job the worker has started. */
+export type FinishOutcome = AttemptOutcome | { outcome: 'start' };
+
+/**
+ * 'cancelled': the job ended `cancelled`, its outcome not recorded: a retry or
+ * deferral recorded as `cancelled` instead, because the job's cancel was
+ * requested while it ran; or a prefetched job cancelled before its start was
+ * written (the worker must not run it on) (finishJobs.lua).
+ */
+export type FinishResult = 'done' | 'lost' | 'gone' | 'cancelled';
+
+/** One job of a finish call. */
+export interface FinishItem {
+  job: ClaimedJob;
+  outcome: FinishOutcome;
+  /** A repeat of a finish whose answer never came (Redis may have run it): see finishJobs.lua. */
+  repeat?: boolean;
+  /** A prefetched job whose start no reply has confirmed yet: the call writes the start if it is still pending. */
+  unconfirmedStart?: boolean;
+}
+
+/** What a lease renewal found. */
+export interface RenewReply {
+  /** Entries whose lease is no longer the worker's: it stops them. */
+  lost: string[];
+  /** Entries it holds whose cancel was requested: it stops them, and their finish records `cancelled`. */
+  cancelRequested: string[];
+}
+
+/** Jobs a stopping worker gave back: requeued, or cancelled when their cancel had been requested. */
+export interface ReleaseReply {
+  released: number;
+  cancelled: number;
+}
+
+/** What reportProgress did: 'lost' when the lease is no longer the caller's, 'gone' when the job's record is. */
+export type ProgressResult = 'done' | 'lost' | 'gone';
+
+/** The event streams' limits (README "Event stream"). */
+export interface EventStreamSettings {
+  /** EVENTS_MAX_LEN: approximate MAXLEN of every append. */
+  maxLen: number;
+  /** JOB_RETENTION_SECONDS: events older than it are trimmed as the workspace's jobs expire. */
+  retentionSeconds: number;
+}
+
+export const DEFAULT_EVENT_STREAM: EventStreamSettings = { maxLen: 10000, retentionSeconds: 86400 };
 
 /** What a claim needs to know of the scheduling settings (README "Scheduling"). */
 export interface SchedulingArgs {
@@ -127,6 +192,8 @@ export interface ClaimOptions {
   retentionSeconds: number;
   /** An entry a blocking wait moved to the active list, to lease first. */
   blockedEntry?: string;
+  /** How many of `max` start now (default all); the rest are prefetched: leased, still pending, startedAt ''. */
+  startNow?: number;
   /** Caps, weights and rate limits; none when absent. */
   scheduling?: SchedulingArgs;
 }
@@ -161,6 +228,8 @@ export interface ClaimReply {
 
 export interface FinishReply extends ClaimReply {
   results: FinishResult[];
+  /** The call's Redis time: started_at of the starts it wrote. */
+  at: string;
 }
 
 /** What lease scripts need of a claimed job. */
@@ -169,6 +238,8 @@ export type LeaseHolder = Pick<ClaimedJob, 'entry' | 'token'>;
 export interface RecoveryReply {
   expired: number;
   stalled: number;
+  /** Jobs of expired leases whose cancel had been requested: cancelled instead of requeued. */
+  cancelled: number;
   /** Index entries of expired jobs dropped in this pass (retention set and expiry sweep together). */
   dropped: number;
 }

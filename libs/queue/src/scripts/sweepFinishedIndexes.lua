@@ -24,10 +24,23 @@
   whose swept indexes are all empty leaves the registry. Idempotent (ZREM):
   two sweeps at once do no harm.
 
+  The event streams' age limit rides on this: each workspace the sweep
+  finishes has its stream (events.lua) trimmed of the events older than
+  ARGV[3] (JOB_RETENTION_SECONDS), one exact XTRIM MINID. A job's events are
+  older than the window once its record expires (its last one, the final,
+  is appended as it finishes, in the call that sets the record's expiry),
+  and its workspace stays in the registry until the sweep has dropped its
+  entry, so no event outlives its job by more than a cycle of the sweep
+  (one recovery pass); in a workspace that keeps finishing jobs, no event
+  outlives the window by more than that either. Events of jobs that never
+  finish wait for the next expiry in their workspace (the length cap bounds
+  them meanwhile).
+
   Input:
     KEYS[1] expiringWorkspaces (lex)  KEYS[2] expirySweep (hash)  KEYS[3] deadLetters
     ARGV[1] retention window (s); 0 reads every entry
     ARGV[2] entries to read at most
+    ARGV[3] the event streams' retention window (s): JOB_RETENTION_SECONDS
   Output: {entries read, entries dropped, 1 when the cycle ended (the next step starts another), else 0}
 
   Reads index and record keys by computed name (not in KEYS): fine on one
@@ -41,14 +54,20 @@ local window, budget = tonumber(ARGV[1]), tonumber(ARGV[2])
 local SWEPT = {'succeeded', 'failed', 'cancelled', ''}
 -- Index members are '<created_at ISO 8601, 24 characters>/<job_id>'.
 local ID_FROM = 26
+-- A finish appends its event within a script's run of the time it sets the
+-- record's expiry from (the stream's own id is Redis's clock at the XADD).
+local EVENT_SLACK_MS = 1000
 
 local function sweptKey(ws, i)
   if SWEPT[i] == '' then return Keys.allJobsIndex(ws) end
   return Keys.workspaceStatusIndex(ws, SWEPT[i])
 end
 
+local nowMs = redisNowMs()
 -- Exclusive upper bound of the members read: created before now - window.
-local upper = window > 0 and '(' .. isoFromMs(redisNowMs() - window * 1000) or '+'
+local upper = window > 0 and '(' .. isoFromMs(nowMs - window * 1000) or '+'
+-- Events with a smaller stream id are past the retention window.
+local oldestKept = string.format('%d', nowMs - tonumber(ARGV[3]) * 1000 + EVENT_SLACK_MS)
 
 -- Neither copy exists: a scoped record, or a legacy one of this workspace.
 local function recordGone(ws, jobId)
@@ -93,6 +112,10 @@ while budget > 0 do
   else
     -- The workspace is done: every workspace with finished jobs comes here
     -- once per cycle, the place for any other upkeep that follows expiry.
+    -- Its event stream loses the events past the window. Exact (not '~'): a
+    -- stream shorter than a node would never lose an entry to '~'. (pcall: a
+    -- key of another type in the way is left alone.)
+    redis.pcall('XTRIM', Keys.workspaceEvents(ws), 'MINID', oldestKept)
     -- Out of the registry once it has nothing left to sweep (a finish puts it back).
     if redis.call('EXISTS', sweptKey(ws, 1), sweptKey(ws, 2), sweptKey(ws, 3), sweptKey(ws, 4)) == 0 then
       redis.call('ZREM', KEYS[1], ws)

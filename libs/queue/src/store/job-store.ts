@@ -39,6 +39,12 @@ export type CreateOutcome =
   /** Creating these jobs would take the workspace past its stored-jobs quota; nothing created. */
   | { outcome: 'quota_exceeded'; stored: number; quota: number };
 
+export type CancelOutcome =
+  | { outcome: 'cancelled'; job: Job }
+  | { outcome: 'requested'; job: Job }
+  | { outcome: 'missing' }
+  | { outcome: 'conflict'; status: string };
+
 export interface ListQuery {
   workspaceId: string;
   limit: number;
@@ -68,6 +74,10 @@ export abstract class JobStore {
   /** One job, or undefined when absent or in another workspace. */
   abstract get(workspaceId: string, jobId: string): Promise<Job | undefined>;
   abstract list(query: ListQuery): Promise<ListPage>;
-  /** Cancels a pending job and returns it; 'missing' when absent (or not readable in this phase), 'conflict' when it already started or finished. */
-  abstract cancel(workspaceId: string, jobId: string): Promise<{ outcome: 'cancelled'; job: Job } | { outcome: 'missing' } | { outcome: 'conflict'; status: string }>;
+  /**
+   * Cancels a job that has not started (pending, delayed, waiting for a retry) and returns it;
+   * 'requested' when it runs (its worker stops it: README "Cancelling a running job"), with the job
+   * as it is now; 'missing' when absent (or not readable in this phase); 'conflict' when it is final.
+   */
+  abstract cancel(workspaceId: string, jobId: string): Promise<CancelOutcome>;
 }

@@ -3,11 +3,11 @@ import { Logger } from '@nestjs/common';
 import { ErrorCode, RelayError } from '@relay/errors';
 import { assertWorkspaceId } from '@relay/workspace';
 import { WorkspaceLabelPolicy, type RelayMetrics } from '@relay/telemetry';
-import { JOB_FIELDS, jobFromHash, isJobStatus, type Job } from '../job-record.js';
+import { JOB_FIELDS, PROGRESS_FIELDS, jobFromHash, isJobStatus, type Job } from '../job-record.js';
 import type { QueueScripts } from '../scripts/queue-scripts.js';
 import type { CreateScriptJob, CreateScriptReply } from '../scripts/script-types.js';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
-import { JobStore, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
+import { JobStore, type CancelOutcome, type CreateOutcome, type CreateRequest, type ListPage, type ListQuery, type JobSummary } from './job-store.js';
 import { requestFingerprint } from './request-fingerprint.js';
 import { copiesFor, type StorageStrategy } from './storage-strategy.js';
 import { CreateBatcher } from './create-batcher.js';
@@ -18,7 +18,7 @@ export const DEFAULT_LIST_RESULT_MAX_BYTES = 4096;
 /** How long a submit may wait for a call slot when the client has no command timeout (it always has one in Relay). */
 const DEFAULT_SUBMIT_WAIT_MS = 1000;
 /** What a list item is read from (the result comes apart: see listJobs.lua). */
-const LIST_FIELDS = JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash' && f !== 'result');
+const LIST_FIELDS = [...JOB_FIELDS.filter((f) => f !== 'params' && f !== 'request_hash' && f !== 'result'), ...PROGRESS_FIELDS];
 
 /** A script refused to write (a key of the wrong type in the way): a server-side fault, answered as a bare 500. */
 export class StorageRefusedError extends RelayError {
@@ -156,10 +156,10 @@ export class RedisJobStore extends JobStore {
     return { items, nextCursor: page.next ? encodeCursor(page.next) : null };
   }
 
-  async cancel(workspaceId: string, jobId: string) {
+  async cancel(workspaceId: string, jobId: string): Promise<CancelOutcome> {
     const ws = assertWorkspaceId(workspaceId);
     const reply = await this.scripts.cancelJob(ws, jobId, this.retentionSeconds, this.strategy.reads);
-    if (reply.outcome === 'cancelled') return { outcome: 'cancelled' as const, job: jobFromHash(reply.record) };
+    if (reply.outcome === 'cancelled' || reply.outcome === 'requested') return { outcome: reply.outcome, job: jobFromHash(reply.record) };
     return reply;
   }
 

@@ -1,11 +1,4 @@
-import type { AttemptOutcome, ClaimedJob, FinishResult } from '../scripts/script-types.js';
-
-export interface FinishItem {
-  job: ClaimedJob;
-  outcome: AttemptOutcome;
-  /** A repeat of a finish whose answer never came (Redis may have run it): see finishJobs.lua. */
-  repeat?: boolean;
-}
+import type { FinishItem, FinishResult } from '../scripts/script-types.js';
 
 interface Waiting extends FinishItem {
   resolve: (result: FinishResult) => void;
@@ -32,14 +25,42 @@ export class FinishBatcher {
   private readonly queue: Waiting[] = [];
   private flushScheduled = false;
 
+  private inFlight = 0;
+
+  /**
+   * maxInFlight: calls sent and not yet answered, at most (group commit: while they are, the
+   * next outcomes gather into one call). Unbounded by default: each tick's outcomes go at once.
+   */
   constructor(
     private readonly finish: (items: FinishItem[]) => Promise<FinishResult[]>,
     private readonly maxPerCall: number,
+    private readonly maxInFlight = Infinity,
   ) {}
 
-  submit(job: ClaimedJob, outcome: AttemptOutcome, repeat = false): Promise<FinishResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ job, outcome, repeat, resolve, reject });
+  submit(item: FinishItem): Promise<FinishResult> {
+    return new Promise<FinishResult>((resolveCall, rejectCall) => {
+      let resolve = (result: FinishResult) => resolveCall(result);
+      let reject = (error: unknown) => rejectCall(error);
+      if (item.unconfirmedStart) {
+        // Its start has not left yet: one write of start and outcome together instead of two writes
+        // of the same job in one call (which would order their index moves wrongly). The start
+        // is answered with the outcome's answer.
+        const start = this.queue.findIndex((queued) => queued.job === item.job && queued.outcome.outcome === 'start');
+        if (start >= 0) {
+          const [merged] = this.queue.splice(start, 1);
+          const settle = resolve;
+          resolve = (result) => {
+            merged.resolve(result);
+            settle(result);
+          };
+          const fail = reject;
+          reject = (error) => {
+            merged.reject(error);
+            fail(error);
+          };
+        }
+      }
+      this.queue.push({ ...item, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(() => void this.flush());
@@ -49,17 +70,26 @@ export class FinishBatcher {
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
+    // A call's answer sends what gathered meanwhile (below).
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.maxPerCall);
-    if (this.queue.length > 0) {
+    if (this.queue.length > 0 && this.inFlight + 1 < this.maxInFlight) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
     }
+    this.inFlight++;
     try {
-      const results = await this.finish(batch.map(({ job, outcome, repeat }) => ({ job, outcome, repeat })));
+      const results = await this.finish(batch.map(({ job, outcome, repeat, unconfirmedStart }) => ({ job, outcome, repeat, unconfirmedStart })));
       if (results.length !== batch.length) throw new Error(`finish answered ${results.length} results for ${batch.length} outcomes`);
       batch.forEach((item, i) => item.resolve(results[i]));
     } catch (error) {
       for (const item of batch) item.reject(error);
+    } finally {
+      this.inFlight--;
+      if (this.queue.length > 0 && !this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => void this.flush());
+      }
     }
   }
 }

@@ -2,7 +2,22 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Redis, RedisKeys } from '@relay/redis';
 import { RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import { QueueScripts } from '../scripts/queue-scripts.js';
-import type { AttemptOutcome, ClaimedJob, ClaimOptions, FinishResult, GivenUpJob, HeldBack, LeaseHolder, NextClaim, RecoveryReply, RequeueReply } from '../scripts/script-types.js';
+import type {
+  AttemptOutcome,
+  ClaimedJob,
+  ClaimOptions,
+  FinishItem,
+  FinishResult,
+  GivenUpJob,
+  HeldBack,
+  LeaseHolder,
+  NextClaim,
+  ProgressResult,
+  RecoveryReply,
+  ReleaseReply,
+  RenewReply,
+  RequeueReply,
+} from '../scripts/script-types.js';
 import { ActiveWorkspaces } from './active-workspaces.js';
 import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
@@ -118,28 +133,32 @@ export class WorkQueue {
   }
 
   /** finish for several jobs in one script call (FinishBatcher gathers what finished in the same tick). */
-  async finishMany(
-    items: readonly { job: ClaimedJob; outcome: AttemptOutcome; repeat?: boolean }[],
-    retentionSeconds: number,
-    next?: NextClaim,
-  ): Promise<{ results: FinishResult[]; claimed: ClaimedJob[] }> {
-    const { results, claimed, skippedWrites, gaveUp, heldBack } = await this.scripts.finishJobs(items, retentionSeconds, next);
+  async finishMany(items: readonly FinishItem[], retentionSeconds: number, next?: NextClaim): Promise<{ results: FinishResult[]; claimed: ClaimedJob[]; at: string }> {
+    const { results, claimed, skippedWrites, gaveUp, heldBack, at } = await this.scripts.finishJobs(items, retentionSeconds, next);
     this.reportSkippedWrites(skippedWrites);
     this.reportGivenUp(gaveUp);
     this.reportHeldBack(heldBack);
-    return { results, claimed };
+    return { results, claimed, at };
   }
 
-  /** Extends the leases still held; returns the entries whose lease was lost. */
-  async renew(jobs: readonly LeaseHolder[], leaseMs: number): Promise<string[]> {
-    if (jobs.length === 0) return [];
+  /** Extends the leases still held; names the entries whose lease was lost and those whose cancel was requested. */
+  async renew(jobs: readonly LeaseHolder[], leaseMs: number): Promise<RenewReply> {
+    if (jobs.length === 0) return { lost: [], cancelRequested: [] };
     return this.scripts.renewLeases(jobs, leaseMs);
   }
 
-  /** Gives unfinished jobs back for immediate re-delivery (graceful shutdown). */
-  async release(jobs: readonly LeaseHolder[]): Promise<number> {
-    if (jobs.length === 0) return 0;
-    return this.scripts.releaseJobs(jobs);
+  /** Stores an action's progress on its job, while the job's lease is held (the worker throttles the calls). */
+  reportProgress(job: LeaseHolder, progress: number, message: string): Promise<ProgressResult> {
+    return this.scripts.reportProgress(job, progress, message);
+  }
+
+  /**
+   * Gives unfinished jobs back for immediate re-delivery (graceful shutdown); a job whose cancel was
+   * requested is cancelled instead, kept retentionSeconds like any final job.
+   */
+  async release(jobs: readonly LeaseHolder[], retentionSeconds: number): Promise<ReleaseReply> {
+    if (jobs.length === 0) return { released: 0, cancelled: 0 };
+    return this.scripts.releaseJobs(jobs, retentionSeconds);
   }
 
   /**
@@ -149,12 +168,15 @@ export class WorkQueue {
    * earlier release's jobs) until none is due, then the expiry sweep until
    * it has been once over every workspace with finished jobs
    * (sweepFinishedIndexes.lua; it reads only jobs created more than
-   * `retentionSeconds` ago, JOB_RETENTION_SECONDS: 0 reads them all). At any
-   * throughput the indexes, and the stored-jobs quota counted from them,
-   * follow expiry within one pass.
+   * `retentionSeconds` ago, JOB_RETENTION_SECONDS: 0 reads them all, and
+   * trims each such workspace's event stream by age). At any throughput
+   * the indexes, and the stored-jobs quota counted from them, follow expiry
+   * within one pass.
+   * A job of an expired lease whose cancel was requested is cancelled, kept
+   * retentionSeconds like any final job, instead of requeued.
    */
-  async recover(lockMs: number, retentionSeconds = 0): Promise<RecoveryReply | undefined> {
-    const pass = await this.scripts.recoverStalled(lockMs);
+  async recover(lockMs: number, retentionSeconds: number): Promise<RecoveryReply | undefined> {
+    const pass = await this.scripts.recoverStalled(lockMs, retentionSeconds);
     if (!pass) return undefined;
     let dropped = 0;
     const until = Date.now() + EXPIRE_BUDGET_MS;

@@ -65,6 +65,21 @@ export class JobSummaryView {
   })
   run_at: string | null;
 
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 0,
+    maximum: 100,
+    description:
+      "How far the action says its attempt has got, 0-100 (README \"Progress\"): written at most once per PROGRESS_MIN_INTERVAL_MS (default 1 s), the latest report winning. " +
+      'Kept when the job ends; cleared when it goes back to `pending` to run again. null when the action reported none.',
+    example: 40,
+  })
+  progress: number | null;
+
+  @ApiProperty({ type: 'string', nullable: true, maxLength: 200, description: 'The short text the action reported with its progress (at most 200 characters), or null.', example: 'uploaded 4 of 10 files' })
+  progress_message: string | null;
+
   @ApiPropertyOptional({
     type: 'boolean',
     enum: [true],
@@ -80,6 +95,19 @@ export class JobView extends JobSummaryView {
     example: { text: 'hello', api_key: '[REDACTED]' },
   })
   params: unknown;
+}
+
+/** The answer to a cancel: the job, and what the cancel came to. */
+export class CancelledJobView extends JobView {
+  @ApiProperty({
+    enum: ['cancelled', 'finished_first', 'requested'],
+    description:
+      '`cancelled`: the job is cancelled (it had not started, or its running attempt was stopped: 200). `finished_first`: it was running and succeeded or failed ' +
+      'before the cancel reached it, and keeps that outcome (200). `requested`: it is still running after the wait (CANCEL_WAIT_MS, default 5 s): ' +
+      'its worker stops it within WORKER_LEASE_MS / 3, unless it finishes first; read the job to see which (202).',
+    example: 'cancelled',
+  })
+  cancel: 'cancelled' | 'finished_first' | 'requested';
 }
 
 export class JobPageView {

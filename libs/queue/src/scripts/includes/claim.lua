@@ -1,19 +1,21 @@
 -- claim: starting pending jobs, shared by claimJobs and finishJobs (which
 -- claims the next jobs in the same call).
--- @requires clock entries copies statusIndex retention writeBatch rotation
+-- @requires clock entries copies statusIndex retention writeBatch rotation events
 -- Expects KEYS laid out as both scripts document:
 --   KEYS[1] pending list  KEYS[2] active list  KEYS[3] lease set
 --   KEYS[4] retry set     KEYS[5] dead letters KEYS[6] expiring workspaces (the expiry sweep's registry)
 -- A lease is the member '<entry>|<token>' of the lease set, scored by its
 -- deadline: only the holder of the token can remove or renew it (fencing).
 -- The claim context (claimContext) carries the call's clock, its limits and
--- its write batch; every job of one call shares them. Which workspace goes
+-- its write batch; every job of one call shares them. A start appends a
+-- `started` event, a give-up a `dead_lettered` one (events.lua; the calling
+-- script sets the stream's cap). Which workspace goes
 -- next is the rotation's (rotation.lua): a claim drains the pending list into
 -- the workspaces' lists, promotes due retries and delayed jobs to the front
 -- of theirs, then serves the lowest pass, up to its share, its cap and the
 -- call's budget, and again.
 -- Defines: leasesKeyError, DRAIN_PER_CLAIM, claimContext, holdBack, scheduleOf, runningOf,
--- rateLimitedUntil, startEntry, serveLowest, claimUpTo, heldBackRows.
+-- rateLimitedUntil, GAVE_UP, startEntry, serveLowest, claimUpTo, heldBackRows.
 
 -- The lease set, checked before a hot-path call writes anything: a claim
 -- whose lease write failed would hand out a job no one could finish or
@@ -35,9 +37,11 @@ local DRAIN_PER_CLAIM = 10000
 -- nowMs from redisNowMs(); the ISO time and deadlines are formatted once per call.
 -- scheduling: {defaultCap = WORKSPACE_MAX_RUNNING, readSchedule = workers
 -- published WORKSPACE_LIMITS overrides, rateRules = parseRateRules(...)}.
-local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling)
+-- startNow: how many of the maxJobs claimed start now; the rest are prefetched (WORKER_PREFETCH): leased
+-- for this worker, still `pending` until the worker starts one and says so in its next call.
+local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling, startNow)
   return {
-    nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, workerId = workerId, maxAttempts = maxAttempts,
+    nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, startNow = startNow or maxJobs, workerId = workerId, maxAttempts = maxAttempts,
     retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs), writes = writes,
     -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
     gaveUp = {},
@@ -114,7 +118,11 @@ local function rateLimitedUntil(c, ws, entry, provider, name)
   return nil
 end
 
--- Starts one entry: every copy to `running`, attempts + 1, and a lease.
+-- The error a job gets when a claim finds its attempts spent (its workers kept dying).
+local GAVE_UP = 'gave up: the job was interrupted on every attempt'
+
+-- Starts one entry: every copy to `running`, attempts + 1, and a lease (a
+-- prefetched entry: the lease only, see claimContext).
 -- Entries whose job is gone or no longer pending are dropped; a job past its
 -- attempt budget (its workers kept dying) fails here; a job over a rate
 -- limit waits in the delayed set until its window frees, using no attempt.
@@ -129,28 +137,36 @@ local function startEntry(entry, c, claims)
   if f[1] ~= 'pending' or not f[7] then return false end
   local member = indexMember(f[7], jobId)
   local attempts = (tonumber(f[2]) or 0) + 1
+  local provider, name = f[3] or '', f[4] or ''
   local writes = c.writes
   if attempts > c.maxAttempts then
-    setAll(copies, 'status', 'failed', 'error', 'gave up: the job was interrupted on every attempt', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
+    setAll(copies, 'status', 'failed', 'error', GAVE_UP, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     expireAll(copies, c.retention)
     batchMoveStatus(writes, ws, member, 'pending', 'failed')
     writes:tryWrite('LPUSH', KEYS[5], entry)
     sweepLater(writes, KEYS[6], ws)
-    c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', f[3] or '', f[4] or ''}
+    c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', provider, name}
+    -- Its last attempt was the one interrupted: the attempts are spent.
+    appendEvent(ws, 'dead_lettered', jobId, provider .. '.' .. name, 'failed', f[2] or '0', c.nowIso, {'error', GAVE_UP})
     return false
   end
-  local frees = rateLimitedUntil(c, ws, entry, f[3] or '', f[4] or '')
+  local frees = rateLimitedUntil(c, ws, entry, provider, name)
   -- (A delayed set of another type: the job starts rather than wait with no entry anywhere.)
   if frees and writes:tryWrite('ZADD', Keys.delayedQueue, frees, entry) then
     holdBack(c, 'rate_limit', ws)
     return false
   end
-  setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
-  batchMoveStatus(writes, ws, member, 'pending', 'running')
+  -- A prefetched job is leased (and counts against its workspace's cap) but not started: no write to its record.
+  local prefetched = #claims >= c.startNow
+  if not prefetched then
+    setAll(copies, 'status', 'running', 'attempts', attempts, 'started_at', c.nowIso, 'updated_at', c.nowIso)
+    batchMoveStatus(writes, ws, member, 'pending', 'running')
+  end
   local token = c.workerId .. ':' .. attempts
   writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
   c.started[ws] = (c.started[ws] or 0) + 1
-  claims[#claims + 1] = {entry, token, tostring(attempts), f[3] or '', f[4] or '', f[5] or '{}', f[6] or '', f[7], c.nowIso, f[8] or '', f[9] or '0'}
+  claims[#claims + 1] = {entry, token, tostring(attempts), provider, name, f[5] or '{}', f[6] or '', f[7], prefetched and '' or c.nowIso, f[8] or '', f[9] or '0'}
+  if not prefetched then appendEvent(ws, 'started', jobId, provider .. '.' .. name, 'running', attempts, c.nowIso) end
   return true
 end
 

@@ -37,7 +37,7 @@ function parseEntry(entry: string): AllowedHost {
 }
 
 /**
- * Where http.post may go: hosts on HTTP_ACTION_ALLOWED_HOSTS (`host`,
+ * Where Relay's outbound calls (http.post, webhook deliveries) may go: hosts on HTTP_ACTION_ALLOWED_HOSTS (`host`,
  * `host:port`, `[v6]:port`). An address that is not public (loopback,
  * private, link-local, CGNAT, multicast, reserved, the IPv6 transition
  * ranges, or one of this machine's own addresses) is refused unless the
@@ -71,6 +71,19 @@ export class OutboundPolicy {
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     if (!this.allowed.some((a) => a.host === host && (a.port === undefined || a.port === port))) return `host ${host}:${port} is not on HTTP_ACTION_ALLOWED_HOSTS`;
     return undefined;
+  }
+
+  /**
+   * Everything that can be checked before connecting: refuseUrl, and for a
+   * host written as an IP the address itself (the socket skips the DNS
+   * lookup for an IP host, so checkedLookup never sees it). A name's
+   * addresses are checked at connect time by checkedLookup.
+   */
+  refuseTarget(url: URL): string | undefined {
+    const refused = this.refuseUrl(url);
+    if (refused) return refused;
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    return canonicalAddress(host) === undefined ? undefined : this.refuseAddress(host, host);
   }
 
   /** The reason `host` may not be reached at `address` (one it resolved to, or the host itself when an IP), or undefined. */

@@ -1,0 +1,53 @@
+-- events: the workspace's event stream (README "Event stream"). A script
+-- that changes a job's lifecycle appends one entry per change, in the same
+-- call: XADD Keys.workspaceEvents(ws) MAXLEN ~ <cap> * with the fields type,
+-- job_id, action, status, attempt, at (always in this order, so that entries
+-- share their field names inside a stream node), then the pairs of `extra`
+-- ({field, value, ...}: result, error, retry_at, run_at, reason, ...).
+-- Never params. One command per event, and no read for it: callers pass
+-- what they have in hand.
+-- The cap (EVENTS_MAX_LEN) comes in each call's ARGV, handed to
+-- useEventStream before the first append. `~` trims whole stream nodes:
+-- O(1) amortized, the length stays within one node of the cap.
+-- pcall: a key of another type in the way (corruption or an operator's
+-- mistake) must not abort a script after its writes: the append is skipped
+-- and counted, and the script reports eventsSkipped() in its reply. Redis
+-- refuses a write for memory only before a script's first write, and every
+-- append follows the write it reports.
+-- eventStream is this include's state for one call (the cap, the count).
+-- @requires keys
+-- Uses: Keys (generated). Defines: eventStream, useEventStream(maxLen),
+-- appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra), eventsSkipped().
+
+local eventStream = {maxLen = nil, skipped = 0}
+
+-- maxLen: the EVENTS_MAX_LEN text of the call's ARGV (Redis parses it).
+local function useEventStream(maxLen)
+  eventStream.maxLen = maxLen
+end
+
+-- attempt: integer (text or number); atIso: Redis time, ISO 8601 with ms.
+-- Returns true when the event was appended.
+local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
+  local reply
+  if extra then
+    local args = {'XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
+    for i = 1, #extra do args[#args + 1] = extra[i] end
+    reply = redis.pcall(unpack(args))
+  else
+    -- The common case builds no table.
+    reply = redis.pcall('XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso)
+  end
+  if type(reply) == 'table' and reply.err then
+    eventStream.skipped = eventStream.skipped + 1
+    return false
+  end
+  return true
+end
+
+-- Appends of this call skipped because the stream's key holds another type.
+local function eventsSkipped()
+  return eventStream.skipped
+end
