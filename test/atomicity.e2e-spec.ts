@@ -80,7 +80,6 @@ describe('atomic submission: all or nothing (real Redis)', () => {
 
   /** Obstacles: each one a key of the wrong type (replacing whatever was there) on a key every submit of workspace acme writes. */
   const obstacles: { name: string; key: string; place: (r: Redis) => Promise<unknown> }[] = [
-    { name: 'the workspace index is a string', key: 'ai:index:acme', place: (r) => r.multi().del('ai:index:acme').set('ai:index:acme', 'somestring').exec() },
     { name: 'the queue is a string', key: 'ai:queue:pending', place: (r) => r.multi().del('ai:queue:pending').set('ai:queue:pending', 'not-a-list').exec() },
     { name: 'the pending status index is a hash', key: 'ai:index:acme:status:pending', place: (r) => r.multi().del('ai:index:acme:status:pending').hset('ai:index:acme:status:pending', 'f', 'v').exec() },
     { name: 'the idempotency key is a list', key: 'ai:idempotency:acme:atomic-1', place: (r) => r.multi().del('ai:idempotency:acme:atomic-1').rpush('ai:idempotency:acme:atomic-1', 'x').exec() },
@@ -93,7 +92,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       expect(earlier.status).toBe(202);
       await place(redis);
       const queueBefore = await redis.type('ai:queue:pending') === 'list' ? await redis.lrange('ai:queue:pending', 0, -1) : null;
-      const indexBefore = await redis.type('ai:index:acme') === 'zset' ? await redis.zrange('ai:index:acme', '0', '-1') : null;
+      const indexBefore = await redis.type('ai:index:acme:status:pending') === 'zset' ? await redis.zrange('ai:index:acme:status:pending', '0', '-1') : null;
       const before = await snapshot();
       const jobsBefore = await scanKeys('ai:jobs:*');
       const idemBefore = await scanKeys('ai:idempotency:*');
@@ -106,7 +105,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       expect(await scanKeys('ai:jobs:*')).toEqual(jobsBefore);
       expect(await scanKeys('ai:idempotency:*')).toEqual(idemBefore);
       if (queueBefore) expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(queueBefore);
-      if (indexBefore) expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual(indexBefore);
+      if (indexBefore) expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual(indexBefore);
       // The failure is logged server-side (with the request id), never silent.
       expect(api.logs.lines.join('\n')).toContain(failed.body.request_id);
       expect(api.logs.lines.join('\n')).not.toContain('param-value-never-logged');
@@ -119,7 +118,6 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       expect(await redis.hgetall(`ai:jobs:${jobId}`)).toMatchObject({ job_id: jobId, workspace_id: 'acme', status: 'pending', client_request_id: 'atomic-1' });
       expect(await redis.get('ai:idempotency:acme:atomic-1')).toBe(jobId);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${jobId}`);
-      expect(await redis.zrange('ai:index:acme', '0', '-1')).toContain(`${retried.body.created_at}/${jobId}`);
       expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toContain(`${retried.body.created_at}/${jobId}`);
       expect((await api.http.get(`/ai/jobs/${jobId}`).set(auth())).status).toBe(200);
 
@@ -141,7 +139,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     expect(api.logs.lines.join('\n')).not.toContain('runtime-param-never-logged');
     expect(await snapshot()).toEqual(before);
     expect(await redis.llen('ai:queue:pending')).toBe(0);
-    expect(await redis.exists('ai:index:acme')).toBe(0);
+    expect(await redis.exists('ai:index:acme:status:pending')).toBe(0);
 
     // Repaired: the stray record and the key that named it are gone (a key naming a missing job answers 410).
     await redis.del('ai:jobs:blocked', 'ai:idempotency:acme:runtime-1');
@@ -171,7 +169,6 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       expect(ids).toHaveLength(4);
       expect(await scanKeys('ai:jobs:*')).toEqual(ids.map((id) => `ai:jobs:${id}`).sort());
       expect(await redis.llen('ai:queue:pending')).toBe(4);
-      expect(await redis.zcard('ai:index:acme')).toBe(4);
       expect(await redis.zcard('ai:index:acme:status:pending')).toBe(4);
       expect(await redis.get('ai:idempotency:acme:atomic-1')).toBe(ids[0]);
       for (const [i, id] of ids.entries()) {
@@ -201,7 +198,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
     expect(await scanKeys('ai:jobs:*')).toEqual(jobsBefore);
     expect(await scanKeys('ai:idempotency:*')).toEqual([]);
     expect(await redis.llen('ai:queue:pending')).toBe(1);
-    expect(await redis.zcard('ai:index:acme')).toBe(1);
+    expect(await redis.zcard('ai:index:acme:status:pending')).toBe(1);
 
     // The key was not consumed: a permitted plan under it is created, not a 422.
     const permitted = await api.http.post('/ai/plans').set(auth()).send({ steps: [steps[0], steps[2]], client_request_id: 'forbidden-1' });
@@ -285,7 +282,6 @@ describe('atomic submission: all or nothing (real Redis)', () => {
 
       await redis.del(existing('taken'));
       const now = createdAt(await call());
-      expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/fresh`, `${now}/taken`]);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['acme:taken', 'acme:fresh']);
       for (const id of ['fresh', 'taken']) {
@@ -315,8 +311,8 @@ describe('atomic submission: all or nothing (real Redis)', () => {
         { outcome: 'created', createdAt: now },
       ]);
       expect(await redis.get('ai:idempotency:acme:dup')).toBe('blocked');
-      expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual([`${now}/a1`]);
-      expect(await redis.zrange('ai:index:beta', '0', '-1')).toEqual([`${now}/c1`, `${now}/c2`]);
+      expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/a1`]);
+      expect(await redis.zrange('ai:index:beta:status:pending', '0', '-1')).toEqual([`${now}/c1`, `${now}/c2`]);
       expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['beta:c2', 'beta:c1', 'acme:a1']);
       const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken') && k !== blockedKey);
       expect(records).toEqual(['a1', 'c1', 'c2'].flatMap((id) => recordKeys(id).map((k) => (id.startsWith('c') ? k.replace(':acme:', ':beta:') : k))).sort());
@@ -331,8 +327,8 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       await new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
       const flags = { newSchema: true, canaryPct: 100, readPrefersNew: false, readFallbackOld: true, legacyWrites: true };
       const store = new RedisJobStore(new QueueScripts(client), selectStorageStrategy(flags), new RelayMetrics(), 86400);
-      await redis.set('ai:index:acme', 'somestring');
-      // Workspaces named in each createJobs call on this file's database, 0 (its keys: the queue, the delayed set, then per request its workspace index).
+      await redis.set('ai:index:acme:status:pending', 'somestring');
+      // Workspaces named in each createJobs call on this file's database, 0 (its keys: the queue, the delayed set, then per request its pending index).
       const calls: string[][] = [];
       monitor.on('monitor', (_time: string, args: string[], _source: string, database: string) => {
         // ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA (same argument layout).
@@ -340,7 +336,7 @@ describe('atomic submission: all or nothing (real Redis)', () => {
         if (String(database) !== '0' || (command !== 'evalsha' && command !== 'eval') || args[3] !== 'ai:queue:pending') return;
         const keys = args.slice(3, 3 + Number(args[2]));
         if (keys[1] !== 'ai:queue:delayed' || !keys[2]?.startsWith('ai:index:')) return; // a worker script, not a submit
-        calls.push(keys.filter((k) => /^ai:index:[^:]+$/.test(k)).map((k) => k.slice('ai:index:'.length)));
+        calls.push(keys.flatMap((k) => /^ai:index:([^:]+):status:pending$/.exec(k)?.[1] ?? []));
       });
       await new Promise((r) => setTimeout(r, 50)); // MONITOR is on before the first submit
 
@@ -365,8 +361,8 @@ describe('atomic submission: all or nothing (real Redis)', () => {
         expect(await redis.hget(`ai:job:beta:${id}`, 'status')).toBe('pending');
       }
       expect((await redis.lrange('ai:queue:pending', 0, -1)).sort()).toEqual(created.map((id) => `beta:${id}`).sort());
-      expect(await redis.zcard('ai:index:beta')).toBe(20);
-      expect(await redis.get('ai:index:acme')).toBe('somestring');
+      expect(await redis.zcard('ai:index:beta:status:pending')).toBe(20);
+      expect(await redis.get('ai:index:acme:status:pending')).toBe('somestring');
       expect(await scanKeys('ai:job:acme:*')).toEqual([]);
 
       await new Promise((r) => setTimeout(r, 50)); // the last MONITOR lines

@@ -106,11 +106,11 @@ describe('authentication, scopes, workspace claims and route protection', () => 
     expect(res.status).toBe(202);
     return res.body as { job_id: string; created_at: string };
   };
-  /** What a request could have written: the queue and the index of every workspace this file uses. */
+  /** What a request could have written: the queue and the (pending) index of every workspace this file uses. */
   const writeFootprint = async () => ({
     queue: await redis.llen('ai:queue:pending'),
-    alpha: await redis.zcard('ai:index:alpha'),
-    beta: await redis.zcard('ai:index:beta'),
+    alpha: await redis.zcard('ai:index:alpha:status:pending'),
+    beta: await redis.zcard('ai:index:beta:status:pending'),
     legacy: (await redis.keys('ai:jobs:*')).length,
     scoped: (await redis.keys('ai:job:*')).length,
   });
@@ -339,7 +339,7 @@ describe('authentication, scopes, workspace claims and route protection', () => 
       expect(plan.status).toBe(202);
       expect(plan.body.job_ids).toHaveLength(1);
       expect(await redis.hget(`ai:jobs:${plan.body.job_ids[0]}`, 'workspace_id')).toBe('beta');
-      expect(await redis.zcard('ai:index:alpha')).toBe(0);
+      expect(await redis.zcard('ai:index:alpha:status:pending')).toBe(0);
     });
   });
 
@@ -632,7 +632,6 @@ describe.each(PHASES)('workspace isolation, %s', (_phase, env) => {
     // A corrupt index: beta's indexes also name every alpha job (as a buggy backfill could). Listing must still filter by workspace.
     for (const id of alphaIds) {
       const member = `2025-10-17T10:15:00.000Z/${id}`;
-      await redis.zadd('ai:index:beta', 0, member);
       for (const status of ['pending', 'running', 'cancelled']) await redis.zadd(`ai:index:beta:status:${status}`, 0, member);
     }
   });

@@ -248,10 +248,10 @@ describe('delayed jobs: run_at and delay_ms through the API', () => {
     await redis.rename(DELAYED, saved);
     await redis.set(DELAYED, 'not a zset');
     try {
-      const index = await redis.zcard(RedisKeys.workspaceIndex('dly'));
+      const index = await redis.zcard(RedisKeys.workspaceStatusIndex('dly', 'pending'));
       const refused = await submit({ action: 'debug.echo', delay_ms: 1000 });
       expect(refused.status).toBe(500);
-      expect(await redis.zcard(RedisKeys.workspaceIndex('dly'))).toBe(index);
+      expect(await redis.zcard(RedisKeys.workspaceStatusIndex('dly', 'pending'))).toBe(index);
       expect((await submit({ action: 'debug.echo' })).status).toBe(202);
       expect((await api.http.post(`/ai/jobs/${id}/cancel`).set(auth())).status).toBe(200);
       expect(await redis.get(DELAYED)).toBe('not a zset');

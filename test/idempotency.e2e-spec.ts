@@ -63,7 +63,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
 
     expect(await jobKeys()).toEqual([`ai:jobs:${first.body.job_id}`]);
     expect(await queueLength()).toBe(1);
-    expect(await redis.zcard('ai:index:acme')).toBe(1);
+    expect(await redis.zcard('ai:index:acme:status:pending')).toBe(1);
     expect(await redis.hget(`ai:jobs:${first.body.job_id}`, 'client_request_id')).toBe('req-1');
   });
 
@@ -143,7 +143,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
 
     expect(await jobKeys()).toEqual([`ai:jobs:${first.body.job_id}`]);
     expect(await queueLength()).toBe(1);
-    expect(await redis.zcard('ai:index:acme')).toBe(1);
+    expect(await redis.zcard('ai:index:acme:status:pending')).toBe(1);
     expect(await redis.get('ai:idempotency:acme:req-422')).toBe(first.body.job_id);
     expect(await redis.ttl('ai:idempotency:acme:req-422')).toBeLessThanOrEqual(ttlBefore);
   });
@@ -221,7 +221,7 @@ describe('idempotency of job and plan submission (real Redis)', () => {
     expect(await jobKeys()).toEqual([`ai:jobs:${jobId}`]);
     expect(await queueLength()).toBe(1);
     expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual([`acme:${jobId}`]);
-    expect(await redis.zcard('ai:index:acme')).toBe(1);
+    expect(await redis.zcard('ai:index:acme:status:pending')).toBe(1);
     expect(await redis.get('ai:idempotency:acme:burst-1')).toBe(jobId);
   });
 

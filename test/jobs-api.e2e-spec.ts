@@ -62,7 +62,9 @@ describe('job API on a real Redis (default phase: legacy schema)', () => {
     expect(Object.keys(record).sort()).toEqual(JOB_FIELDS.filter((f) => f !== 'run_at').sort());
     expect(await redis.exists(`ai:job:acme:${res.body.job_id}`)).toBe(0);
     expect(await redis.lrange('ai:queue:pending', 0, -1)).toContain(`acme:${res.body.job_id}`);
-    expect(await redis.zrange('ai:index:acme', '0', '-1')).toContain(`${res.body.created_at}/${res.body.job_id}`);
+    // One index entry: the pending index (no all-jobs index; an unfiltered list merges the status indexes).
+    expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toContain(`${res.body.created_at}/${res.body.job_id}`);
+    expect(await redis.exists('ai:index:acme')).toBe(0);
     expect(await redis.ttl(`ai:jobs:${res.body.job_id}`)).toBe(-1);
   });
 

@@ -154,7 +154,7 @@ describe('predecessor records written after start-up (the repeating legacy index
     await expectEventually(async () => expect(await walk(api, headers, 10, undefined, 'succeeded')).toEqual(['moving']), LISTED_WITHIN_MS, 50);
     expect(await walk(api, headers, 10, undefined, 'pending')).toEqual([]);
     expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([]);
-    expect(await redis.zrange('ai:index:acme', '0', '-1')).toEqual(['2025-10-17T10:00:00.000Z/moving']);
+    expect(await redis.zrange('ai:index:acme:status:succeeded', '0', '-1')).toEqual(['2025-10-17T10:00:00.000Z/moving']);
     expect(await redis.zrange('ai:queue:retention', '0', '-1')).toContain('acme|succeeded|2025-10-17T10:00:00.000Z/moving');
   });
 
@@ -169,17 +169,17 @@ describe('predecessor records written after start-up (the repeating legacy index
     await write('one-at-a-time', '2025-10-17T10:00:00.000Z');
     const outcomes = [await indexers[0].sweepOnce(), await indexers[1].sweepOnce()];
     expect(outcomes.slice().sort()).toEqual(['busy', 'complete']);
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:00.000Z/one-at-a-time')).not.toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:00.000Z/one-at-a-time')).not.toBeNull();
 
     // A third process (or a replica of an older build) holds it: neither sweeps.
     await redis.set(LOCK, 'another-process', 'PX', 600000);
     await write('while-held', '2025-10-17T10:00:01.000Z');
     expect([await indexers[0].sweepOnce(), await indexers[1].sweepOnce()]).toEqual(['busy', 'busy']);
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:01.000Z/while-held')).toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:01.000Z/while-held')).toBeNull();
     // Once it is gone (its expiry passed), the next pass picks the record up.
     await redis.del(LOCK);
     expect(await indexers[1].sweepOnce()).toBe('complete');
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:01.000Z/while-held')).not.toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:01.000Z/while-held')).not.toBeNull();
   });
 
   it('a batch whose token no longer holds the lock writes nothing, its checkpoint included (a replica whose lock lapsed)', async () => {
@@ -192,7 +192,7 @@ describe('predecessor records written after start-up (the repeating legacy index
     expect(reply).toBe('lost');
     expect(await redis.get(CHECKPOINT)).toBe('96');
     expect(await redis.get(LOCK)).toBe('the-new-holder');
-    expect(await redis.zcard('ai:index:acme')).toBe(0);
+    expect(await redis.zcard('ai:index:acme:status:pending')).toBe(0);
   });
 
   it("a key of another type in an index's place skips that record only: the pass completes and indexes the others", async () => {
@@ -203,14 +203,14 @@ describe('predecessor records written after start-up (the repeating legacy index
     await write('next-to-it', '2025-10-17T10:00:01.000Z');
     // The API's sweep goes past it, finishes its pass (no checkpoint left to get stuck on) and says why it skipped one.
     expect(await api.app.get(LegacyIndexer).sweepOnce()).toBe('complete');
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:01.000Z/next-to-it')).not.toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:01.000Z/next-to-it')).not.toBeNull();
     expect(await redis.get(CHECKPOINT)).toBeNull();
     expect(api.logs.lines.filter((line) => line.includes('an index key of another type is in the way'))).toHaveLength(1);
     // So does the operator's pass, which counts it.
     await write('after-broken', '2025-10-17T10:00:02.000Z');
     const run = await runRelay({ REDIS_URL: server.url }, ['migrate', 'index', '--json']);
     expect(JSON.parse(run.out[0])).toMatchObject({ scanned: 3, indexed: 1, failed: 1 });
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:02.000Z/after-broken')).not.toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:02.000Z/after-broken')).not.toBeNull();
   });
 
   it('a pass resumes from the checkpoint an interrupted one left, and the next pass covers the whole keyspace', async () => {
@@ -264,7 +264,7 @@ describe('predecessor records written after start-up (the repeating legacy index
     const later = await start(FAST);
     expect(await walk(later, headers, 100)).not.toContain('after-final');
     expect(await later.app.get(LegacyIndexer).sweepOnce()).toBe('final');
-    expect(await redis.zscore('ai:index:acme', '2025-10-17T10:00:02.000Z/after-final')).toBeNull();
+    expect(await redis.zscore('ai:index:acme:status:pending', '2025-10-17T10:00:02.000Z/after-final')).toBeNull();
     const status = await runRelay(env, ['migrate', 'status']);
     expect(status.out.join('\n')).toMatch(/legacy index sweep: stopped for good/);
   });

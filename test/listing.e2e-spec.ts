@@ -439,7 +439,7 @@ describe('GET /ai/jobs listing on a real Redis', () => {
       for (const i of gone) expect(await redis.del(`ai:jobs:${all[i].job_id}`)).toBe(1);
       live = all.filter((_, i) => !gone.has(i));
       expect(live).toHaveLength(7);
-      expect(await redis.zcard(`ai:index:${ws}`)).toBe(20);
+      expect(await redis.zcard(`ai:index:${ws}:status:pending`)).toBe(20);
     });
 
     it.each([1, 2, 3, 4, 7, 50])('are skipped and do not shorten pages below limit %i while more jobs exist', async (limit) => {

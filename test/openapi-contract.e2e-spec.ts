@@ -230,10 +230,10 @@ describe('OpenAPI document: valid, and every real answer matches it', () => {
       // Keys of the wrong type, as corruption or an operator's mistake would leave them.
       await redis.set('ai:jobs:broken-record', 'not a hash');
       await expectAnswer(500, 'GET', '/ai/jobs/broken-record', broken, key);
-      await redis.del('ai:queue:retention');
-      await redis.set('ai:queue:retention', 'not a sorted set');
+      await redis.set('ai:index:acme:status:cancelled', 'not a sorted set');
       await expectAnswer(500, 'POST', `/ai/jobs/${job.job_id}/cancel`, broken, key);
-      await redis.set('ai:index:acme', 'not a sorted set');
+      await redis.del('ai:index:acme:status:pending');
+      await redis.set('ai:index:acme:status:pending', 'not a sorted set');
       await expectAnswer(500, 'GET', '/ai/jobs', broken, key);
       await expectAnswer(500, 'POST', '/ai/jobs', broken, key, { action: 'debug.echo' });
       await expectAnswer(500, 'POST', '/ai/plans', broken, key, { steps: [{ action: 'debug.echo' }] });

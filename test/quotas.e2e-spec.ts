@@ -37,7 +37,7 @@ describe('per-workspace quotas', () => {
     expect((await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { i: 4 } })).status).toBe(202);
     const over = await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { i: 5 } });
     expect([over.status, over.body.error]).toEqual([429, 'Too Many Requests']);
-    expect(await server.redis.zcard('ai:index:acme')).toBe(5);
+    expect(await server.redis.zcard('ai:index:acme:status:pending')).toBe(5);
     expect(await server.redis.llen('ai:queue:pending')).toBe(5);
     // A replay creates nothing, so the quota does not stand in its way.
     const replay = await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { i: 0 }, client_request_id: 'q-0' });
@@ -47,13 +47,15 @@ describe('per-workspace quotas', () => {
     for (let i = 0; i < 8; i++) expect((await api.http.post('/ai/jobs').set(vip).send({ action: 'debug.echo', params: { i } })).status).toBe(202);
     expect((await api.http.post('/ai/jobs').set(vip).send({ action: 'debug.echo', params: {} })).status).toBe(429);
 
-    // Finished jobs free their place when they expire and the recovery sweep drops their index entries.
+    // Finished jobs free their place when they expire and the recovery pass's expiry sweep drops their index entries.
     expect((await api.http.post(`/ai/jobs/${ids[1]}/cancel`).set(acme)).status).toBe(200);
+    expect((await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { i: 6 } })).status).toBe(429); // a cancelled job counts until it expires
     await expectEventually(async () => expect(await server.redis.exists(`ai:jobs:${ids[1]}`)).toBe(0), 5000);
     await expectEventually(async () => {
-      await api.app.get(WorkQueue).recover(1, 86400);
-      expect(await server.redis.zcard('ai:index:acme')).toBe(4);
+      await api.app.get(WorkQueue).recover(1, 1);
+      expect(await server.redis.zcard('ai:index:acme:status:cancelled')).toBe(0);
     }, 5000);
+    expect(await server.redis.zcard('ai:index:acme:status:pending')).toBe(4);
     expect((await api.http.post('/ai/jobs').set(acme).send({ action: 'debug.echo', params: { again: true } })).status).toBe(202);
   });
 

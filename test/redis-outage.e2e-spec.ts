@@ -153,7 +153,7 @@ describe('Redis outage and slow Redis (private redis-server)', () => {
         const legacy = (await redis.keys('ai:jobs:*')).sort();
         const scoped = await redis.keys('ai:job:*');
         const queue = (await redis.lrange('ai:queue:pending', 0, -1)).sort();
-        const members: string[] = await redis.zrange('ai:index:acme', '0', '-1');
+        const members: string[] = await redis.zrange('ai:index:acme:status:pending', '0', '-1');
         const index = members.map((m) => m.slice(m.lastIndexOf('/') + 1)).sort();
         const params = await Promise.all(legacy.map((k) => redis.hget(k, 'params')));
         return { legacy, scoped, queue, index, params };

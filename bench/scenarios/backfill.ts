@@ -38,7 +38,6 @@ export async function handBackfill(redis: Redis): Promise<number> {
       const ws = record.workspace_id;
       const member = `${record.created_at}/${record.job_id}`;
       multi.hset(RedisKeys.scopedJob(ws, record.job_id), record);
-      multi.zadd(RedisKeys.workspaceIndex(ws), 'NX', 0, member);
       multi.zadd(RedisKeys.workspaceStatusIndex(ws, record.status), 'NX', 0, member);
       copied++;
     }

@@ -66,8 +66,8 @@ export async function scanListing(redis: Redis, workspace: string, limit: number
  * List a workspace's jobs: one page (50, first page, no status filter) of a
  * workspace with 1k jobs through RedisJobStore.list (default flags), when
  * Redis holds 10k jobs in all and when it holds 1M (quick: 100k), seeded
- * with raw pipelined writes of exactly what Relay writes (legacy hash, the
- * workspace index, the status index) spread over filler workspaces of 1k
+ * with raw pipelined writes of exactly what Relay writes (legacy hash, its
+ * status index entry; the page merges the five status indexes) spread over filler workspaces of 1k
  * jobs; and a SCAN-based listing over the same data. The two datasets live
  * side by side in two logical databases (10k in db 2, the large one in db
  * 0, same server), so the samples can alternate one by one and a change
@@ -171,7 +171,7 @@ export async function listJobs(ctx: BenchContext): Promise<ScenarioResult[]> {
       fillerWorkspaces: `${fillers} of ${FILLER_JOBS_PER_WORKSPACE} jobs each in the large dataset`,
       page: `first page of ${PAGE}, no status filter, RedisJobStore.list with default flags (legacy reads)`,
       sampling: `${rounds} rounds of ${samples} pages per size after 50 warm-up pages each, alternating one page at 10k and one at the large size; each size's p50/p99 from its round with the lowest p99 (all rounds in rounds); perPage from 200 more pages per size`,
-      seeding: 'raw pipelined HSET of the 16 job fields (200-byte params) + ZADD to ai:index:<ws> and ai:index:<ws>:status:pending, as RedisJobStore.create writes them; 10k in db 2, the large dataset in db 0',
+      seeding: 'raw pipelined HSET of the 16 job fields (200-byte params) + ZADD to ai:index:<ws>:status:pending, as RedisJobStore.create writes it; 10k in db 2, the large dataset in db 0',
       note: ctx.quick ? 'quick mode: 100k jobs instead of 1M' : undefined,
     };
     const common = {

@@ -20,7 +20,8 @@ import { BEE_QUEUE_PREFIX, BEE_QUEUE_WORKER_SETTINGS, beeQueueProducer, beeQueue
  * rows are (FLUSHALL, warm-up, 300 ms settle). Relay: apps/worker through
  * debug.sleep (no `ms` in the params: 0 ms, result `{"slept_ms":0}`), so
  * Redis holds exactly what a running Relay keeps: the record with its
- * result and finished_at, its index entries, its retention entry.
+ * result and finished_at, its index entry, its workspace in the expiry
+ * sweep's registry (one entry, whatever the number of jobs).
  */
 
 const WORKSPACE = 'bench-mem';
@@ -96,9 +97,8 @@ async function measureRelay(ctx: BenchContext, jobs: number, mode: Mode): Promis
           recordTtlSeconds: await ctx.admin.ttl(hashKey),
           status: await ctx.admin.hget(hashKey, 'status'),
           result: await ctx.admin.hget(hashKey, 'result'),
-          workspaceIndexBytesPerJob: await perJob(ctx.admin, RedisKeys.workspaceIndex(WORKSPACE), jobs),
           succeededIndexBytesPerJob: await perJob(ctx.admin, RedisKeys.workspaceStatusIndex(WORKSPACE, 'succeeded'), jobs),
-          retentionBytesPerJob: await perJob(ctx.admin, RedisKeys.retention, jobs),
+          expiringWorkspacesBytes: await keyBytes(ctx.admin, RedisKeys.expiringWorkspaces),
           retentionEntries: await ctx.admin.zcard(RedisKeys.retention),
           worker: { ...env, action: `${ACTION}, params the 200-byte object (no ms: 0 ms)` },
         };

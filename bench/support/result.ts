@@ -43,6 +43,8 @@ export const TARGETS = {
   memory: 'scoped ≤ 1.0×, dual-write ≤ 2.0×',
   // Issue 17 point 3: finished jobs kept for the retention window against BullMQ completed jobs kept.
   finishedMemory: '≤ 1.5× BullMQ',
+  // Issue 17 point 3: what a scoped pending job stores beyond the lower-bound row, halved.
+  memoryBeyondRecord: '≤ 330 B (half of 656)',
   noisyNeighbour: "B's p99 ≤ 1/50 of BullMQ's",
   // Issue 15 point 8: job finish → the client receives the event, 100 listeners, ~1,000 jobs/s.
   notificationLatency: "p99 ≤ 1.0× BullMQ QueueEvents'",

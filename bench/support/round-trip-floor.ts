@@ -11,7 +11,7 @@ import { RedisKeys } from '@relay/redis';
  * side; what a side spends per job above this is its own work.
  */
 const FLOOR_SCRIPT = `return {{'done'}, {{ARGV[7], ARGV[8], '1', 'debug', 'echo', '{}', 'bench-actor', ARGV[13]}}, 0}`;
-const KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention];
+const KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.expiringWorkspaces];
 
 /** µs per round trip: the fastest of `runs` runs of `calls` sequential calls (external load only slows a run). */
 export async function measureRoundTripFloor(redis: Redis, calls: number, runs = 3): Promise<number> {

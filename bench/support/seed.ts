@@ -8,7 +8,7 @@ export interface SeedOptions {
   workspace: string;
   count: number;
   params: Record<string, unknown>;
-  /** Also write the index entries Relay writes (ai:index:<ws> and its status index). */
+  /** Also write the index entry Relay writes (ai:index:<ws>:status:<status>). */
   indexed: boolean;
   /** created_at of the first job (ms since epoch); each next job is 1 ms later. */
   createdAtMs: number;
@@ -41,8 +41,8 @@ export function legacyRecord(jobId: string, workspace: string, createdAt: string
 /**
  * Writes `count` legacy job records (ai:jobs:<id>, the same 17 fields, in
  * the same order, as Relay) with raw pipelined commands, and, when
- * `indexed`, the same index members Relay adds (`<created_at>/<job_id>` in
- * ai:index:<ws> and ai:index:<ws>:status:<status>). Far faster than going
+ * `indexed`, the same index member Relay adds (`<created_at>/<job_id>` in
+ * ai:index:<ws>:status:<status>). Far faster than going
  * through the store, for seeding large keyspaces.
  */
 export async function seedLegacyJobs(pipe: RawPipe, options: SeedOptions): Promise<void> {
@@ -51,12 +51,10 @@ export async function seedLegacyJobs(pipe: RawPipe, options: SeedOptions): Promi
   const paramsJson = JSON.stringify(options.params);
   // Same length and alphabet as Relay's request fingerprint (sha256, base64url).
   const requestHash = createHash('sha256').update('job').update(paramsJson).digest('base64url');
-  const index = RedisKeys.workspaceIndex(workspace);
   const statusIndex = RedisKeys.workspaceStatusIndex(workspace, status);
   let members: string[] = [];
   const flushIndex = () => {
     if (members.length === 0) return;
-    pipe.command('ZADD', index, ...members);
     pipe.command('ZADD', statusIndex, ...members);
     members = [];
   };

@@ -59,20 +59,40 @@ export const RedisKeys = {
   stalledCheck: 'ai:queue:stalled-check',
   /** string with PX: one recovery pass at a time across all workers. */
   recoveryLock: 'ai:queue:recovery-lock',
-  /** sorted set: `<ws>|<status>|<index member>` of finished jobs, scored by expiry (ms), to drop index entries. */
+  /**
+   * sorted set: `<ws>|<status>|<index member>`, scored by expiry (ms), to drop index entries when a
+   * record expires: written for predecessor records indexed with a TTL (and by releases before the
+   * expiry sweep for every finished job); drained by the recovery pass.
+   */
   retention: 'ai:queue:retention',
+  /**
+   * sorted set (all scores 0, ordered by member): workspaces whose finished-status indexes hold
+   * entries, for the expiry sweep (sweepFinishedIndexes.lua); a workspace joins when one of its
+   * jobs finishes and leaves when the sweep finds those indexes empty.
+   */
+  expiringWorkspaces: 'ai:queue:expiring-workspaces',
+  /** hash: where the expiry sweep stopped (workspace, index, member), so the next call goes on from there. */
+  expirySweep: 'ai:queue:expiry-sweep',
   /**
    * stream: the workspace's job lifecycle events (created, started, retrying, succeeded, …), one
    * entry per change, appended by the script that makes it; capped by EVENTS_MAX_LEN (approximate
-   * MAXLEN) and trimmed by age as the workspace's finished jobs expire (README "Event stream").
+   * MAXLEN) and trimmed by age by the expiry sweep as the workspace's finished jobs expire (README "Event stream").
    */
   workspaceEvents: (workspaceId: string) => `ai:events:${workspaceId}`,
   /** string: job id first created for a client_request_id; TTL 24 h. */
   idempotency: (workspaceId: string, clientRequestId: string) => `ai:idempotency:${workspaceId}:${clientRequestId}`,
-  /** sorted set (all scores 0, ordered by member): `<created_at ISO 8601>/<job_id>` of every job of a workspace. */
-  workspaceIndex: (workspaceId: string) => `ai:index:${workspaceId}`,
-  /** sorted set: the same members, per status, for filtered listing. */
+  /**
+   * sorted set (all scores 0, ordered by member): `<created_at ISO 8601>/<job_id>` of the workspace's
+   * jobs of one status. A job is in the index of its status; a listing without a status filter merges
+   * the five (listJobs.lua).
+   */
   workspaceStatusIndex: (workspaceId: string, status: string) => `ai:index:${workspaceId}:status:${status}`,
+  /**
+   * sorted set: the same members for every job of a workspace, written by releases before the merged
+   * listing. No longer written or read; the expiry sweep drops its entries as their records go, and
+   * the key with its last one (README "Upgrading: the job indexes").
+   */
+  allJobsIndex: (workspaceId: string) => `ai:index:${workspaceId}`,
   /** hash: API key record (hash of the key, workspace, actor, scopes). */
   apiKey: (keyId: string) => `ai:apikey:${keyId}`,
   /** set: key ids of a workspace, for `relay keys list`. */

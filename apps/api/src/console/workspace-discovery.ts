@@ -13,8 +13,10 @@ export interface DiscoveredWorkspaces {
 }
 
 /**
- * The workspaces that have jobs, found by their job index (`ai:index:<ws>`,
- * which every job of a workspace is in) with a SCAN. There is no registry of
+ * The workspaces that have jobs, found by their status indexes
+ * (`ai:index:<ws>:status:<status>`: every job is in the one of its status;
+ * and `ai:index:<ws>`, which releases before the merged listing wrote) with
+ * a SCAN. There is no registry of
  * workspaces, and adding one would mean another write on every submit; a
  * SCAN walks the whole keyspace instead (every job record too), so the
  * caller caches the answer (ConsoleOverviewService: 30 s) and it is run only
@@ -25,15 +27,18 @@ export class WorkspaceDiscovery {
   constructor(@Inject(Redis) private readonly redis: Redis) {}
 
   async find(): Promise<DiscoveredWorkspaces> {
-    const prefix = RedisKeys.workspaceIndex('');
+    const prefix = RedisKeys.allJobsIndex('');
+    const statusPart = RedisKeys.workspaceStatusIndex('', '').slice(prefix.length); // ':status:'
     const found = new Set<string>();
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', SCAN_COUNT);
       cursor = next;
       for (const key of keys) {
-        // Status indexes (`ai:index:<ws>:status:<status>`) carry a colon; workspace ids never do.
-        const id = key.slice(prefix.length);
+        // Workspace ids never hold a colon: what comes before ':status:' is the workspace.
+        const rest = key.slice(prefix.length);
+        const at = rest.indexOf(statusPart);
+        const id = at === -1 ? rest : rest.slice(0, at);
         if (isValidWorkspaceId(id)) found.add(id);
       }
       if (found.size > MAX_WORKSPACES) break;

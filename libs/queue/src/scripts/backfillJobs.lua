@@ -41,9 +41,9 @@ for _, key in ipairs(KEYS) do
           local ttl = redis.call('PTTL', key)
           if ttl > 0 then redis.call('PEXPIRE', scoped, ttl) end
           local member = indexMember(record['created_at'], jobId)
-          redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
-          if JOB_STATUSES[record['status']] then redis.call('ZADD', Keys.workspaceStatusIndex(ws, record['status']), 'NX', 0, member) end
-          trackExpiry(key, ws, record['status'], member)
+          local status = indexedStatus(record['status'])
+          redis.call('ZADD', Keys.workspaceStatusIndex(ws, status), 'NX', 0, member)
+          trackExpiry(key, ws, status, member)
         end
       end
     end

@@ -6,7 +6,7 @@
   running job"). Times come from Redis TIME.
 
   Input:
-    KEYS[1] retention  KEYS[2] delayed set  KEYS[3] retry set
+    KEYS[1] expiringWorkspaces (the expiry sweep's registry)  KEYS[2] delayed set  KEYS[3] retry set
     (and, by name: cancelRequests, cancelChannel)
     ARGV[1] workspace id  ARGV[2] job id
     ARGV[3] retention (s): finished jobs expire
@@ -35,7 +35,6 @@
 -- @include clock
 -- @include copies
 -- @include statusIndex
--- @include retention
 -- @include entries
 -- @include events
 local ws, jobId, retention, routing = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
@@ -69,7 +68,9 @@ setAll(copies, 'status', 'cancelled', 'updated_at', nowIso, 'finished_at', nowIs
 expireAll(copies, retention)
 local member = indexMember(f[2], jobId)
 moveStatus(ws, member, 'pending', 'cancelled')
-redis.call('ZADD', KEYS[1], nowMs + retention * 1000, retentionItem(ws, 'cancelled', member))
+-- The record expires; the expiry sweep drops the index entry once it is gone (retention.lua).
+-- (A registry of another type: skipped rather than raise after the writes above.)
+redis.pcall('ZADD', KEYS[1], 0, ws)
 -- A set of another type cannot hold the entry; skipping it keeps this script from raising after its writes.
 local entry = queueEntry(ws, jobId)
 for _, waiting in ipairs({KEYS[2], KEYS[3]}) do

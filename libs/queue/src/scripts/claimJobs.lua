@@ -10,7 +10,7 @@
 
   Input:
     KEYS[1] pendingQueue   KEYS[2] activeQueue   KEYS[3] leases
-    KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] retention
+    KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] expiringWorkspaces
     (and, by name: workspaceQueue(ws), readyWorkspaces, cappedWorkspaces,
     rotationPass, runningCounts, workspaceSchedule, delayedQueue, actionRateWindow)
     ARGV[1] lease (ms)  ARGV[2] max jobs  ARGV[3] worker id
@@ -25,7 +25,7 @@
 
   Output: { { {entry, token, attempts, provider, name, params, actor_id, created_at, started_at, run_at, deferrals}, ... },
             writes skipped because a key of another type was in the way (index,
-            retention or dead-letter entries; the jobs themselves are unharmed),
+            expiry-registry or dead-letter entries; the jobs themselves are unharmed),
             { {entry, attempts, provider, name} of jobs failed here for their spent attempts (dead letters) },
             { {reason ('max_running' | 'rate_limit'), workspace, times}, ... },
             1 when the call's budget ran out with slots left (more may be waiting: claim again at once), else 0,

@@ -16,7 +16,6 @@
     KEYS[1]  the pending list
     KEYS[2]  the delayed set (delayedQueue)
     then per request, in request order:
-      workspaceIndex(ws)
       workspaceStatusIndex(ws, 'pending')
       idempotency(ws, client_request_id)   (used only when its flag is '1')
       the record keys each job gets, in job order: legacyJob(id) when its
@@ -63,8 +62,18 @@
     {'quota', stored, quota}                   the workspace would store more jobs than its quota
     {'refused', reason}                        a precondition failed; nothing of it written
 
-  Reads job copies of an existing idempotency key by computed name (not in
-  KEYS): fine on one Redis primary; the Cluster plan adds hash tags.
+  A job's one index entry is in its workspace's pending index (a listing
+  without a status filter merges the status indexes: listJobs.lua).
+  request_hash is written only where it is read: on a job with a
+  client_request_id (the replay check), and on every job with a legacy
+  copy, where '' marks the record as Relay's own for the predecessor sweep
+  (indexLegacyJobs.lua; both copies alike, so that they stay identical). A
+  job written to the scoped schema alone without a client_request_id has
+  none: a field (~55 B) less.
+
+  Reads job copies of an existing idempotency key, and (with a quota) the
+  workspace's other status indexes, by computed name (not in KEYS): fine on
+  one Redis primary; the Cluster plan adds hash tags.
 ]]
 -- @include clock
 -- @include keys
@@ -72,6 +81,8 @@
 -- @include events
 local PER_JOB = 7
 local PER_REQUEST = 6
+-- The status indexes a workspace's stored jobs are in (the quota's count).
+local JOB_STATUS_LIST = {'pending', 'running', 'succeeded', 'failed', 'cancelled'}
 local idempotencyTtl = tonumber(ARGV[1])
 useEventStream(ARGV[2])
 local nowMs = redisNowMs()
@@ -126,11 +137,11 @@ local function dueTime(delay)
 end
 
 -- One request: a = index of its first ARGV, k = index of its first KEY
--- (its workspace index); jobCount and recordKeys as computed by the caller.
+-- (its pending index); jobCount and recordKeys as computed by the caller.
 local function createRequest(a, k, jobCount, recordKeys)
   local ws, hasIdem = ARGV[a], ARGV[a + 1] == '1'
   local requestHash, clientRequestId, quota = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
-  local indexKey, statusKey, idemKey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local statusKey, idemKey = KEYS[k], KEYS[k + 1]
   local firstJob = a + PER_REQUEST
 
   -- 1. Idempotency: a live key answers the request. Its job exists (a replay
@@ -154,12 +165,16 @@ local function createRequest(a, k, jobCount, recordKeys)
   -- types, and no record key of these jobs exists (one EXISTS for all of them).
   if queueOk == nil then queueOk = holdsOnly(KEYS[1], 'list') end
   if not queueOk then return {'refused', 'queue key holds another type'} end
-  if not holdsOnly(indexKey, 'zset') then return {'refused', 'workspace index holds another type'} end
   if not holdsOnly(statusKey, 'zset') then return {'refused', 'status index holds another type'} end
-  -- The workspace index holds every stored job of the workspace (until the
-  -- recovery sweep drops expired ones), so its size is the quota's count.
+  -- Every stored job of the workspace is in one of its status indexes (until
+  -- the expiry sweep drops expired ones), so their sizes are the quota's count.
+  -- (pcall: an index of another type, corruption, counts nothing rather than raise.)
   if quota > 0 then
-    local stored = redis.call('ZCARD', indexKey)
+    local stored = 0
+    for _, status in ipairs(JOB_STATUS_LIST) do
+      local n = redis.pcall('ZCARD', Keys.workspaceStatusIndex(ws, status))
+      if type(n) == 'number' then stored = stored + n end
+    end
     if stored + jobCount > quota then return {'quota', tostring(stored), tostring(quota)} end
   end
   -- entries: for the pending list; delayed: score/entry pairs for the delayed set.
@@ -183,7 +198,7 @@ local function createRequest(a, k, jobCount, recordKeys)
     if delayedOk == nil then delayedOk = holdsOnly(KEYS[2], 'zset') end
     if not delayedOk then return {'refused', 'delayed set holds another type'} end
   end
-  local firstRecord, lastRecord = k + 3, k + 2 + recordKeys
+  local firstRecord, lastRecord = k + 2, k + 1 + recordKeys
   for first = firstRecord, lastRecord, 1000 do
     if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, lastRecord))) > 0 then
       return {'refused', 'job id already exists'}
@@ -191,26 +206,32 @@ local function createRequest(a, k, jobCount, recordKeys)
   end
 
   -- 3. Writes.
-  -- run_at only on a job given a due time: a 17th field on every record
-  -- would grow its hash table (16 → 32 buckets, ~300 B a job; bench "memory").
-  local NO_FIELD = {}
-  local function writeRecord(key, base, runAt)
+  -- run_at only on a job given a due time, request_hash only where it is
+  -- read (see above): each field costs ~55 B a record, and a 17th would grow
+  -- the hash table besides (16 → 32 buckets, ~300 B a job; bench "memory").
+  local NO_FIELD, HASH_ONLY = {}, {'request_hash', requestHash}
+  local function writeRecord(key, base, runAt, withHash)
+    local extra = NO_FIELD
+    if withHash then
+      extra = runAt == '' and HASH_ONLY or {'request_hash', requestHash, 'run_at', runAt}
+    elseif runAt ~= '' then
+      extra = {'run_at', runAt}
+    end
     redis.call('HSET', key,
       'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
       'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
       'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
       'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
-      'started_at', '', 'finished_at', '', 'request_hash', requestHash,
-      unpack(runAt == '' and NO_FIELD or {'run_at', runAt}))
+      'started_at', '', 'finished_at', '', unpack(extra))
   end
   local nextKey = firstRecord
   for i = 0, jobCount - 1 do
     local base = firstJob + i * PER_JOB
     local copies = ARGV[base]
-    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i]); nextKey = nextKey + 1 end
-    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i]); nextKey = nextKey + 1 end
+    local withHash = hasIdem or copies ~= 'S'
+    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
+    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
   end
-  callChunked('ZADD', indexKey, members)
   callChunked('ZADD', statusKey, members)
   if #entries > 0 then callChunked('LPUSH', KEYS[1], entries) end
   if #delayed > 0 then callChunked('ZADD', KEYS[2], delayed) end
@@ -233,6 +254,6 @@ while a <= #ARGV do
   for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end
   replies[#replies + 1] = createRequest(a, k, jobCount, recordKeys)
   a = a + PER_REQUEST + jobCount * PER_JOB
-  k = k + 3 + recordKeys
+  k = k + 2 + recordKeys
 end
 return replies

@@ -8,7 +8,7 @@
 
   Input:
     KEYS[1] pendingQueue   KEYS[2] activeQueue   KEYS[3] leases
-    KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] retention
+    KEYS[4] retryQueue     KEYS[5] deadLetters   KEYS[6] expiringWorkspaces
     ARGV[1] retention (s)
     ARGV[2] jobs to claim next (0 for none)  ARGV[3] worker id  ARGV[4] lease (ms)  ARGV[5] max attempts
     ARGV[6..8] as claimJobs' ARGV[7..9]: WORKSPACE_MAX_RUNNING, '1' when WORKSPACE_LIMITS
@@ -76,7 +76,7 @@ local broken = leasesKeyError()
 if broken then return broken end
 useEventStream(ARGV[9])
 local retention = tonumber(ARGV[1])
--- One context for the call: its clock and retention expiry serve the outcomes too.
+-- One context for the call: its clock serves the outcomes too.
 local c = claimContext(redisNowMs(), tonumber(ARGV[4]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5]), retention, newWriteBatch(),
   {defaultCap = tonumber(ARGV[6]), readSchedule = ARGV[7] == '1', rateRules = parseRateRules(ARGV[8])}, tonumber(ARGV[10]))
 local writes = c.writes
@@ -178,7 +178,7 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
     setAll(copies, 'status', 'cancelled', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     expireAll(copies, retention)
     batchMoveStatus(writes, ws, member, from, 'cancelled')
-    writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'cancelled', member))
+    sweepLater(writes, KEYS[6], ws)
     appendEvent(ws, 'cancelled', jobId, action, 'cancelled', attempt, c.nowIso, {'reason', 'requested'})
     return outcome == 'cancelled' and 'done' or 'cancelled'
   end
@@ -222,7 +222,8 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   end
   expireAll(copies, retention)
   batchMoveStatus(writes, ws, member, from, outcome)
-  writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, outcome, member))
+  -- The record expires; the expiry sweep drops its index entry once it is gone (retention.lua).
+  sweepLater(writes, KEYS[6], ws)
   return 'done'
 end
 

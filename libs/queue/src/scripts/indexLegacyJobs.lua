@@ -1,10 +1,12 @@
 --[[
   indexLegacyJobs: one batch of the legacy index sweep. Records the
   predecessor system wrote have no index entries; each valid one gets its
-  entry in the workspace index and in the index of its current status.
-  Idempotent (ZADD NX). The predecessor may still change a record's status
-  while it runs, so an entry found under another status index is moved to
-  the current one. Records holding Relay's own field request_hash are
+  entry in the index of its current status (one the status reads show:
+  'pending' for a status that is none of the five). Idempotent. The
+  predecessor may still change a record's status while it runs, so an entry
+  found under another status index is moved to the current one. Records
+  holding Relay's own field request_hash (every job Relay writes with a
+  legacy copy has it, '' without a client_request_id: createJobs.lua) are
   Relay's: Relay indexes them when it writes them, so they are passed over.
 
   The sweep (ARGV[1] set) writes only while its token holds the lock, and
@@ -33,14 +35,16 @@
 local token, lockMs, nextCursor, holdMs = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 if token ~= '' and redis.call('GET', KEYS[1]) ~= token then return {'lost'} end
 
--- Puts the member in its current status's index and takes it out of the others.
+-- Puts the member in its status's index and takes it out of the others:
+-- 'kept' (it was there), 'moved' (it was under another status) or 'indexed' (in none).
 local function placeStatus(ws, member, status)
-  if redis.call('ZSCORE', Keys.workspaceStatusIndex(ws, status), member) then return 0 end
+  if redis.call('ZSCORE', Keys.workspaceStatusIndex(ws, status), member) then return 'kept' end
+  local removed = 0
   for other in pairs(JOB_STATUSES) do
-    if other ~= status then redis.call('ZREM', Keys.workspaceStatusIndex(ws, other), member) end
+    if other ~= status then removed = removed + redis.call('ZREM', Keys.workspaceStatusIndex(ws, other), member) end
   end
   redis.call('ZADD', Keys.workspaceStatusIndex(ws, status), 0, member)
-  return 1
+  return removed > 0 and 'moved' or 'indexed'
 end
 
 -- What indexing one key did: 'indexed', 'moved', 'kept', 'invalid', 'own' or 'other' (not a hash).
@@ -51,12 +55,10 @@ local function indexRecord(key)
   local jobId, ws = legacyIdentity(key, record)
   if not jobId then return 'invalid' end
   local member = indexMember(record['created_at'], jobId)
-  local status = record['status']
-  local added = redis.call('ZADD', Keys.workspaceIndex(ws), 'NX', 0, member)
-  local placed = JOB_STATUSES[status] and placeStatus(ws, member, status) == 1
+  local status = indexedStatus(record['status'])
+  local placed = placeStatus(ws, member, status)
   trackExpiry(key, ws, status, member)
-  if added == 1 then return 'indexed' end
-  return placed and 'moved' or 'kept'
+  return placed
 end
 
 -- A key of another type in an index's place (corruption, an operator's

@@ -3,7 +3,7 @@ import { RelayConfig } from '@relay/config';
 import { Redis, RedisKeys, ReplicaAcknowledgement } from '@relay/redis';
 import { RelayMetrics } from '@relay/telemetry';
 import { scriptSource, SCRIPT_NAMES, type ScriptName } from './script-source.js';
-import { pairsToRecord } from '../job-record.js';
+import { JOB_STATUSES, pairsToRecord } from '../job-record.js';
 import { claimedJob, givenUpJob, heldBack, type Reply } from './reply-decoding.js';
 import type {
   FinishItem,
@@ -33,6 +33,7 @@ import type {
   RenewReply,
   RequeueReply,
   SchedulingArgs,
+  SweepReply,
 } from './script-types.js';
 import { DEFAULT_EVENT_STREAM, NO_SCHEDULING_LIMITS, type EventStreamSettings } from './script-types.js';
 import type { ReadRouting } from '../store/storage-strategy.js';
@@ -45,7 +46,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const schedulingArgs = (s: SchedulingArgs = NO_SCHEDULING_LIMITS): Arg[] => [s.defaultMaxRunning, s.overridesPublished ? '1' : '0', s.rateRules];
 
 /** The keys of claimJobs and finishJobs, in their documented order. */
-const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.retention];
+const WORK_KEYS = [RedisKeys.pendingQueue, RedisKeys.activeQueue, RedisKeys.leases, RedisKeys.retryQueue, RedisKeys.deadLetters, RedisKeys.expiringWorkspaces];
 
 type Arg = string | number;
 type Caller = (keys: readonly string[], args: readonly Arg[]) => Promise<Reply>;
@@ -127,7 +128,7 @@ export class QueueScripts {
     const args: Arg[] = [IDEMPOTENCY_TTL_SECONDS, this.events.maxLen];
     for (const request of requests) {
       const ws = request.workspaceId;
-      keys.push(RedisKeys.workspaceIndex(ws), RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
+      keys.push(RedisKeys.workspaceStatusIndex(ws, 'pending'), RedisKeys.idempotency(ws, request.clientRequestId ?? ''));
       args.push(ws, request.clientRequestId ? '1' : '0', request.requestHash, request.clientRequestId ?? '', request.maxStoredJobs ?? 0, request.jobs.length);
       for (const job of request.jobs) {
         if (job.copies !== 'S') keys.push(RedisKeys.legacyJob(job.jobId));
@@ -173,9 +174,10 @@ export class QueueScripts {
 
   async listJobs(query: ListJobsCall): Promise<ListJobsReply> {
     const ws = query.workspaceId;
-    const index = query.status ? RedisKeys.workspaceStatusIndex(ws, query.status) : RedisKeys.workspaceIndex(ws);
+    // One status index, or (no filter) all five, merged by the script.
+    const indexes = (query.status ? [query.status] : JOB_STATUSES).map((status) => RedisKeys.workspaceStatusIndex(ws, status));
     const bound = query.after === undefined ? '+' : `(${query.after}`;
-    const reply = (await this.call.listJobs([index], [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
+    const reply = (await this.call.listJobs(indexes, [ws, bound, query.limit, query.routing, query.status ?? '', query.resultMaxBytes, ...query.fields])) as [
       string,
       number,
       number,
@@ -193,7 +195,7 @@ export class QueueScripts {
 
   async cancelJob(workspaceId: string, jobId: string, retentionSeconds: number, routing: ReadRouting): Promise<CancelJobReply> {
     const reply = (await this.call.cancelJob(
-      [RedisKeys.retention, RedisKeys.delayedQueue, RedisKeys.retryQueue],
+      [RedisKeys.expiringWorkspaces, RedisKeys.delayedQueue, RedisKeys.retryQueue],
       [workspaceId, jobId, retentionSeconds, routing, this.events.maxLen],
     )) as string[];
     if (reply[0] === 'cancelled' || reply[0] === 'requested') {
@@ -296,12 +298,25 @@ export class QueueScripts {
     return { expired, stalled, cancelled };
   }
 
-  /**
-   * Removes up to `max` index entries of expired jobs, and trims the event
-   * streams of their workspaces to the retention window; returns how many entries it handled.
-   */
+  /** Handles up to `max` due entries of the retention set (predecessor records, earlier releases); returns how many. */
   async expireIndexEntries(max: number): Promise<number> {
-    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters], [max, this.events.retentionSeconds])) as number;
+    return (await this.call.expireIndexEntries([RedisKeys.retention, RedisKeys.deadLetters, RedisKeys.expiringWorkspaces], [max])) as number;
+  }
+
+  /**
+   * One step of the expiry sweep: reads up to `max` finished-status index
+   * entries of jobs created more than `retentionSeconds` ago (0: every
+   * entry), from where the last step stopped, and drops those whose record
+   * is gone; trims each workspace it finishes of events older than
+   * JOB_RETENTION_SECONDS (sweepFinishedIndexes.lua).
+   */
+  async sweepFinishedIndexes(retentionSeconds: number, max: number): Promise<SweepReply> {
+    const [read, dropped, cycleDone] = (await this.call.sweepFinishedIndexes([RedisKeys.expiringWorkspaces, RedisKeys.expirySweep, RedisKeys.deadLetters], [
+      retentionSeconds,
+      max,
+      this.events.retentionSeconds,
+    ])) as number[];
+    return { read, dropped, cycleDone: cycleDone === 1 };
   }
 
   /** Milliseconds until the earliest retry or delayed job is due by Redis's clock, or undefined when none waits. */

@@ -20,7 +20,7 @@
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
     KEYS[3] activeQueue  KEYS[4] stalledCheck  KEYS[5] recoveryLock
-    (and, by name: cancelRequests, retention)
+    (and, by name: cancelRequests, expiringWorkspaces)
     ARGV[1] lock time (ms)  ARGV[2] EVENTS_MAX_LEN  ARGV[3] retention (s) of a job cancelled here
 
   A running job requeued for its expired lease appends `retrying` (events.lua):
@@ -69,7 +69,7 @@ for i = #lapsed, 1, -1 do
     local f = redis.call('HMGET', copies[1], 'status', 'created_at', 'attempts', 'action_provider', 'action_name')
     local action = (f[4] or '') .. '.' .. (f[5] or '')
     if f[1] == 'running' and takeCancelRequest(entry) then
-      endCancelled(ws, jobId, copies, f[2] or '', action, f[3] or '0', nowMs, nowIso, retention)
+      endCancelled(ws, jobId, copies, f[2] or '', action, f[3] or '0', nowIso, retention)
       cancelled = cancelled + 1
     else
       if f[1] == 'running' then

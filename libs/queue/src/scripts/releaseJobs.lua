@@ -9,7 +9,7 @@
 
   Input:
     KEYS[1] leases (members '<entry>|<token>')  KEYS[2] pendingQueue
-    (and, by name: cancelRequests, retention)
+    (and, by name: cancelRequests, expiringWorkspaces)
     ARGV[1] EVENTS_MAX_LEN  ARGV[2] retention (s) of a job cancelled here
     then pairs of entry, token
   Output: {number of jobs released, events skipped (a stream key of another type in the way), jobs cancelled}
@@ -49,7 +49,7 @@ for i = #ARGV - 1, 3, -2 do
         if not pushFront(ws, entry) then redis.call('RPUSH', KEYS[2], entry) end
         released = released + 1
       elseif takeCancelRequest(entry) then
-        endCancelled(ws, jobId, copies, f[1] or '', action, f[2] or '0', nowMs, nowIso, retention)
+        endCancelled(ws, jobId, copies, f[1] or '', action, f[2] or '0', nowIso, retention)
         cancelled = cancelled + 1
       else
         local attempts = math.max(0, (tonumber(f[2]) or 1) - 1)

@@ -18,6 +18,7 @@ export const SCRIPT_NAMES = [
   'releaseJobs',
   'recoverStalled',
   'expireIndexEntries',
+  'sweepFinishedIndexes',
   'retryDueIn',
   'queueDepth',
   'requeueDead',

@@ -240,7 +240,18 @@ export interface RecoveryReply {
   stalled: number;
   /** Jobs of expired leases whose cancel had been requested: cancelled instead of requeued. */
   cancelled: number;
+  /** Index entries of expired jobs dropped in this pass (retention set and expiry sweep together). */
   dropped: number;
+}
+
+/** One step of the expiry sweep (sweepFinishedIndexes.lua). */
+export interface SweepReply {
+  /** Index entries read (each one's record looked up). */
+  read: number;
+  /** Of those, dropped: the record is gone. */
+  dropped: number;
+  /** The step reached the end of the last registered workspace: the next one starts a new cycle. */
+  cycleDone: boolean;
 }
 
 export type RequeueReply = 'requeued' | 'missing' | 'gone';

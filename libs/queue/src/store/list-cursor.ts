@@ -3,10 +3,12 @@ import { isIndexMember } from '../index-member.js';
 
 /**
  * An opaque list cursor: the index member of the last job returned,
- * base64url-encoded with a version tag. It names a position in the
- * per-workspace index, which does not depend on the read flags, so a cursor
- * stays valid across a flag change. It carries no workspace: it is only ever
- * applied to the caller's own index.
+ * base64url-encoded with a version tag. It names a position in creation
+ * order, which every status index of the workspace shares (listJobs.lua
+ * merges them), and which depends neither on the read flags nor on any
+ * job's status, so a cursor stays valid across a flag change and across
+ * status changes between pages. It carries no workspace: it is only ever
+ * applied to the caller's own indexes.
  */
 const VERSION = 'c1.';
 

@@ -22,7 +22,7 @@ import { ActiveWorkspaces } from './active-workspaces.js';
 import { readQueueDepth, type QueueDepth } from './queue-depth.js';
 import { QueueDepthReport } from './queue-depth-report.js';
 
-/** Index entries removed per call (a few ms of Redis), and the time one pass may spend on them. */
+/** Index entries removed (retention set) or read (expiry sweep) per call, a few ms of Redis; the time one pass may spend on them. */
 const EXPIRE_BATCH = 1000;
 const EXPIRE_BUDGET_MS = 5000;
 /** Workspace queues whose next job the oldest-pending gauge reads, per report (every 2 s per worker). */
@@ -54,7 +54,7 @@ export class WorkQueue {
 
   /**
    * The claim and finish scripts skip (rather than abort on) an index,
-   * retention or dead-letter write that fails, so that the other jobs of the
+   * expiry-registry or dead-letter write that fails, so that the other jobs of the
    * call are not stranded; such a failure means a key of another type is in
    * the way (corruption or an operator's mistake), so it is logged and counted.
    */
@@ -62,7 +62,7 @@ export class WorkQueue {
     if (skipped <= 0) return;
     this.metrics?.statusUpdateFailures.inc({ reason: 'index_write' }, skipped);
     this.logger.error(
-      `${skipped} index, retention or dead-letter write(s) skipped: a key of another type is in the way (an ai:index:* key, ai:queue:retention, ai:queue:retry or ai:queue:dead); listings by status may be off until it is repaired`,
+      `${skipped} index, expiry-registry or dead-letter write(s) skipped: a key of another type is in the way (an ai:index:* key, ai:queue:expiring-workspaces, ai:queue:retry or ai:queue:dead); listings may be off until it is repaired`,
     );
   }
 
@@ -163,9 +163,15 @@ export class WorkQueue {
 
   /**
    * One recovery pass (skipped when another worker ran one within lockMs),
-   * then the index entries of expired jobs, EXPIRE_BATCH per call until
-   * none is due (bounded in time): at any throughput the indexes, and the
-   * stored-jobs quota counted from them, follow expiry within one pass.
+   * then the index entries of expired jobs, EXPIRE_BATCH per call, bounded
+   * in time: first those the retention set names (predecessor records, an
+   * earlier release's jobs) until none is due, then the expiry sweep until
+   * it has been once over every workspace with finished jobs
+   * (sweepFinishedIndexes.lua; it reads only jobs created more than
+   * `retentionSeconds` ago, JOB_RETENTION_SECONDS: 0 reads them all, and
+   * trims each such workspace's event stream by age). At any throughput
+   * the indexes, and the stored-jobs quota counted from them, follow expiry
+   * within one pass.
    * A job of an expired lease whose cancel was requested is cancelled, kept
    * retentionSeconds like any final job, instead of requeued.
    */
@@ -178,6 +184,11 @@ export class WorkQueue {
       const handled = await this.scripts.expireIndexEntries(EXPIRE_BATCH);
       dropped += handled;
       if (handled < EXPIRE_BATCH || Date.now() > until) break;
+    }
+    while (Date.now() <= until) {
+      const step = await this.scripts.sweepFinishedIndexes(retentionSeconds, EXPIRE_BATCH);
+      dropped += step.dropped;
+      if (step.cycleDone) break;
     }
     return { ...pass, dropped };
   }

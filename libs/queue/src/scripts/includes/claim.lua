@@ -3,7 +3,7 @@
 -- @requires clock entries copies statusIndex retention writeBatch rotation events
 -- Expects KEYS laid out as both scripts document:
 --   KEYS[1] pending list  KEYS[2] active list  KEYS[3] lease set
---   KEYS[4] retry set     KEYS[5] dead letters KEYS[6] retention set
+--   KEYS[4] retry set     KEYS[5] dead letters KEYS[6] expiring workspaces (the expiry sweep's registry)
 -- A lease is the member '<entry>|<token>' of the lease set, scored by its
 -- deadline: only the holder of the token can remove or renew it (fencing).
 -- The claim context (claimContext) carries the call's clock, its limits and
@@ -42,8 +42,7 @@ local DRAIN_PER_CLAIM = 10000
 local function claimContext(nowMs, leaseMs, maxJobs, workerId, maxAttempts, retention, writes, scheduling, startNow)
   return {
     nowMs = nowMs, nowIso = isoFromMs(nowMs), maxJobs = maxJobs, startNow = startNow or maxJobs, workerId = workerId, maxAttempts = maxAttempts,
-    retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs),
-    expiresAt = string.format('%d', nowMs + retention * 1000), writes = writes,
+    retention = retention, leaseDeadline = string.format('%d', nowMs + leaseMs), writes = writes,
     -- {entry, attempts, provider, name} of jobs this call failed for their spent attempts (dead letters).
     gaveUp = {},
     defaultCap = scheduling.defaultCap, readSchedule = scheduling.readSchedule, rateRules = scheduling.rateRules,
@@ -145,7 +144,7 @@ local function startEntry(entry, c, claims)
     expireAll(copies, c.retention)
     batchMoveStatus(writes, ws, member, 'pending', 'failed')
     writes:tryWrite('LPUSH', KEYS[5], entry)
-    writes:zadd(KEYS[6], c.expiresAt, retentionItem(ws, 'failed', member))
+    sweepLater(writes, KEYS[6], ws)
     c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', provider, name}
     -- Its last attempt was the one interrupted: the attempts are spent.
     appendEvent(ws, 'dead_lettered', jobId, provider .. '.' .. name, 'failed', f[2] or '0', c.nowIso, {'error', GAVE_UP})

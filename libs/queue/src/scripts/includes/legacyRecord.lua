@@ -2,9 +2,15 @@
 -- predecessor system) before it is indexed, copied, compared or deleted.
 -- @requires keys
 -- Uses: Keys (generated). Defines: validWorkspace, validJobId, validTime,
--- toTable, legacyIdentity, JOB_STATUSES.
+-- toTable, legacyIdentity, JOB_STATUSES, indexedStatus.
 
 local JOB_STATUSES = {pending = true, running = true, succeeded = true, failed = true, cancelled = true}
+
+-- The status index a record goes in: its status, or 'pending' (what the reads
+-- show, job-record.ts) for one that is none of the five, so that it is listed.
+local function indexedStatus(status)
+  return JOB_STATUSES[status] and status or 'pending'
+end
 
 local function validWorkspace(ws)
   return type(ws) == 'string' and #ws <= 32 and string.match(ws, '^[a-z0-9][a-z0-9_%-]*$') ~= nil
