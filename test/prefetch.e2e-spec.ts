@@ -144,6 +144,8 @@ describe('WORKER_PREFETCH: jobs held claimed but not started', () => {
         const res = await api.http.post(`/ai/jobs/${cancelled}/cancel`).set({ Authorization: `Bearer ${key}` });
         expect(res.status).toBe(200);
         expect(res.body.status).toBe('cancelled');
+        // The worker that held it prefetched drops it and ends its lease at once (well before the slow job ends).
+        await expectEventually(async () => expect(await leased()).not.toContain(cancelled), 1_000, 20);
         await expectEventually(async () => expect(await Promise.all([slow, first, last].map(async (id) => (await record(id)).status))).toEqual(['succeeded', 'succeeded', 'succeeded']), 15_000);
         expect(hits).toEqual(['/first', '/last']);
         expect(await record(cancelled)).toMatchObject({ status: 'cancelled', attempts: '0', started_at: '' });

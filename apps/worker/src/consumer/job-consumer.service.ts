@@ -476,9 +476,14 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
   private cancelRun(entry: string): void {
-    // Prefetched and not started: it never runs (its start would find it cancelled anyway).
+    // Prefetched and not started: it never runs. Its start item finds it cancelled, which ends its
+    // lease and frees its place under a cap at once (instead of when the lease lapses).
     const waiting = this.prefetched.findIndex((p) => p.job.entry === entry);
-    if (waiting >= 0) this.prefetched.splice(waiting, 1);
+    if (waiting >= 0) {
+      const [dropped] = this.prefetched.splice(waiting, 1);
+      void this.finishes.submit({ job: dropped.job, outcome: { outcome: 'start' } }).catch(() => undefined);
+      return;
+    }
     const running = this.running.get(entry);
     // An attempt whose outcome is being written ended first (finishJobs keeps it, or makes a retry `cancelled`).
     if (!running || running.finishing || running.lostLease) return;
