@@ -9,6 +9,10 @@
 export const EVENT_TYPES = ['created', 'started', 'progress', 'retrying', 'succeeded', 'failed', 'cancelled', 'dead_lettered'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
+}
+
 /** A job emits nothing after one of these. */
 export const FINAL_EVENT_TYPES: readonly EventType[] = ['succeeded', 'failed', 'cancelled', 'dead_lettered'];
 const FINAL = new Set<string>(FINAL_EVENT_TYPES);

@@ -1,4 +1,5 @@
-import { eventBody, eventField, isEventType } from './webhook-event.js';
+import { isEventType } from '../events/relay-event.js';
+import { eventBody, eventField } from './webhook-event.js';
 
 describe('eventBody (a webhook delivery body)', () => {
   it('is the stream entry as JSON: its id first, then its fields in stream order; attempt and progress numbers, result JSON', () => {

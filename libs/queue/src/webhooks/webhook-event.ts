@@ -1,11 +1,3 @@
-/** The event types of the workspace stream (the event contract), in lifecycle order. */
-export const EVENT_TYPES = ['created', 'started', 'progress', 'retrying', 'succeeded', 'failed', 'cancelled', 'dead_lettered'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export function isEventType(value: unknown): value is EventType {
-  return typeof value === 'string' && (EVENT_TYPES as readonly string[]).includes(value);
-}
-
 /** The value of a field of a stream entry ([name, value, ...]), looked up among the names only. */
 export function eventField(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];

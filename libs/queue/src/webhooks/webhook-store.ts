@@ -5,7 +5,7 @@ import { ErrorCode, invalidInput, RelayError } from '@relay/errors';
 import { OutboundPolicy } from '@relay/permissions';
 import { Redis, RedisKeys } from '@relay/redis';
 import { assertWorkspaceId } from '@relay/workspace';
-import { EVENT_TYPES, isEventType, type EventType } from './webhook-event.js';
+import { EVENT_TYPES, isEventType, type EventType } from '../events/relay-event.js';
 import { WebhookScripts } from './webhook-scripts.js';
 
 /** The longest webhook URL accepted. */
