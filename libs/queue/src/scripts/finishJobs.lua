@@ -134,13 +134,13 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
     return recorded and 'done' or 'lost'
   end
   -- The attempt this outcome ends (the token's), for the record and its events.
-  local attempt = tonumber(string.match(token, ':(%d+)$')) or 0
+  -- (Text: Redis takes it as it is, where a number would be formatted for every write.)
+  local attempt = string.match(token, ':(%d+)$') or '0'
   -- The start of a prefetched job is written here when its record still says pending.
   local copies, from
   if outcome == 'start' or unconfirmedStart == '1' then
     local f
-    copies, f = (c.legacyOnly and readCopiesLegacyFirst or readCopies)(ws, jobId, 'status')
-    c.legacyOnly = #copies == 1 and string.sub(copies[1], 1, #Keys.legacyJobPrefix) == Keys.legacyJobPrefix
+    copies, f, c.legacyOnly = (c.legacyOnly and readCopiesLegacyFirst or readCopies)(ws, jobId, 'status')
     if #copies > 0 and f[1] ~= 'pending' and f[1] ~= 'running' then
       -- Cancelled while it waited in the worker: no write, the lease ends.
       if outcome == 'start' then endedLeases[#endedLeases + 1] = leaseMember(entry, token) end
@@ -179,12 +179,12 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
     expireAll(copies, retention)
     batchMoveStatus(writes, ws, member, from, 'cancelled')
     sweepLater(writes, KEYS[6], ws)
-    appendEvent(ws, 'cancelled', jobId, action, 'cancelled', attempt, c.nowIso, {'reason', 'requested'})
+    appendEventWith(ws, 'cancelled', jobId, action, 'cancelled', attempt, c.nowIso, 'reason', 'requested')
     return outcome == 'cancelled' and 'done' or 'cancelled'
   end
   if outcome == 'defer' then
     local f = redis.call('HMGET', copies[1], 'deferrals')
-    setAll(copies, 'status', 'pending', 'attempts', math.max(0, attempt - 1), 'deferrals', (tonumber(f[1]) or 0) + 1,
+    setAll(copies, 'status', 'pending', 'attempts', math.max(0, tonumber(attempt) - 1), 'deferrals', (tonumber(f[1]) or 0) + 1,
       'error', err, 'updated_at', c.nowIso)
     clearProgress(copies)
     batchMoveStatus(writes, ws, member, from, 'pending')
@@ -214,11 +214,15 @@ local function record(held, entry, token, outcome, result, err, retryDelay, crea
   if outcome == 'succeeded' then
     setAll(copies, 'status', 'succeeded', 'result', result, 'error', '', 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     -- '-' (never JSON): the result is too large for the event (EVENT_RESULT_MAX_BYTES).
-    appendEvent(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, detail == '-' and {'result_omitted', '1'} or {'result', detail ~= '' and detail or result})
+    if detail == '-' then
+      appendEventWith(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, 'result_omitted', '1')
+    else
+      appendEventWith(ws, 'succeeded', jobId, action, 'succeeded', attempt, c.nowIso, 'result', detail ~= '' and detail or result)
+    end
   else
     setAll(copies, 'status', 'failed', 'error', err, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     writes:tryWrite('LPUSH', KEYS[5], entry)
-    appendEvent(ws, detail == '1' and 'dead_lettered' or 'failed', jobId, action, 'failed', attempt, c.nowIso, {'error', err})
+    appendEventWith(ws, detail == '1' and 'dead_lettered' or 'failed', jobId, action, 'failed', attempt, c.nowIso, 'error', err)
   end
   expireAll(copies, retention)
   batchMoveStatus(writes, ws, member, from, outcome)

@@ -132,14 +132,15 @@ local function startEntry(entry, c, claims)
   if not ws then return false end
   -- The copies the previous job had say which to read first (the migration phase, in effect).
   local read = c.legacyOnly and readCopiesLegacyFirst or readCopies
-  local copies, f = read(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at', 'run_at', 'deferrals')
-  c.legacyOnly = #copies == 1 and string.sub(copies[1], 1, #Keys.legacyJobPrefix) == Keys.legacyJobPrefix
+  local copies, f, legacyOnly = read(ws, jobId, 'status', 'attempts', 'action_provider', 'action_name', 'params', 'actor_id', 'created_at', 'run_at', 'deferrals')
+  c.legacyOnly = legacyOnly
   if f[1] ~= 'pending' or not f[7] then return false end
   local member = indexMember(f[7], jobId)
-  local attempts = (tonumber(f[2]) or 0) + 1
+  -- As text once: every write below would otherwise have Redis format the number again.
+  local attempts = tostring((tonumber(f[2]) or 0) + 1)
   local provider, name = f[3] or '', f[4] or ''
   local writes = c.writes
-  if attempts > c.maxAttempts then
+  if tonumber(attempts) > c.maxAttempts then
     setAll(copies, 'status', 'failed', 'error', GAVE_UP, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     expireAll(copies, c.retention)
     batchMoveStatus(writes, ws, member, 'pending', 'failed')
@@ -147,7 +148,7 @@ local function startEntry(entry, c, claims)
     sweepLater(writes, KEYS[6], ws)
     c.gaveUp[#c.gaveUp + 1] = {entry, f[2] or '0', provider, name}
     -- Its last attempt was the one interrupted: the attempts are spent.
-    appendEvent(ws, 'dead_lettered', jobId, provider .. '.' .. name, 'failed', f[2] or '0', c.nowIso, {'error', GAVE_UP})
+    appendEventWith(ws, 'dead_lettered', jobId, provider .. '.' .. name, 'failed', f[2] or '0', c.nowIso, 'error', GAVE_UP)
     return false
   end
   local frees = rateLimitedUntil(c, ws, entry, provider, name)
@@ -165,7 +166,7 @@ local function startEntry(entry, c, claims)
   local token = c.workerId .. ':' .. attempts
   writes:zadd(KEYS[3], c.leaseDeadline, leaseMember(entry, token))
   c.started[ws] = (c.started[ws] or 0) + 1
-  claims[#claims + 1] = {entry, token, tostring(attempts), provider, name, f[5] or '{}', f[6] or '', f[7], prefetched and '' or c.nowIso, f[8] or '', f[9] or '0'}
+  claims[#claims + 1] = {entry, token, attempts, provider, name, f[5] or '{}', f[6] or '', f[7], prefetched and '' or c.nowIso, f[8] or '', f[9] or '0'}
   if not prefetched then appendEvent(ws, 'started', jobId, provider .. '.' .. name, 'running', attempts, c.nowIso) end
   return true
 end

@@ -17,23 +17,23 @@ local function jobCopies(ws, jobId)
 end
 
 -- jobCopies, and `...` (field names) read from the first copy in the same
--- reads: {copies}, {values}. Two calls where jobCopies + HMGET take three
--- (the claim's hot path).
+-- reads: {copies}, {values}, and true when the job has its legacy copy only.
+-- Two calls where jobCopies + HMGET take three (the claim's hot path).
 local function readCopies(ws, jobId, ...)
   local scoped = Keys.scopedJob(ws, jobId)
   local legacy = Keys.legacyJob(jobId)
   local f = redis.pcall('HMGET', scoped, 'job_id', ...)
   if type(f) == 'table' and f[1] then
     table.remove(f, 1)
-    if redis.pcall('HGET', legacy, 'workspace_id') == ws then return {scoped, legacy}, f end
-    return {scoped}, f
+    if redis.pcall('HGET', legacy, 'workspace_id') == ws then return {scoped, legacy}, f, false end
+    return {scoped}, f, false
   end
   f = redis.pcall('HMGET', legacy, 'workspace_id', ...)
   if type(f) == 'table' and f[1] == ws then
     table.remove(f, 1)
-    return {legacy}, f
+    return {legacy}, f, true
   end
-  return {}, {}
+  return {}, {}, false
 end
 
 -- readCopies, probing the legacy copy first: where jobs have only a legacy
@@ -46,7 +46,7 @@ local function readCopiesLegacyFirst(ws, jobId, ...)
     local scoped = Keys.scopedJob(ws, jobId)
     if redis.pcall('HEXISTS', scoped, 'job_id') == 1 then return readCopies(ws, jobId, ...) end
     table.remove(f, 1)
-    return {legacy}, f
+    return {legacy}, f, true
   end
   return readCopies(ws, jobId, ...)
 end

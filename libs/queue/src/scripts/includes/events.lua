@@ -17,34 +17,53 @@
 -- eventStream is this include's state for one call (the cap, the count).
 -- @requires keys
 -- Uses: Keys (generated). Defines: eventStream, useEventStream(maxLen),
--- appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra), eventsSkipped().
+-- appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra),
+-- appendEventWith(ws, eventType, jobId, action, status, attempt, atIso, field, value), eventsSkipped(),
+-- and their helpers streamKey(ws) (the key, built once per workspace per call), appended(reply).
 
-local eventStream = {maxLen = nil, skipped = 0}
+-- keys: the stream key of each workspace seen in the call (a call appends many events of few workspaces).
+local eventStream = {maxLen = nil, skipped = 0, keys = {}}
 
 -- maxLen: the EVENTS_MAX_LEN text of the call's ARGV (Redis parses it).
 local function useEventStream(maxLen)
   eventStream.maxLen = maxLen
 end
 
--- attempt: integer (text or number); atIso: Redis time, ISO 8601 with ms.
--- Returns true when the event was appended.
-local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
-  local reply
-  if extra then
-    local args = {'XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
-      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
-    for i = 1, #extra do args[#args + 1] = extra[i] end
-    reply = redis.pcall(unpack(args))
-  else
-    -- The common case builds no table.
-    reply = redis.pcall('XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
-      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso)
+local function streamKey(ws)
+  local key = eventStream.keys[ws]
+  if not key then
+    key = Keys.workspaceEvents(ws)
+    eventStream.keys[ws] = key
   end
+  return key
+end
+
+local function appended(reply)
   if type(reply) == 'table' and reply.err then
     eventStream.skipped = eventStream.skipped + 1
     return false
   end
   return true
+end
+
+-- attempt: integer (text, or a number: text saves Redis formatting it); atIso: Redis time,
+-- ISO 8601 with ms. Returns true when the event was appended.
+local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
+  if extra then
+    local args = {'XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
+    for i = 1, #extra do args[#args + 1] = extra[i] end
+    return appended(redis.pcall(unpack(args)))
+  end
+  -- The common case builds no table.
+  return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+    'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso))
+end
+
+-- appendEvent with one extra field (result, error, reason: the hot path's finals), no table built.
+local function appendEventWith(ws, eventType, jobId, action, status, attempt, atIso, field, value)
+  return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+    'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso, field, value))
 end
 
 -- Appends of this call skipped because the stream's key holds another type.
