@@ -30,15 +30,20 @@ end
 -- Returns true when the event was appended.
 local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
   local reply
-  if extra then
+  if not extra then
+    -- The common case builds no table.
+    reply = redis.pcall('XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso)
+  elseif #extra == 2 then
+    -- One pair (run_at, reason, error, ...), the usual extra: no table either.
+    reply = redis.pcall('XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso,
+      extra[1], extra[2])
+  else
     local args = {'XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
       'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
     for i = 1, #extra do args[#args + 1] = extra[i] end
     reply = redis.pcall(unpack(args))
-  else
-    -- The common case builds no table.
-    reply = redis.pcall('XADD', Keys.workspaceEvents(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
-      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso)
   end
   if type(reply) == 'table' and reply.err then
     eventStream.skipped = eventStream.skipped + 1
