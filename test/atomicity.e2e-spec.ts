@@ -317,6 +317,41 @@ describe('atomic submission: all or nothing (real Redis)', () => {
       const records = (await scanKeys('ai:job*')).filter((k) => k !== existing('taken') && k !== blockedKey);
       expect(records).toEqual(['a1', 'c1', 'c2'].flatMap((id) => recordKeys(id).map((k) => (id.startsWith('c') ? k.replace(':acme:', ':beta:') : k))).sort());
     });
+
+    // The call checks every request's record keys with one EXISTS first; only when that finds one does
+    // each request check its own, so the collision must still refuse its own request and no other.
+    it.each([
+      { taken: 'second', ids: [['a1', 'a2'], ['b1', 'taken']], created: ['a1', 'a2'] },
+      { taken: 'first', ids: [['a1', 'taken'], ['b1', 'b2']], created: ['b1', 'b2'] },
+    ])('a collision in the $taken of two requests in one call refuses only that request', async ({ ids, created }) => {
+      const scripts = new QueueScripts(redis);
+      await redis.hset(existing('taken'), 'job_id', 'taken', 'workspace_id', 'acme', 'status', 'succeeded');
+      const takenBefore = await redis.dumpBuffer(existing('taken'));
+
+      const replies = await scripts.createJobs(ids.map((jobIds) => ({ workspaceId: 'acme', requestHash: '', jobs: jobIds.map(job) })));
+      const refusal = { outcome: 'refused', reason: 'job id already exists' };
+      const now = createdAt(replies.filter((r) => r.outcome === 'created'));
+      expect(replies).toEqual(ids[0].includes('taken') ? [refusal, { outcome: 'created', createdAt: now }] : [{ outcome: 'created', createdAt: now }, refusal]);
+      expect(await redis.dumpBuffer(existing('taken'))).toEqual(takenBefore);
+      expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual(created.map((id) => `${now}/${id}`));
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(created.map((id) => `acme:${id}`).reverse());
+      expect((await scanKeys('ai:job*')).filter((k) => k !== existing('taken'))).toEqual(created.flatMap(recordKeys).sort());
+      for (const id of created) expect((await redis.xrange('ai:events:acme', '-', '+')).some(([, f]) => f.includes(id))).toBe(true);
+      expect(await redis.xlen('ai:events:acme')).toBe(2);
+    });
+
+    it('a job id repeated by a later request of the same call refuses that request (the earlier one is created)', async () => {
+      const scripts = new QueueScripts(redis);
+      const replies = await scripts.createJobs([
+        { workspaceId: 'acme', requestHash: '', jobs: ['twice'].map(job) },
+        { workspaceId: 'acme', requestHash: '', jobs: ['other', 'twice'].map(job) },
+      ]);
+      const now = createdAt([replies[0]]);
+      expect(replies[1]).toEqual({ outcome: 'refused', reason: 'job id already exists' });
+      expect(await redis.zrange('ai:index:acme:status:pending', '0', '-1')).toEqual([`${now}/twice`]);
+      expect(await redis.lrange('ai:queue:pending', 0, -1)).toEqual(['acme:twice']);
+      expect(await scanKeys('ai:job*')).toEqual(recordKeys('twice').sort());
+    });
   });
 
   it('submits made together share createJobs calls; those of a workspace whose index is broken fail, the others in the same calls are created', async () => {

@@ -12,6 +12,19 @@
   that arrive together share one call (CreateBatcher); one request's
   refusal does not touch the others.
 
+  Writes are grouped per call. A request answered 'created' writes its
+  records, its `created` events and its idempotency key in its turn; the
+  entries it adds to the pending list, the delayed set and its status index
+  are gathered and written once every request has had its turn, one command
+  per key (in chunks), in request order: the list, sets and indexes end
+  exactly as per-request LPUSH/ZADD would leave them (the keys' types were
+  checked before the call's first write, so these cannot raise either). A
+  later request of the call sees an earlier one's records and idempotency
+  key (a replay), and its quota counts the index entries gathered for its
+  workspace so far. Key types are checked once per key per call (requests
+  only add to these keys), and one EXISTS over every record key of the call
+  stands for each request's own check when it finds none.
+
   Input:
     KEYS[1]  the pending list
     KEYS[2]  the delayed set (delayedQueue)
@@ -54,7 +67,8 @@
   (events.lua): status pending, attempt 0, at created_at, and run_at when
   its record has one.
 
-  Output: one reply per request, in request order:
+  Output: one reply per request, in request order (the list and set entries
+  of the 'created' ones written after the last request's turn, as above):
     {'created', created_at, events skipped (a stream key of another type in the way; 0)}
     {'replayed', job_id, status, created_at}   same key, same payload: the original
     {'mismatch'}                               same key, different payload
@@ -87,6 +101,8 @@ local idempotencyTtl = tonumber(ARGV[1])
 useEventStream(ARGV[2])
 local nowMs = redisNowMs()
 local createdAt = isoFromMs(nowMs)
+-- A pending index member is '<created_at>/<job_id>'; every job of the call shares the prefix.
+local memberPrefix = createdAt .. '/'
 
 local function holdsOnly(key, wanted)
   local t = redis.call('TYPE', key)['ok']
@@ -117,13 +133,9 @@ local function callChunked(command, key, args)
   end
 end
 
--- The queue list's and the delayed set's types, each checked once per call
--- (requests only add entries to them); the delayed set only once a job needs it.
-local queueOk, delayedOk = nil, nil
-
--- A job's delay ARGV as (due ms or nil, run_at); nil, nil when malformed.
+-- A job's delay ARGV ('' handled by the caller) as (due ms or nil, run_at);
+-- nil, nil when malformed.
 local function dueTime(delay)
-  if delay == '' then return nil, '' end
   local kind, ms = string.match(delay, '^(%a+):(%-?%d+)$')
   ms = tonumber(ms)
   if not ms then return nil, nil end
@@ -136,9 +148,41 @@ local function dueTime(delay)
   return ms, isoFromMs(ms)
 end
 
+-- State of the call. The queue list's and the delayed set's types are
+-- checked once per call, each status index's once per key (the delayed set
+-- only once a job needs it): requests only add entries to them, and those
+-- entries are written at the end of the call, so a type found 'none' or
+-- right stays so until then.
+local queueOk, delayedOk = nil, nil
+local indexOk = {}
+-- What the requests answered 'created' add to the list and sets, gathered
+-- for one command per key at the end (callChunked): the pending list's
+-- entries in the order per-request LPUSHes gave (LPUSH a b c pushes a, then
+-- b, then c), the delayed set's score/entry pairs, and per status index key
+-- (in the order first used) its '0'/member pairs.
+local pendingEntries, delayedPairs = {}, {}
+local indexKeys, indexMembers = {}, {}
+-- One request's due times and run_ats by job (0-based), reused by the next.
+local dues, runAts = {}, {}
+-- The event's run_at pair of a delayed job (appendEvent copies it).
+local runAtExtra = {'run_at', ''}
+-- The HSET of a new record, built once: the fields every job starts with
+-- are fixed here, and the slots that vary are overwritten per record (2
+-- key, 4 job_id, 6 workspace_id, 8 actor_id, 10 action_provider, 12
+-- action_name, 14 params, 24 client_request_id, then from 33 the optional
+-- request_hash and run_at); it is sent up to its length for that record.
+local RECORD_FIELDS = 32
+local record = {'HSET', '', 'job_id', '', 'workspace_id', '', 'actor_id', '',
+  'action_provider', '', 'action_name', '', 'params', '',
+  'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
+  'client_request_id', '', 'created_at', createdAt, 'updated_at', createdAt,
+  'started_at', '', 'finished_at', ''}
+
 -- One request: a = index of its first ARGV, k = index of its first KEY
 -- (its pending index); jobCount and recordKeys as computed by the caller.
-local function createRequest(a, k, jobCount, recordKeys)
+-- checkRecords: whether it must check that its record keys do not exist
+-- (false when the call's one EXISTS already found none of them).
+local function createRequest(a, k, jobCount, recordKeys, checkRecords)
   local ws, hasIdem = ARGV[a], ARGV[a + 1] == '1'
   local requestHash, clientRequestId, quota = ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local statusKey, idemKey = KEYS[k], KEYS[k + 1]
@@ -147,7 +191,9 @@ local function createRequest(a, k, jobCount, recordKeys)
   -- 1. Idempotency: a live key answers the request. Its job exists (a replay
   -- or a mismatch) or has expired (retention can be shorter than the key's
   -- 24 h): a key is only ever written with its job, so a missing job is gone,
-  -- and the repeat must not create a second one.
+  -- and the repeat must not create a second one. (A key written by an
+  -- earlier request of this call is found too: its records are already
+  -- written, only its list and set entries wait for the end of the call.)
   if hasIdem then
     if not holdsOnly(idemKey, 'string') then return {'refused', 'idempotency key holds another type'} end
     local firstId = redis.call('GET', idemKey)
@@ -162,98 +208,148 @@ local function createRequest(a, k, jobCount, recordKeys)
   end
 
   -- 2. Every other precondition, before any write: the keys hold the right
-  -- types, and no record key of these jobs exists (one EXISTS for all of them).
+  -- types, and no record key of these jobs exists.
   if queueOk == nil then queueOk = holdsOnly(KEYS[1], 'list') end
   if not queueOk then return {'refused', 'queue key holds another type'} end
-  if not holdsOnly(statusKey, 'zset') then return {'refused', 'status index holds another type'} end
+  local indexFine = indexOk[statusKey]
+  if indexFine == nil then indexFine = holdsOnly(statusKey, 'zset'); indexOk[statusKey] = indexFine end
+  if not indexFine then return {'refused', 'status index holds another type'} end
+  local gathered = indexMembers[statusKey]
   -- Every stored job of the workspace is in one of its status indexes (until
-  -- the expiry sweep drops expired ones), so their sizes are the quota's count.
+  -- the expiry sweep drops expired ones), so their sizes are the quota's count,
+  -- with the jobs earlier requests of this call add to its pending index.
   -- (pcall: an index of another type, corruption, counts nothing rather than raise.)
   if quota > 0 then
-    local stored = 0
+    local stored = gathered and #gathered / 2 or 0
     for _, status in ipairs(JOB_STATUS_LIST) do
       local n = redis.pcall('ZCARD', Keys.workspaceStatusIndex(ws, status))
       if type(n) == 'number' then stored = stored + n end
     end
     if stored + jobCount > quota then return {'quota', tostring(stored), tostring(quota)} end
   end
-  -- entries: for the pending list; delayed: score/entry pairs for the delayed set.
-  local members, entries, delayed, runAts = {}, {}, {}, {}
+  local anyDelayed = false
   for i = 0, jobCount - 1 do
-    local base = firstJob + i * PER_JOB
-    local jobId = ARGV[base + 1]
-    members[#members + 1] = '0' -- a string: a Lua number would be formatted on every use
-    members[#members + 1] = createdAt .. '/' .. jobId
-    local due, runAt = dueTime(ARGV[base + 6])
-    if not runAt then return {'refused', 'job delay is malformed'} end
-    runAts[i] = runAt
-    if due then
-      delayed[#delayed + 1] = due
-      delayed[#delayed + 1] = queueEntry(ws, jobId)
+    local delay = ARGV[firstJob + i * PER_JOB + 6]
+    if delay == '' then
+      dues[i], runAts[i] = false, ''
     else
-      entries[#entries + 1] = queueEntry(ws, jobId)
+      local due, runAt = dueTime(delay)
+      if not runAt then return {'refused', 'job delay is malformed'} end
+      dues[i], runAts[i] = due or false, runAt
+      if due then anyDelayed = true end
     end
   end
-  if #delayed > 0 then
+  if anyDelayed then
     if delayedOk == nil then delayedOk = holdsOnly(KEYS[2], 'zset') end
     if not delayedOk then return {'refused', 'delayed set holds another type'} end
   end
-  local firstRecord, lastRecord = k + 2, k + 1 + recordKeys
-  for first = firstRecord, lastRecord, 1000 do
-    if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, lastRecord))) > 0 then
-      return {'refused', 'job id already exists'}
+  local firstRecord = k + 2
+  if checkRecords then
+    local lastRecord = k + 1 + recordKeys
+    for first = firstRecord, lastRecord, 1000 do
+      if redis.call('EXISTS', unpack(KEYS, first, math.min(first + 999, lastRecord))) > 0 then
+        return {'refused', 'job id already exists'}
+      end
     end
   end
 
-  -- 3. Writes.
+  -- 3. Writes: the records and the events now, the list and set entries
+  -- gathered for the end of the call, the idempotency key last.
   -- run_at only on a job given a due time, request_hash only where it is
   -- read (see above): each field costs ~55 B a record, and a 17th would grow
   -- the hash table besides (16 → 32 buckets, ~300 B a job; bench "memory").
-  local NO_FIELD, HASH_ONLY = {}, {'request_hash', requestHash}
-  local function writeRecord(key, base, runAt, withHash)
-    local extra = NO_FIELD
-    if withHash then
-      extra = runAt == '' and HASH_ONLY or {'request_hash', requestHash, 'run_at', runAt}
-    elseif runAt ~= '' then
-      extra = {'run_at', runAt}
-    end
-    redis.call('HSET', key,
-      'job_id', ARGV[base + 1], 'workspace_id', ws, 'actor_id', ARGV[base + 2],
-      'action_provider', ARGV[base + 3], 'action_name', ARGV[base + 4], 'params', ARGV[base + 5],
-      'status', 'pending', 'attempts', '0', 'result', '', 'error', '',
-      'client_request_id', clientRequestId, 'created_at', createdAt, 'updated_at', createdAt,
-      'started_at', '', 'finished_at', '', unpack(extra))
+  if not gathered then
+    gathered = {}
+    indexMembers[statusKey] = gathered
+    indexKeys[#indexKeys + 1] = statusKey
   end
+  record[6], record[24] = ws, clientRequestId
+  local skippedBefore = eventsSkipped()
   local nextKey = firstRecord
   for i = 0, jobCount - 1 do
     local base = firstJob + i * PER_JOB
-    local copies = ARGV[base]
-    local withHash = hasIdem or copies ~= 'S'
-    if copies ~= 'S' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
-    if copies ~= 'L' then writeRecord(KEYS[nextKey], base, runAts[i], withHash); nextKey = nextKey + 1 end
-  end
-  callChunked('ZADD', statusKey, members)
-  if #entries > 0 then callChunked('LPUSH', KEYS[1], entries) end
-  if #delayed > 0 then callChunked('ZADD', KEYS[2], delayed) end
-  if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', idempotencyTtl) end
-  local skippedBefore = eventsSkipped()
-  for i = 0, jobCount - 1 do
-    local base = firstJob + i * PER_JOB
+    local copies, jobId, provider, name = ARGV[base], ARGV[base + 1], ARGV[base + 3], ARGV[base + 4]
     local runAt = runAts[i]
-    appendEvent(ws, 'created', ARGV[base + 1], ARGV[base + 3] .. '.' .. ARGV[base + 4], 'pending', '0', createdAt, runAt ~= '' and {'run_at', runAt} or nil)
+    record[4], record[8], record[10], record[12], record[14] = jobId, ARGV[base + 2], provider, name, ARGV[base + 5]
+    local n = RECORD_FIELDS
+    if hasIdem or copies ~= 'S' then
+      record[n + 1] = 'request_hash'
+      record[n + 2] = requestHash
+      n = n + 2
+    end
+    if runAt ~= '' then
+      record[n + 1] = 'run_at'
+      record[n + 2] = runAt
+      n = n + 2
+    end
+    if copies ~= 'S' then record[2] = KEYS[nextKey]; redis.call(unpack(record, 1, n)); nextKey = nextKey + 1 end
+    if copies ~= 'L' then record[2] = KEYS[nextKey]; redis.call(unpack(record, 1, n)); nextKey = nextKey + 1 end
+    gathered[#gathered + 1] = '0' -- a string: a Lua number would be formatted on every use
+    gathered[#gathered + 1] = memberPrefix .. jobId
+    local due = dues[i]
+    if due then
+      delayedPairs[#delayedPairs + 1] = due
+      delayedPairs[#delayedPairs + 1] = queueEntry(ws, jobId)
+    else
+      pendingEntries[#pendingEntries + 1] = queueEntry(ws, jobId)
+    end
+    local extra = nil
+    if runAt ~= '' then runAtExtra[2] = runAt; extra = runAtExtra end
+    appendEvent(ws, 'created', jobId, provider .. '.' .. name, 'pending', '0', createdAt, extra)
   end
+  if hasIdem then redis.call('SET', idemKey, ARGV[firstJob + 1], 'EX', idempotencyTtl) end
   return {'created', createdAt, eventsSkipped() - skippedBefore}
 end
 
-local replies = {}
+-- Where each request starts in ARGV and KEYS, its job count and its number
+-- of record keys (one per L and one per S in its copies); and every record
+-- key of the call, for one EXISTS over them all before any write.
+local requests = 0
+local requestArg, requestKey, jobCounts, recordCounts = {}, {}, {}, {}
+local allRecords, seen, repeated = {}, {}, false
 local a, k = 3, 3
 while a <= #ARGV do
   local jobCount = tonumber(ARGV[a + 5])
-  -- Record keys of this request: one per L and one per S in its copies.
   local recordKeys = 0
   for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end
-  replies[#replies + 1] = createRequest(a, k, jobCount, recordKeys)
+  for i = k + 2, k + 1 + recordKeys do
+    local key = KEYS[i]
+    if seen[key] then repeated = true else seen[key] = true end
+    allRecords[#allRecords + 1] = key
+  end
+  requests = requests + 1
+  requestArg[requests], requestKey[requests], jobCounts[requests], recordCounts[requests] = a, k, jobCount, recordKeys
   a = a + PER_REQUEST + jobCount * PER_JOB
   k = k + 2 + recordKeys
 end
+
+-- Job ids are server-generated UUIDs, so a record key that already exists
+-- is rare: one EXISTS over the call's record keys answers for every request
+-- when it finds none. Only when it finds one (or a key repeats in the call:
+-- the earlier request would write it first) does each request check its
+-- own keys in its turn, so that a collision refuses only the request it
+-- belongs to. A request's turn comes after writes of other requests only:
+-- records under other keys (none repeats), and list, set, idempotency and
+-- stream keys, which are never record keys; so "none existed when the call
+-- began" is still true at every request's turn.
+local checkRecords = repeated
+if not repeated then
+  for first = 1, #allRecords, 1000 do
+    if redis.call('EXISTS', unpack(allRecords, first, math.min(first + 999, #allRecords))) > 0 then
+      checkRecords = true
+      break
+    end
+  end
+end
+
+local replies = {}
+for r = 1, requests do
+  replies[r] = createRequest(requestArg[r], requestKey[r], jobCounts[r], recordCounts[r], checkRecords)
+end
+
+-- The gathered entries of every request answered 'created'. Their keys'
+-- types were checked before the call's first write, so none of these raises.
+for _, key in ipairs(indexKeys) do callChunked('ZADD', key, indexMembers[key]) end
+if #pendingEntries > 0 then callChunked('LPUSH', KEYS[1], pendingEntries) end
+if #delayedPairs > 0 then callChunked('ZADD', KEYS[2], delayedPairs) end
 return replies

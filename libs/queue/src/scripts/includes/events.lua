@@ -49,6 +49,11 @@ end
 -- attempt: integer (text, or a number: text saves Redis formatting it); atIso: Redis time,
 -- ISO 8601 with ms. Returns true when the event was appended.
 local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
+  if extra and #extra == 2 then
+    -- One pair (run_at, reason, ...), the usual extra: no table built here either.
+    return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso, extra[1], extra[2]))
+  end
   if extra then
     local args = {'XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
       'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
