@@ -752,6 +752,11 @@ export interface components {
          */
         "Relay-Job-Final": "true" | "false";
         /**
+         * @description On an event stream that follows the workspace (not on a final job's at-once answer): the id its events follow (the stream delivers the events after it). A client that reconnects before any event arrived sends it as Last-Event-ID, so it misses nothing in between; after `since`, it sends `since` again instead.
+         * @example 1795962699899-0
+         */
+        "Relay-Stream-Position": string;
+        /**
          * @description Requests allowed per API key per window (RATE_LIMIT_MAX); absent when rate limiting is off.
          * @example 6000
          */
@@ -1679,6 +1684,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Relay-Stream-Position": components["headers"]["Relay-Stream-Position"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1808,6 +1814,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Relay-Stream-Position": components["headers"]["Relay-Stream-Position"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -138,7 +138,7 @@ export class EventStreams implements BeforeApplicationShutdown, OnModuleDestroy 
     this.heartbeat ??= setInterval(() => {
       for (const open of this.open) open.write(HEARTBEAT_FRAME);
     }, this.config.SSE_HEARTBEAT_MS).unref();
-    sse.open();
+    sse.open(from.after);
     if (from.reset) sse.write(resetFrame(from.reset));
     const parts = sinkFor(sse);
     subscription = this.hub.subscribe(ws, from.after, {

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiHeader, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { JOB_ID_PATTERN } from '@relay/queue';
 import { ApiErrorResponses } from '../openapi/error-responses.js';
+import { headerRef } from '../openapi/response-headers.js';
 import { EventView, ResetView } from './dto/event.view.js';
 
 /** What the OpenAPI document says of the event routes (README "Events" says more). */
@@ -24,7 +25,12 @@ const STREAM_DESCRIPTION =
   'a comment line (`: heartbeat`) every SSE_HEARTBEAT_MS; `event: reset` (data: the ResetView schema) when events after your position were trimmed away, before the events from the oldest kept.';
 
 const sseAnswer = (description: string) =>
-  ApiResponse({ status: 200, description: `${description} ${STREAM_DESCRIPTION}`, content: { 'text/event-stream': { schema: { type: 'string' }, example: FRAMES } } });
+  ApiResponse({
+    status: 200,
+    description: `${description} ${STREAM_DESCRIPTION}`,
+    headers: { 'Relay-Stream-Position': headerRef('Relay-Stream-Position') },
+    content: { 'text/event-stream': { schema: { type: 'string' }, example: FRAMES } },
+  });
 
 export const StreamEventsDocs = () =>
   applyDecorators(

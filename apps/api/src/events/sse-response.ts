@@ -7,6 +7,13 @@ import type { Response } from 'express';
  */
 export const SSE_MAX_QUEUED_BYTES = 1024 * 1024;
 
+/**
+ * On a stream that follows the workspace's events: the id they follow. A
+ * client that must reconnect before any event arrived (a stream started
+ * from now) sends it as Last-Event-ID, and so misses nothing of the gap.
+ */
+export const STREAM_POSITION_HEADER = 'Relay-Stream-Position';
+
 /** The first bytes of every stream: some proxies hold a response back until its body starts. */
 const OPENING = ': stream open\n\n';
 
@@ -40,9 +47,14 @@ export class SseResponse {
     return Date.now() - this.lastWriteAt;
   }
 
-  /** 200 and the headers, at once: a client that sees them knows its position is fixed. */
-  open(): void {
+  /**
+   * 200 and the headers, at once: a client that sees them knows its
+   * position is fixed. `position`, when given, is sent as
+   * Relay-Stream-Position: the id the stream's events follow (README "Events").
+   */
+  open(position?: string): void {
     this.res.status(200);
+    if (position !== undefined) this.res.setHeader(STREAM_POSITION_HEADER, position);
     this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     // No caching, no transformation (compression would hold frames back), and no buffering by nginx.
     this.res.setHeader('Cache-Control', 'no-cache, no-transform');

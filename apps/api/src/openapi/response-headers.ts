@@ -28,6 +28,13 @@ export const RESPONSE_HEADERS: Record<string, HeaderObject> = {
     schema: { type: 'string', enum: ['true', 'false'] },
     example: 'false',
   },
+  'Relay-Stream-Position': {
+    description:
+      "On an event stream that follows the workspace (not on a final job's at-once answer): the id its events follow (the stream delivers the events after it). " +
+      'A client that reconnects before any event arrived sends it as Last-Event-ID, so it misses nothing in between; after `since`, it sends `since` again instead.',
+    schema: { type: 'string', pattern: '^[0-9]{1,20}-[0-9]{1,20}$' },
+    example: '1795962699899-0',
+  },
   'X-RateLimit-Limit': {
     description: 'Requests allowed per API key per window (RATE_LIMIT_MAX); absent when rate limiting is off.',
     schema: { type: 'string', pattern: '^[0-9]+$' },
