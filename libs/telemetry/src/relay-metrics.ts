@@ -168,6 +168,17 @@ export class RelayMetrics {
     help: 'Webhook delivery attempts by result (delivered, failed_attempt, refused by the outbound policy), and deliveries dead-lettered (dead_lettered)',
     labelNames: ['result', 'workspace_id'],
   });
+  /**
+   * Per API process, no labels: what a stream costs (a connection, a place
+   * among HTTP_MAX_CONNECTIONS, a subscriber of the EventHub) is the
+   * process's, and SSE_MAX_STREAMS_PER_KEY already bounds a key's share.
+   * Up when a stream's 200 is sent, down when its response closes, however
+   * that happens (the client leaves, the job's final event, shutdown, a cut).
+   */
+  readonly sseStreamsOpen = gauge({
+    name: 'relay_sse_streams_open',
+    help: 'Server-Sent Events streams (GET /ai/events, GET /ai/jobs/{id}/events) this API process has open',
+  });
   readonly httpRequests = counter({
     name: 'http_requests_total',
     help: 'HTTP requests served',

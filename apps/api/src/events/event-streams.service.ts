@@ -4,6 +4,7 @@ import type { Principal } from '@relay/auth';
 import { RelayConfig } from '@relay/config';
 import { ErrorCode, RelayError, notFound } from '@relay/errors';
 import { SecretRedactor } from '@relay/permissions';
+import { RelayMetrics } from '@relay/telemetry';
 import { EventHub, EventLog, JobStore, compareStreamIds, isFinalEventType, positionBeforeMs, type EventSink, type EventStreamEnd, type EventSubscription, type Job, type StreamReset } from '@relay/queue';
 import { matchesFilter, type EventFilter } from './event-filter.js';
 import { finishedAtMs, isFinalJob, synthesizedFinalEvent } from './final-event.js';
@@ -37,6 +38,7 @@ export class EventStreams implements BeforeApplicationShutdown, OnModuleDestroy 
     private readonly store: JobStore,
     private readonly redactor: SecretRedactor,
     private readonly config: RelayConfig,
+    private readonly metrics: RelayMetrics,
   ) {}
 
   /** GET /ai/events: the workspace's events matching `filter`, from `start`, until the client leaves. */
@@ -128,11 +130,15 @@ export class EventStreams implements BeforeApplicationShutdown, OnModuleDestroy 
   /** Opens the stream and subscribes; the sink's parts get the open stream. Releases everything when the response closes. */
   private follow(ws: string, from: { after: string; reset?: StreamReset }, lease: StreamLease, res: Response, sinkFor: (sse: SseResponse) => Partial<EventSink>): void {
     let subscription: EventSubscription | undefined;
-    const sse = new SseResponse(res, () => {
-      subscription?.unsubscribe();
-      lease.release();
-      this.open.delete(sse);
-    });
+    const sse = new SseResponse(
+      res,
+      () => {
+        subscription?.unsubscribe();
+        lease.release();
+        this.open.delete(sse);
+      },
+      this.metrics.sseStreamsOpen,
+    );
     if (!sse.isOpen) return lease.release();
     this.open.add(sse);
     this.heartbeat ??= setInterval(() => {
@@ -175,7 +181,7 @@ export class EventStreams implements BeforeApplicationShutdown, OnModuleDestroy 
       res.status(204).end();
       return;
     }
-    const once = new SseResponse(res, () => undefined);
+    const once = new SseResponse(res, () => undefined, this.metrics.sseStreamsOpen);
     once.open();
     once.end(frame);
   }

@@ -17,23 +17,35 @@ export const STREAM_POSITION_HEADER = 'Relay-Stream-Position';
 /** The first bytes of every stream: some proxies hold a response back until its body starts. */
 const OPENING = ': stream open\n\n';
 
+/** What counts open streams (relay_sse_streams_open). */
+export interface OpenStreamCount {
+  inc(): void;
+  dec(): void;
+}
+
 /**
  * One Server-Sent Events response: the headers, frames as they come, and
  * its end. `onClose` runs once, however the response ends (end, cut, or the
- * client going away).
+ * client going away). `openCount` counts it from open() until then.
  */
 export class SseResponse {
   private closed = false;
+  private counted = false;
   private lastWriteAt = Date.now();
 
   constructor(
     private readonly res: Response,
     onClose: () => void,
+    private readonly openCount?: OpenStreamCount,
   ) {
     // The client may have gone while the stream was being set up: then it never opens.
     if (!res.socket || res.socket.destroyed) this.closed = true;
     res.once('close', () => {
       this.closed = true;
+      if (this.counted) {
+        this.counted = false;
+        this.openCount?.dec();
+      }
       onClose();
     });
   }
@@ -53,6 +65,10 @@ export class SseResponse {
    * Relay-Stream-Position: the id the stream's events follow (README "Events").
    */
   open(position?: string): void {
+    if (!this.closed && !this.counted) {
+      this.counted = true;
+      this.openCount?.inc();
+    }
     this.res.status(200);
     if (position !== undefined) this.res.setHeader(STREAM_POSITION_HEADER, position);
     this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
