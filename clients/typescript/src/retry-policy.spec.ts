@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY, retryAfterMs, retryDelayMs, type RetryOptions } from './retry-policy.js';
+import { DEFAULT_RETRY, reconnectDelayMs, retryAfterMs, retryDelayMs, type RetryOptions } from './retry-policy.js';
 
 const options: RetryOptions = { maxAttempts: 4, baseDelayMs: 250, maxJitterMs: 600, maxRetryAfterMs: 30_000 };
 const lowest = () => 0;
@@ -40,6 +40,18 @@ describe('retry policy of the typed client', () => {
     expect(retryDelayMs({ status: 503, retryAfter: '1', attempt: 1 }, { ...options, maxAttempts: 1 }, lowest)).toBeUndefined();
     expect(retryDelayMs({ status: 429, retryAfter: '30', attempt: 1 }, options, lowest)).toBe(30_000);
     expect(retryDelayMs({ status: 429, retryAfter: '31', attempt: 1 }, options, lowest)).toBeUndefined();
+  });
+
+  it('retries no answer at all (status 0: an event stream whose connection failed) as a 503 without Retry-After', () => {
+    expect(retryDelayMs({ status: 0, retryAfter: null, attempt: 1 }, options, lowest)).toBe(1000);
+    expect(retryDelayMs({ status: 0, retryAfter: null, attempt: 2 }, options, highest)).toBe(1499);
+    expect(retryDelayMs({ status: 0, retryAfter: null, attempt: 4 }, options, lowest)).toBeUndefined();
+  });
+
+  it('reconnects a stream that had opened after the first retry\'s jitter alone', () => {
+    expect(reconnectDelayMs(options, lowest)).toBe(0);
+    expect(reconnectDelayMs(options, highest)).toBe(249);
+    expect(reconnectDelayMs({ ...options, maxJitterMs: 100 }, highest)).toBe(99);
   });
 
   it('defaults to four tries, waits of at most 30 s', () => {

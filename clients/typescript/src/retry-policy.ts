@@ -14,6 +14,11 @@ export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, baseDelayMs: 250, m
 
 /** What the policy needs to know of a failed try. */
 export interface FailedTry {
+  /**
+   * The answer's status, or 0 for no answer at all (the connection refused,
+   * or dropped before the headers): only event streams pass 0 (a GET that
+   * changes nothing), and it is retried like a 503 without Retry-After.
+   */
   status: number;
   /** The Retry-After header as sent, if any. */
   retryAfter: string | null;
@@ -35,7 +40,8 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 /**
  * How long to wait before trying again, or undefined for "do not retry".
  *
- * Retried: 503 (Relay always says when; 1 s is assumed if a proxy did not)
+ * Retried: 503 (Relay always says when; 1 s is assumed if a proxy did not),
+ * no answer (status 0, event streams only: as a 503 without Retry-After)
  * and 429 with a Retry-After (the rate limits). A 429 without one is the
  * stored-jobs quota, which frees only as jobs expire, so it is not retried.
  * Never earlier than Retry-After; a random extra of up to
@@ -46,10 +52,26 @@ export function retryDelayMs(failed: FailedTry, options: RetryOptions, random: (
   if (failed.attempt >= options.maxAttempts) return undefined;
   const asked = retryAfterMs(failed.retryAfter);
   let wait: number;
-  if (failed.status === 503) wait = asked ?? 1000;
+  if (failed.status === 503 || failed.status === 0) wait = asked ?? 1000;
   else if (failed.status === 429 && asked !== undefined) wait = asked;
   else return undefined;
   if (wait > options.maxRetryAfterMs) return undefined;
-  const jitterCap = Math.min(options.maxJitterMs, options.baseDelayMs * 2 ** (failed.attempt - 1));
-  return wait + Math.floor(random() * jitterCap);
+  return wait + jitterMs(failed.attempt, options, random);
+}
+
+/**
+ * How long an event stream that had opened (200) waits before reconnecting
+ * after it ended or dropped: the first retry's jitter alone (at most
+ * baseDelayMs), so the clients of an API replica that shuts down, which all
+ * lose their streams in the same instant, come back spread out rather than
+ * together. A reconnect that then fails goes on under retryDelayMs.
+ */
+export function reconnectDelayMs(options: RetryOptions, random: () => number = Math.random): number {
+  return jitterMs(1, options, random);
+}
+
+/** A random extra of up to baseDelayMs × 2^(attempt−1), at most maxJitterMs. */
+function jitterMs(attempt: number, options: RetryOptions, random: () => number): number {
+  const cap = Math.min(options.maxJitterMs, options.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * cap);
 }
