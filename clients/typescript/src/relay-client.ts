@@ -1,3 +1,4 @@
+import { followEvents, type EventStreamOptions, type JobEvent, type StreamEvent } from './event-stream.js';
 import { RelayApiError, isErrorBody } from './relay-api-error.js';
 import { DEFAULT_RETRY, retryDelayMs, type RetryOptions } from './retry-policy.js';
 import type { components, operations } from './schema.js';
@@ -10,10 +11,22 @@ export type JobSummary = Schemas['JobSummaryView'];
 export type JobPage = Schemas['JobPageView'];
 export type JobStatus = JobSummary['status'];
 /** The `data:` of an event frame of GET /ai/events and GET /ai/jobs/{id}/events. */
-export type JobEvent = Schemas['EventView'];
+export type { JobEvent };
 export type SubmitJobRequest = Omit<Schemas['SubmitJobDto'], 'workspace_id'>;
 export type SubmitPlanRequest = Omit<Schemas['SubmitPlanDto'], 'workspace_id'>;
 export type ListQuery = Omit<NonNullable<operations['listJobs']['parameters']['query']>, 'cursor' | 'workspace_id'>;
+/** GET /ai/events: where to start, and filters (each optional; all given must hold). */
+export interface EventsOptions extends EventStreamOptions {
+  /** Only this job's events. */
+  jobId?: string;
+  /** Only events that leave the job in one of these statuses. */
+  status?: JobStatus | readonly JobStatus[];
+  /** Only events of these actions: action ids, or `provider.*`. */
+  action?: string | readonly string[];
+  /** Without lastEventId: start with the events added at or after this time instead of now. */
+  since?: Date | string;
+}
+
 /** A submit's answer, and whether it was a replay of an earlier submit with the same idempotency key. */
 export type Submitted<T> = T & { replayed: boolean };
 
@@ -109,6 +122,58 @@ export class RelayClient {
     }
   }
 
+  /**
+   * GET /ai/events: the workspace's events as they come, for as long as the
+   * loop runs (end it with `break` or `options.signal`). Resets arrive as
+   * events of type `reset`: events after the position were trimmed away
+   * before they could be read, so read again the jobs you care about. A
+   * dropped or ended connection is reconnected with Last-Event-ID, so each
+   * event comes once, in order (see followEvents).
+   *
+   * ```ts
+   * for await (const event of relay.events({ status: ['succeeded', 'failed'] })) {
+   *   if (event.type === 'reset') resync(event.data.resumes_after);
+   *   else console.log(event.id, event.data.job_id, event.data.status);
+   * }
+   * ```
+   */
+  events(options: EventsOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
+    const search = new URLSearchParams();
+    if (options.jobId !== undefined) search.set('job_id', options.jobId);
+    if (options.status !== undefined) search.set('status', typeof options.status === 'string' ? options.status : options.status.join(','));
+    if (options.action !== undefined) search.set('action', typeof options.action === 'string' ? options.action : options.action.join(','));
+    if (options.since !== undefined) search.set('since', options.since instanceof Date ? options.since.toISOString() : options.since);
+    const text = search.toString();
+    const path = text === '' ? '/ai/events' : `/ai/events?${text}`;
+    return followEvents((lastEventId, signal) => this.openStream(path, lastEventId, signal), this.streamSettings(false, options.since !== undefined && options.lastEventId === undefined), options);
+  }
+
+  /**
+   * GET /ai/jobs/{id}/events: one job's events, from now (or after
+   * `lastEventId`); the loop ends after the job's final event (`succeeded`,
+   * `failed`, `cancelled`, `dead_lettered`). For a job already final: its
+   * final event, then the end (nothing when `lastEventId` shows the caller
+   * has it). A missing job is a RelayApiError 404. Reconnects as events() does.
+   */
+  jobEvents(jobId: string, options: EventStreamOptions = {}): AsyncGenerator<StreamEvent, void, undefined> {
+    const path = `/ai/jobs/${encodeURIComponent(jobId)}/events`;
+    return followEvents((lastEventId, signal) => this.openStream(path, lastEventId, signal), this.streamSettings(true, false), options);
+  }
+
+  private streamSettings(endsAfterFinal: boolean, startsAtSince: boolean) {
+    return { retry: this.retry, timeoutMs: this.options.timeoutMs ?? 30_000, endsAfterFinal, startsAtSince };
+  }
+
+  private openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${this.options.apiKey}`, Accept: 'text/event-stream' };
+    if (lastEventId !== undefined) headers['Last-Event-ID'] = lastEventId;
+    return fetch(this.url(path), { headers, signal });
+  }
+
+  private url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/+$/, '')}${path}`;
+  }
+
   /** The caller's key, the body's client_request_id (sent as is), or a new key for this call. */
   private idempotency(request: { client_request_id?: string }, key: string | undefined): Record<string, string> {
     if (request.client_request_id !== undefined && key === undefined) return {};
@@ -133,7 +198,7 @@ export class RelayClient {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), (this.options.timeoutMs ?? 30_000) + (extra.extraTimeoutMs ?? 0));
     try {
-      const res = await fetch(`${this.options.baseUrl.replace(/\/+$/, '')}${path}`, {
+      const res = await fetch(this.url(path), {
         method,
         headers,
         body: extra.body === undefined ? undefined : JSON.stringify(extra.body),
