@@ -66,7 +66,7 @@ export interface EventStreamOptions {
   onReconnect?: (reconnect: Reconnect) => void;
 }
 
-/** One try's answer and the means to drop its connection. */
+/** Makes one try: its answer (headers in, body streaming); aborting `signal` closes its connection. */
 export type Connect = (lastEventId: string | undefined, signal: AbortSignal) => Promise<Response>;
 
 /** The parts of the client a stream needs. */
@@ -198,9 +198,18 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
       let dropped: unknown;
       try {
         for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          for (const message of decoder.push(value)) {
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            chunk = await reader.read();
+          } catch (error) {
+            if (signal?.aborted) return;
+            reason = 'dropped';
+            dropped = error;
+            break;
+          }
+          if (chunk.done) break;
+          // A frame that is no Relay event throws (EventStreamProtocolError): asking again would bring it again.
+          for (const message of decoder.push(chunk.value)) {
             const event = toStreamEvent(message);
             lastEventId = event.id;
             eventSeen = true;
@@ -208,11 +217,6 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
             if (settings.endsAfterFinal && FINAL_EVENT_TYPES.includes(event.type as JobEvent['type'])) return;
           }
         }
-      } catch (error) {
-        if (signal?.aborted) return;
-        if (error instanceof EventStreamProtocolError) throw error;
-        reason = 'dropped';
-        dropped = error;
       } finally {
         // Whatever ends the reading (the caller's break included) closes the connection.
         connection.abort();
