@@ -97,7 +97,7 @@ describe('toStreamEvent', () => {
 });
 
 describe('followEvents on made-up answers', () => {
-  const settings: FollowSettings = { retry: { maxAttempts: 3, baseDelayMs: 1, maxJitterMs: 1, maxRetryAfterMs: 30_000 }, timeoutMs: 1000, endsAfterFinal: false, startsAtSince: false };
+  const settings: FollowSettings = { retry: { maxAttempts: 3, baseDelayMs: 1, maxJitterMs: 1, maxRetryAfterMs: 30_000 }, timeoutMs: 1000, idleTimeoutMs: 5000, endsAfterFinal: false, startsAtSince: false };
 
   /** An SSE answer that sends `text` then ends, or breaks (`drop`) once the text was read. */
   function stream(text: string, how: { drop?: boolean; position?: string } = {}): Response {
@@ -151,6 +151,54 @@ describe('followEvents on made-up answers', () => {
       { attempt: 1, reason: 'dropped', lastEventId: '2-0' },
       { attempt: 1, reason: 'ended', lastEventId: '3-0' },
     ]);
+  });
+
+  /** An SSE answer that sends `text`, then `heartbeats` comments `everyMs` apart, then goes silent without ever breaking (a connection a proxy forgot), until its try is aborted. */
+  function silent(text: string, signal: AbortSignal, heartbeats = 0, everyMs = 0): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes(text));
+        let sent = 0;
+        const beat = setInterval(() => (sent++ < heartbeats ? controller.enqueue(bytes(': heartbeat\n\n')) : clearInterval(beat)), everyMs);
+        signal.addEventListener('abort', () => {
+          clearInterval(beat);
+          controller.error(signal.reason);
+        });
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+  }
+
+  it('takes an open stream that sends nothing, not even a heartbeat, for idleTimeoutMs for dropped, and resumes after the last event', async () => {
+    const asked: (string | undefined)[] = [];
+    const connect: Connect = async (lastEventId, signal) => {
+      asked.push(lastEventId);
+      return asked.length === 1 ? silent(frame('1-0', 'created', created(1)), signal) : stream(frame('2-0', 'created', created(2)));
+    };
+    const reconnects: Reconnect[] = [];
+    const ids = await collect(followEvents(connect, { ...settings, idleTimeoutMs: 50 }, { onReconnect: (r) => reconnects.push(r) }), 2);
+    expect(ids).toEqual(['1-0', '2-0']);
+    expect(asked).toEqual([undefined, '1-0']);
+    expect(reconnects).toHaveLength(1);
+    expect(reconnects[0]).toMatchObject({ reason: 'dropped', lastEventId: '1-0' });
+    expect((reconnects[0].error as Error).message).toBe('the stream sent nothing for 50 ms');
+  });
+
+  it('keeps a stream whose heartbeats come within idleTimeoutMs, however long no event comes', async () => {
+    let signalOfFirst: AbortSignal | undefined;
+    const reconnects: Reconnect[] = [];
+    const connect: Connect = async (_lastEventId, signal) => {
+      signalOfFirst ??= signal;
+      // Six heartbeats 30 ms apart (180 ms without an event, over three idle periods of 60 ms), then silence.
+      return silent(frame('1-0', 'created', created(1)), signal, 6, 30);
+    };
+    const started = Date.now();
+    const ids = await collect(followEvents(connect, { ...settings, idleTimeoutMs: 60 }, { onReconnect: (r) => reconnects.push(r) }), 2);
+    // The second event is the first event again, on the connection made once the heartbeats stopped.
+    expect(ids).toEqual(['1-0', '1-0']);
+    expect(reconnects).toHaveLength(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(180);
+    expect(signalOfFirst?.aborted).toBe(true);
   });
 
   it('before any event, resumes after the stream\'s own start (Relay-Stream-Position), or asks for `since` again', async () => {

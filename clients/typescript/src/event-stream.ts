@@ -74,6 +74,11 @@ export interface FollowSettings {
   retry: RetryOptions;
   /** A try without its answer's headers after this long is abandoned (and retried). */
   timeoutMs: number;
+  /**
+   * An open stream that sends nothing for this long, not even a heartbeat, is taken for dropped and
+   * resumed (a connection a proxy or NAT silently forgot sends nothing and never breaks by itself).
+   */
+  idleTimeoutMs: number;
   /** A job stream: it ends after the job's final event, and a 204 means the caller has it already. */
   endsAfterFinal: boolean;
   /** The stream was asked to start at `since`: until an event arrives, a reconnect asks for `since` again rather than the stream's position. */
@@ -196,11 +201,16 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
       const decoder = new SseFrameDecoder();
       let reason: Reconnect['reason'] = 'ended';
       let dropped: unknown;
+      // Restarted by every chunk (heartbeats included); when it fires, the read below fails: 'dropped'.
+      const idle = () => connection.abort(new Error(`the stream sent nothing for ${settings.idleTimeoutMs} ms`));
+      let idleTimer = setTimeout(idle, settings.idleTimeoutMs);
       try {
         for (;;) {
           let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
             chunk = await reader.read();
+            clearTimeout(idleTimer);
+            idleTimer = setTimeout(idle, settings.idleTimeoutMs);
           } catch (error) {
             if (signal?.aborted) return;
             reason = 'dropped';
@@ -218,6 +228,7 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
           }
         }
       } finally {
+        clearTimeout(idleTimer);
         // Whatever ends the reading (the caller's break included) closes the connection.
         connection.abort();
       }

@@ -37,6 +37,12 @@ export interface RelayClientOptions {
   retry?: Partial<RetryOptions>;
   /** Each try is abandoned after this long (default 30 s). */
   timeoutMs?: number;
+  /**
+   * An event stream that sends nothing for this long, not even a heartbeat, is resumed on a new
+   * connection (default 45 s: three of the API's default SSE_HEARTBEAT_MS of 15 s; keep it above
+   * the server's heartbeat period).
+   */
+  streamIdleTimeoutMs?: number;
   /** Told before each retry (for logs). */
   onRetry?: (retry: { attempt: number; status: number; delayMs: number; requestId: string | undefined }) => void;
 }
@@ -161,7 +167,7 @@ export class RelayClient {
   }
 
   private streamSettings(endsAfterFinal: boolean, startsAtSince: boolean) {
-    return { retry: this.retry, timeoutMs: this.options.timeoutMs ?? 30_000, endsAfterFinal, startsAtSince };
+    return { retry: this.retry, timeoutMs: this.options.timeoutMs ?? 30_000, idleTimeoutMs: this.options.streamIdleTimeoutMs ?? 45_000, endsAfterFinal, startsAtSince };
   }
 
   private openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
