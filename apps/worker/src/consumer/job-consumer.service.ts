@@ -4,11 +4,11 @@ import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
+import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
-import type { Counter, Histogram } from 'prom-client';
 import { AttemptControl } from './attempt-control.js';
 import { AttemptLog } from './attempt-log.js';
+import { ConsumerMetrics } from './consumer-metrics.js';
 import { JobRunner } from './job-runner.js';
 import { SchedulingSettings } from './scheduling-settings.js';
 
@@ -62,8 +62,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private slotFreed?: () => void;
   /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
   private readonly finishes: FinishBatcher;
-  /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
-  private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
+  private readonly counts: ConsumerMetrics;
   private readonly attemptLog = new AttemptLog();
   /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
   private readonly prefetched: Prefetched[] = [];
@@ -78,9 +77,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly queue: WorkQueue,
     private readonly runner: JobRunner,
     private readonly metrics: RelayMetrics,
-    private readonly labels: WorkspaceLabelPolicy,
+    labels: WorkspaceLabelPolicy,
     private readonly scheduling: SchedulingSettings,
   ) {
+    this.counts = new ConsumerMetrics(metrics, labels);
     // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
     this.finishes = new FinishBatcher(
       (items) => this.finishAndClaim(items),
@@ -92,7 +92,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     // A claim that fails a job for its spent attempts makes a dead letter without an attempt of ours.
     this.queue.onGiveUp((jobs) => this.attemptLog.gaveUp(jobs));
-    this.queue.onHeldBack((held) => this.countHeldBack(held));
+    this.queue.onHeldBack((held) => this.counts.countHeldBack(held));
     void this.publishSchedule();
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
@@ -215,8 +215,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private start(job: ClaimedJob, leaseHeldAt = Date.now()): Running {
-    this.metricsFor('running', job.workspaceId).total.inc();
-    if (job.startedAt) this.observeWait(job);
+    this.counts.countStarted(job.workspaceId);
+    if (job.startedAt) this.counts.observeWait(job);
     const control = new AttemptControl();
     const running: Running = {
       job,
@@ -344,7 +344,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         }
         // 'cancelled': a retry the finish recorded as cancelled (the cancel was requested meanwhile).
         const recorded = result === 'done' ? outcome : result === 'cancelled' ? ({ outcome: 'cancelled' } as const) : undefined;
-        if (recorded) this.countOutcome(job, recorded);
+        if (recorded) this.counts.countOutcome(job, recorded);
         this.attemptLog.ended(job, recorded?.outcome, durationMs);
         return;
       } catch (error) {
@@ -392,7 +392,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         if (running.startUnconfirmed) {
           running.startUnconfirmed = false;
           item.job.startedAt = at;
-          this.observeWait(item.job);
+          this.counts.observeWait(item.job);
         }
         running.leaseHeldAt = sentAt;
       });
@@ -405,43 +405,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       this.reservedSlots -= startNow;
       throw error;
     }
-  }
-
-  /**
-   * relay_job_wait_seconds: from submission, or a delayed job's due time, to its first start, both
-   * by Redis's clock. Once per job: a retry's or a deferral's later start is not a new wait.
-   */
-  private observeWait(job: ClaimedJob): void {
-    if (job.attempts !== 1 || job.deferrals !== 0) return;
-    const eligible = Math.max(Date.parse(job.createdAt), job.runAt ? Date.parse(job.runAt) : 0);
-    const seconds = (Date.parse(job.startedAt) - eligible) / 1000;
-    if (Number.isFinite(seconds)) this.metrics.jobWait.observe({ workspace_id: this.labels.label(job.workspaceId) }, Math.max(0, seconds));
-  }
-
-  private countHeldBack(held: HeldBack[]): void {
-    for (const h of held) this.metrics.jobsHeldBack.inc({ reason: h.reason, workspace_id: this.labels.label(h.workspaceId) }, h.times);
-  }
-
-  private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {
-    // A deferral is counted as held back (reason retry_after) by the finish that records it.
-    if (outcome.outcome === 'defer') return;
-    const metrics = this.metricsFor(outcome.outcome === 'retry' ? 'retrying' : outcome.outcome, job.workspaceId);
-    metrics.total.inc();
-    if (outcome.outcome !== 'retry') {
-      const seconds = (Date.now() - Date.parse(job.createdAt)) / 1000;
-      if (Number.isFinite(seconds)) metrics.latency.observe(Math.max(0, seconds));
-    }
-  }
-
-  private metricsFor(status: string, workspaceId: string) {
-    const labels = { status, workspace_id: this.labels.label(workspaceId) };
-    const key = `${labels.status}|${labels.workspace_id}`;
-    let children = this.counted.get(key);
-    if (!children) {
-      children = { total: this.metrics.jobsTotal.labels(labels), latency: this.metrics.jobLatency.labels(labels) };
-      this.counted.set(key, children);
-    }
-    return children;
   }
 
   private async renewLeases(): Promise<void> {
