@@ -1,35 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
 import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
-import { AttemptControl } from './attempt-control.js';
 import { AttemptLog } from './attempt-log.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { JobRunner } from './job-runner.js';
+import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { SchedulingSettings } from './scheduling-settings.js';
-
-interface Running {
-  job: ClaimedJob;
-  control: AttemptControl;
-  lostLease: boolean;
-  /** The attempt has ended and its outcome is being written: the finish ends the lease, not a renewal. */
-  finishing: boolean;
-  /** When the lease was last known held (claim or successful renewal), by this process's clock. */
-  leaseHeldAt: number;
-  /** performance.now() when the attempt started, for its log line. */
-  startedAt: number;
-  /** Its action has ended: its slot is free (the outcome may still be being written). */
-  actionEnded: boolean;
-  /** A prefetched job started here whose start no reply has confirmed yet (the finish writes it if need be). */
-  startUnconfirmed: boolean;
-  /** Cancelled (or gone) while it was prefetched: stopped, its lease ended by Redis, nothing to write. */
-  cancelledBeforeStart: boolean;
-  done: Promise<void>;
-}
 
 /** A prefetched job: leased to this worker, still pending until it starts here. */
 interface Prefetched {
@@ -53,13 +33,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobConsumer.name);
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly running = new Map<string, Running>();
+  private readonly running: RunningJobs;
   private readonly timers: NodeJS.Timeout[] = [];
   private blocking?: Redis;
   private cancels?: CancelChannel;
   private stopping = false;
   private loopDone?: Promise<void>;
-  private slotFreed?: () => void;
   /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
   private readonly finishes: FinishBatcher;
   private readonly counts: ConsumerMetrics;
@@ -68,8 +47,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly prefetched: Prefetched[] = [];
   /** Prefetched jobs asked for by calls not yet answered (so refills never overshoot WORKER_PREFETCH). */
   private prefetchInFlight = 0;
-  /** Free slots that a call not yet answered claims jobs to start in (so two calls never fill one slot). */
-  private reservedSlots = 0;
 
   constructor(
     private readonly config: RelayConfig,
@@ -80,6 +57,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     labels: WorkspaceLabelPolicy,
     private readonly scheduling: SchedulingSettings,
   ) {
+    this.running = new RunningJobs(config.WORKER_CONCURRENCY, scheduling.prefetch > 0);
     this.counts = new ConsumerMetrics(metrics, labels);
     // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
     this.finishes = new FinishBatcher(
@@ -110,19 +88,19 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.slotFreed?.();
+    this.running.wake();
     this.blocking?.disconnect();
     await this.loopDone;
     await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
     const drained = await Promise.race([
-      Promise.all([...this.running.values()].map((r) => r.done)).then(() => true),
+      Promise.all(this.running.all().map((r) => r.done)).then(() => true),
       sleep(grace).then(() => false),
     ]);
     if (!drained) {
       // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
       // releasing it could requeue a job that has completed.
-      const left = [...this.running.values()].filter((r) => !r.finishing);
+      const left = this.running.all().filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
       const { released, cancelled } = await this.queue.release(left.map((r) => r.job), this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0, cancelled: 0 }));
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery${cancelled > 0 ? `, cancelled ${cancelled} whose cancel was requested` : ''}`);
@@ -163,19 +141,19 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async loop(): Promise<void> {
     let backoff = 0;
     while (!this.stopping) {
-      const free = this.freeSlots();
+      const free = this.running.free();
       if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        await this.running.slotFrees();
         continue;
       }
       if (this.startPrefetched() > 0) continue;
       const prefetch = this.prefetchWanted();
       this.prefetchInFlight += prefetch;
-      this.reservedSlots += free;
+      this.running.reserve(free);
       try {
         const round = await this.queue.claimRound(this.claimOptions(free, prefetch)).finally(() => {
           this.prefetchInFlight -= prefetch;
-          this.reservedSlots -= free;
+          this.running.unreserve(free);
         });
         let claimed = round.claimed;
         // Nothing to claim: block. (Unless a run of cancelled or rate-limited entries used the call's
@@ -214,22 +192,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     };
   }
 
-  private start(job: ClaimedJob, leaseHeldAt = Date.now()): Running {
+  private start(job: ClaimedJob, leaseHeldAt = Date.now()): RunningJob {
     this.counts.countStarted(job.workspaceId);
     if (job.startedAt) this.counts.observeWait(job);
-    const control = new AttemptControl();
-    const running: Running = {
-      job,
-      control,
-      lostLease: false,
-      finishing: false,
-      leaseHeldAt,
-      startedAt: performance.now(),
-      actionEnded: false,
-      startUnconfirmed: !job.startedAt,
-      cancelledBeforeStart: false,
-      done: Promise.resolve(),
-    };
+    const running = startingJob(job, leaseHeldAt);
+    const { control } = running;
     // Every line the attempt logs (the action's included) carries the job's ids.
     running.done = withLogContext({ job_id: job.jobId, workspace_id: job.workspaceId }, () => this.runner.run(job, control))
       .then((outcome) => {
@@ -240,23 +207,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         return this.record(running, outcome);
       })
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
-      .finally(() => {
-        this.running.delete(job.entry);
-        this.slotFreed?.();
-      });
-    this.running.set(job.entry, running);
+      .finally(() => this.running.remove(job.entry));
+    this.running.add(running);
     return running;
-  }
-
-  /**
-   * Free slots: without prefetch a slot stays taken until its outcome is written (the finish call
-   * claims its next job); with prefetch, from the moment its action ends.
-   */
-  private freeSlots(): number {
-    if (this.scheduling.prefetch === 0) return this.config.WORKER_CONCURRENCY - this.running.size;
-    let busy = this.reservedSlots;
-    for (const r of this.running.values()) if (!r.actionEnded) busy++;
-    return this.config.WORKER_CONCURRENCY - busy;
   }
 
   /** How many more jobs to prefetch: WORKER_PREFETCH less those held and those already asked for. */
@@ -281,7 +234,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private startPrefetched(): number {
     let started = 0;
-    while (!this.stopping && this.prefetched.length > 0 && this.freeSlots() > 0) {
+    while (!this.stopping && this.prefetched.length > 0 && this.running.free() > 0) {
       const { job, leaseHeldAt } = this.prefetched.shift()!;
       if (Date.now() - leaseHeldAt >= (this.config.WORKER_LEASE_MS * 2) / 3) {
         this.metrics.leaseLosses.inc({ reason: 'not_renewed' });
@@ -298,7 +251,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     return started;
   }
 
-  private startRecorded(running: Running, result: FinishResult): void {
+  private startRecorded(running: RunningJob, result: FinishResult): void {
     // Answered with its outcome (written together): the finish has handled what the answer says.
     if (result === 'done' || running.actionEnded) return;
     if (result === 'lost') return this.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
@@ -320,7 +273,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    * round trip; retries while Redis is away for up to one lease, after which
    * the job is re-delivered.
    */
-  private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
+  private async record(running: RunningJob, outcome: AttemptOutcome): Promise<void> {
     const { job } = running;
     const durationMs = performance.now() - running.startedAt;
     // Stopped by the shutdown: released, not recorded. (An attempt stopped for its cancel is recorded even then.)
@@ -378,10 +331,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    * prefetched job filled, and refills the prefetched ones. A start written here is confirmed.
    */
   private async finishAndPrefetch(items: FinishItem[]): Promise<FinishResult[]> {
-    const startNow = this.stopping ? 0 : Math.max(0, this.freeSlots());
+    const startNow = this.stopping ? 0 : Math.max(0, this.running.free());
     const prefetch = this.prefetchWanted();
     this.prefetchInFlight += prefetch;
-    this.reservedSlots += startNow;
+    this.running.reserve(startNow);
     const sentAt = Date.now();
     try {
       const next = this.claimOptions(startNow, prefetch);
@@ -397,12 +350,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         running.leaseHeldAt = sentAt;
       });
       this.prefetchInFlight -= prefetch;
-      this.reservedSlots -= startNow;
+      this.running.unreserve(startNow);
       this.take(claimed, sentAt);
       return results;
     } catch (error) {
       this.prefetchInFlight -= prefetch;
-      this.reservedSlots -= startNow;
+      this.running.unreserve(startNow);
       throw error;
     }
   }
@@ -410,7 +363,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async renewLeases(): Promise<void> {
     // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
     // away), but a loss reported for it is no loss: its finish removed the lease.
-    const held = [...this.running.values()].filter((r) => !r.lostLease);
+    const held = this.running.all().filter((r) => !r.lostLease);
     const waiting = [...this.prefetched];
     const attemptedAt = Date.now();
     try {
@@ -453,7 +406,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     running.control.cancel();
   }
 
-  private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed' | 'lost_on_start'): void {
+  private stop(running: RunningJob, why: string, reason: 'lost_on_renewal' | 'not_renewed' | 'lost_on_start'): void {
     running.lostLease = true;
     this.metrics.leaseLosses.inc({ reason });
     running.control.stop(new Error(why));
