@@ -9,14 +9,8 @@ import { AttemptLog } from './attempt-log.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { JobRunner } from './job-runner.js';
 import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
+import { PrefetchBuffer } from './prefetch-buffer.js';
 import { SchedulingSettings } from './scheduling-settings.js';
-
-/** A prefetched job: leased to this worker, still pending until it starts here. */
-interface Prefetched {
-  job: ClaimedJob;
-  /** When the lease was last known held, by this process's clock. */
-  leaseHeldAt: number;
-}
 
 const BLOCK_SECONDS = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,10 +37,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly finishes: FinishBatcher;
   private readonly counts: ConsumerMetrics;
   private readonly attemptLog = new AttemptLog();
-  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
-  private readonly prefetched: Prefetched[] = [];
-  /** Prefetched jobs asked for by calls not yet answered (so refills never overshoot WORKER_PREFETCH). */
-  private prefetchInFlight = 0;
+  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
+  private readonly prefetched: PrefetchBuffer;
 
   constructor(
     private readonly config: RelayConfig,
@@ -58,6 +50,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly scheduling: SchedulingSettings,
   ) {
     this.running = new RunningJobs(config.WORKER_CONCURRENCY, scheduling.prefetch > 0);
+    this.prefetched = new PrefetchBuffer(scheduling.prefetch);
     this.counts = new ConsumerMetrics(metrics, labels);
     // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
     this.finishes = new FinishBatcher(
@@ -148,11 +141,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       }
       if (this.startPrefetched() > 0) continue;
       const prefetch = this.prefetchWanted();
-      this.prefetchInFlight += prefetch;
+      this.prefetched.asked(prefetch);
       this.running.reserve(free);
       try {
         const round = await this.queue.claimRound(this.claimOptions(free, prefetch)).finally(() => {
-          this.prefetchInFlight -= prefetch;
+          this.prefetched.answered(prefetch);
           this.running.unreserve(free);
         });
         let claimed = round.claimed;
@@ -212,17 +205,16 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     return running;
   }
 
-  /** How many more jobs to prefetch: WORKER_PREFETCH less those held and those already asked for. */
+  /** How many more jobs to prefetch: none once stopping. */
   private prefetchWanted(): number {
-    if (this.stopping) return 0;
-    return Math.max(0, this.scheduling.prefetch - this.prefetched.length - this.prefetchInFlight);
+    return this.stopping ? 0 : this.prefetched.wanted();
   }
 
   /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
   private take(claimed: readonly ClaimedJob[], leaseHeldAt = Date.now()): void {
     for (const job of claimed) {
       if (job.startedAt) this.start(job, leaseHeldAt);
-      else this.prefetched.push({ job, leaseHeldAt });
+      else this.prefetched.hold(job, leaseHeldAt);
     }
     this.startPrefetched();
   }
@@ -235,7 +227,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private startPrefetched(): number {
     let started = 0;
     while (!this.stopping && this.prefetched.length > 0 && this.running.free() > 0) {
-      const { job, leaseHeldAt } = this.prefetched.shift()!;
+      const { job, leaseHeldAt } = this.prefetched.takeOldest()!;
       if (Date.now() - leaseHeldAt >= (this.config.WORKER_LEASE_MS * 2) / 3) {
         this.metrics.leaseLosses.inc({ reason: 'not_renewed' });
         continue;
@@ -262,7 +254,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Shutdown: prefetched jobs go back to their queues at once, for any worker to take. */
   private async releasePrefetched(): Promise<void> {
-    const jobs = this.prefetched.splice(0).map((p) => p.job);
+    const jobs = this.prefetched.takeAll();
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
     this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
@@ -333,7 +325,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private async finishAndPrefetch(items: FinishItem[]): Promise<FinishResult[]> {
     const startNow = this.stopping ? 0 : Math.max(0, this.running.free());
     const prefetch = this.prefetchWanted();
-    this.prefetchInFlight += prefetch;
+    this.prefetched.asked(prefetch);
     this.running.reserve(startNow);
     const sentAt = Date.now();
     try {
@@ -349,12 +341,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         }
         running.leaseHeldAt = sentAt;
       });
-      this.prefetchInFlight -= prefetch;
+      this.prefetched.answered(prefetch);
       this.running.unreserve(startNow);
       this.take(claimed, sentAt);
       return results;
     } catch (error) {
-      this.prefetchInFlight -= prefetch;
+      this.prefetched.answered(prefetch);
       this.running.unreserve(startNow);
       throw error;
     }
@@ -364,15 +356,12 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
     // away), but a loss reported for it is no loss: its finish removed the lease.
     const held = this.running.all().filter((r) => !r.lostLease);
-    const waiting = [...this.prefetched];
+    const waiting = this.prefetched.snapshot();
     const attemptedAt = Date.now();
     try {
       const renewal = await this.queue.renew([...held.map((r) => r.job), ...waiting.map((p) => p.job)], this.config.WORKER_LEASE_MS);
       const lost = new Set(renewal.lost);
-      for (const p of waiting) {
-        if (!lost.has(p.job.entry)) p.leaseHeldAt = attemptedAt;
-        else if (this.prefetched.includes(p)) this.prefetched.splice(this.prefetched.indexOf(p), 1);
-      }
+      this.prefetched.renewed(waiting, lost, attemptedAt);
       for (const running of held) {
         if (running.finishing) continue;
         if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
@@ -394,9 +383,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private cancelRun(entry: string): void {
     // Prefetched and not started: it never runs. Its start item finds it cancelled, which ends its
     // lease and frees its place under a cap at once (instead of when the lease lapses).
-    const waiting = this.prefetched.findIndex((p) => p.job.entry === entry);
-    if (waiting >= 0) {
-      const [dropped] = this.prefetched.splice(waiting, 1);
+    const dropped = this.prefetched.take(entry);
+    if (dropped) {
       void this.finishes.submit({ job: dropped.job, outcome: { outcome: 'start' } }).catch(() => undefined);
       return;
     }
