@@ -3,11 +3,12 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
+import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import { AttemptLog } from './attempt-log.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { JobRunner } from './job-runner.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
 import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { PrefetchBuffer } from './prefetch-buffer.js';
 import { SchedulingSettings } from './scheduling-settings.js';
@@ -36,6 +37,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
   private readonly finishes: FinishBatcher;
   private readonly counts: ConsumerMetrics;
+  private readonly outcomes: OutcomeRecorder;
   private readonly attemptLog = new AttemptLog();
   /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
   private readonly prefetched: PrefetchBuffer;
@@ -58,6 +60,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
       scheduling.prefetch > 0 ? 2 : Infinity,
     );
+    const { logger, attemptLog, counts } = this;
+    const submit = (item: FinishItem) => this.finishes.submit(item);
+    this.outcomes = new OutcomeRecorder({ submit, leaseMs: config.WORKER_LEASE_MS, stopping: () => this.stopping, metrics, counts, attemptLog, logger });
   }
 
   onApplicationBootstrap(): void {
@@ -197,7 +202,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         // and this outcome go to Redis in one call.
         running.actionEnded = true;
         if (this.scheduling.prefetch > 0) this.startPrefetched();
-        return this.record(running, outcome);
+        return this.outcomes.record(running, outcome);
       })
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
       .finally(() => this.running.remove(job.entry));
@@ -258,50 +263,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
     this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
-  }
-
-  /**
-   * Writes the outcome and claims the next job for the freed slot in the same
-   * round trip; retries while Redis is away for up to one lease, after which
-   * the job is re-delivered.
-   */
-  private async record(running: RunningJob, outcome: AttemptOutcome): Promise<void> {
-    const { job } = running;
-    const durationMs = performance.now() - running.startedAt;
-    // Stopped by the shutdown: released, not recorded. (An attempt stopped for its cancel is recorded even then.)
-    const stoppedByShutdown = this.stopping && running.control.stopped && !running.control.cancelled;
-    if (running.lostLease || running.cancelledBeforeStart || stoppedByShutdown) return this.attemptLog.ended(job, undefined, durationMs);
-    running.finishing = true;
-    const deadline = Date.now() + this.config.WORKER_LEASE_MS;
-    // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
-    let repeat = false;
-    for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
-      try {
-        const result = await this.finishes.submit({ job, outcome, repeat, unconfirmedStart: running.startUnconfirmed });
-        if (result === 'cancelled' && running.startUnconfirmed) {
-          // Cancelled while it was prefetched, before its start reached Redis: the outcome is not written.
-          this.logger.warn(`job ${job.jobId}: cancelled before its start was recorded; outcome dropped`);
-          return this.attemptLog.ended(job, undefined, durationMs);
-        }
-        if (result === 'lost') {
-          this.metrics.leaseLosses.inc({ reason: 'lost_on_finish' });
-          this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
-        }
-        // 'cancelled': a retry the finish recorded as cancelled (the cancel was requested meanwhile).
-        const recorded = result === 'done' ? outcome : result === 'cancelled' ? ({ outcome: 'cancelled' } as const) : undefined;
-        if (recorded) this.counts.countOutcome(job, recorded);
-        this.attemptLog.ended(job, recorded?.outcome, durationMs);
-        return;
-      } catch (error) {
-        if (!isRedisUnavailableError(error) || Date.now() > deadline) {
-          this.metrics.statusUpdateFailures.inc({ reason: isRedisUnavailableError(error) ? 'redis_unavailable' : 'error' });
-          this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
-          return this.attemptLog.ended(job, undefined, durationMs);
-        }
-        repeat = true;
-        await sleep(wait);
-      }
-    }
   }
 
   /**
