@@ -8,9 +8,12 @@ import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telem
 import { AttemptLog } from './attempt-log.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import { JobRunner } from './job-runner.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
 import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
+import { PeriodicTasks } from './periodic-tasks.js';
 import { PrefetchBuffer } from './prefetch-buffer.js';
+import { QueueChores } from './queue-chores.js';
 import { SchedulingSettings } from './scheduling-settings.js';
 
 const BLOCK_SECONDS = 1;
@@ -29,7 +32,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly logger = new Logger(JobConsumer.name);
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly running: RunningJobs;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly tasks = new PeriodicTasks(() => this.stopping);
   private blocking?: Redis;
   private cancels?: CancelChannel;
   private stopping = false;
@@ -38,6 +41,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly finishes: FinishBatcher;
   private readonly counts: ConsumerMetrics;
   private readonly outcomes: OutcomeRecorder;
+  private readonly leases: LeaseKeeper;
+  private readonly chores: QueueChores;
   private readonly attemptLog = new AttemptLog();
   /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
   private readonly prefetched: PrefetchBuffer;
@@ -60,25 +65,29 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
       scheduling.prefetch > 0 ? 2 : Infinity,
     );
-    const { logger, attemptLog, counts } = this;
+    const stopping = () => this.stopping;
+    const { logger, attemptLog, counts, running, prefetched } = this;
     const submit = (item: FinishItem) => this.finishes.submit(item);
-    this.outcomes = new OutcomeRecorder({ submit, leaseMs: config.WORKER_LEASE_MS, stopping: () => this.stopping, metrics, counts, attemptLog, logger });
+    this.outcomes = new OutcomeRecorder({ submit, leaseMs: config.WORKER_LEASE_MS, stopping, metrics, counts, attemptLog, logger });
+    this.leases = new LeaseKeeper({ queue, leaseMs: config.WORKER_LEASE_MS, running, prefetched, metrics, logger, cancelRequested: (entry) => this.cancelRun(entry) });
+    this.chores = new QueueChores({ queue, metrics, logger, stopping });
   }
 
   onApplicationBootstrap(): void {
     // A claim that fails a job for its spent attempts makes a dead letter without an attempt of ours.
     this.queue.onGiveUp((jobs) => this.attemptLog.gaveUp(jobs));
     this.queue.onHeldBack((held) => this.counts.countHeldBack(held));
-    void this.publishSchedule();
+    void this.chores.publishSchedule(this.scheduling.overrides);
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
     this.cancels = CancelChannel.listen(this.redis, (entry) => this.cancelRun(entry));
     const lease = this.config.WORKER_LEASE_MS;
     // Leases are renewed during the shutdown grace period too: a job still draining must not be re-delivered.
-    this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases(), true);
-    this.every(Math.max(50, Math.floor(lease / 2)), () => this.recover());
-    this.every(2000, () => this.reportDepth());
+    this.tasks.every(Math.max(50, Math.floor(lease / 3)), () => this.leases.renew(), true);
+    const recoverEvery = Math.max(50, Math.floor(lease / 2));
+    this.tasks.every(recoverEvery, () => this.chores.recover(recoverEvery, this.config.JOB_RETENTION_SECONDS));
+    this.tasks.every(2000, () => this.chores.reportDepth());
     this.loopDone = this.loop();
     this.logger.log(`worker ${this.workerId} consuming with concurrency ${this.config.WORKER_CONCURRENCY}`);
   }
@@ -103,37 +112,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       const { released, cancelled } = await this.queue.release(left.map((r) => r.job), this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0, cancelled: 0 }));
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery${cancelled > 0 ? `, cancelled ${cancelled} whose cancel was requested` : ''}`);
     }
-    for (const timer of this.timers) clearInterval(timer);
+    this.tasks.clear();
     this.cancels?.close();
-  }
-
-  /**
-   * Claims read each workspace's weight and cap from Redis, so that every worker applies the same
-   * ones; published at start-up, again until Redis takes it (claims meanwhile use what is stored).
-   */
-  private async publishSchedule(): Promise<void> {
-    for (let wait = 250; !this.stopping; wait = Math.min(5000, wait * 2)) {
-      try {
-        if (await this.queue.publishSchedule(this.scheduling.overrides)) {
-          this.logger.warn('WORKSPACE_LIMITS weights or caps differ from those another worker published; this worker\'s now apply (run every worker with the same settings)');
-        }
-        return;
-      } catch (error) {
-        if (!isRedisUnavailableError(error)) this.logger.error(`publishing WORKSPACE_LIMITS weights and caps failed: ${(error as Error).message}`);
-        await sleep(wait);
-      }
-    }
-  }
-
-  private every(ms: number, task: () => Promise<void>, duringShutdown = false): void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy || (this.stopping && !duringShutdown)) return;
-      busy = true;
-      void task().finally(() => (busy = false));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   private async loop(): Promise<void> {
@@ -251,7 +231,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private startRecorded(running: RunningJob, result: FinishResult): void {
     // Answered with its outcome (written together): the finish has handled what the answer says.
     if (result === 'done' || running.actionEnded) return;
-    if (result === 'lost') return this.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
+    if (result === 'lost') return this.leases.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
     // Cancelled (or its record expired) while it waited here: stop it; Redis has ended its lease.
     running.cancelledBeforeStart = true;
     running.control.stop(new Error(result === 'cancelled' ? 'cancelled before it started' : 'job gone'));
@@ -313,33 +293,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  private async renewLeases(): Promise<void> {
-    // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
-    // away), but a loss reported for it is no loss: its finish removed the lease.
-    const held = this.running.all().filter((r) => !r.lostLease);
-    const waiting = this.prefetched.snapshot();
-    const attemptedAt = Date.now();
-    try {
-      const renewal = await this.queue.renew([...held.map((r) => r.job), ...waiting.map((p) => p.job)], this.config.WORKER_LEASE_MS);
-      const lost = new Set(renewal.lost);
-      this.prefetched.renewed(waiting, lost, attemptedAt);
-      for (const running of held) {
-        if (running.finishing) continue;
-        if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
-        else running.leaseHeldAt = attemptedAt;
-      }
-      // The cancel channel's message may have been missed (pub/sub keeps nothing): the renewal is the fallback.
-      for (const entry of renewal.cancelRequested) this.cancelRun(entry);
-    } catch (error) {
-      if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
-    }
-    // Unable to renew (Redis away): once a lease may have expired, another
-    // worker may run the job, so this one stops it rather than run it twice.
-    for (const running of held) {
-      if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time', 'not_renewed');
-    }
-  }
-
   /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
   private cancelRun(entry: string): void {
     // Prefetched and not started: it never runs. Its start item finds it cancelled, which ends its
@@ -353,30 +306,5 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // An attempt whose outcome is being written ended first (finishJobs keeps it, or makes a retry `cancelled`).
     if (!running || running.finishing || running.lostLease) return;
     running.control.cancel();
-  }
-
-  private stop(running: RunningJob, why: string, reason: 'lost_on_renewal' | 'not_renewed' | 'lost_on_start'): void {
-    running.lostLease = true;
-    this.metrics.leaseLosses.inc({ reason });
-    running.control.stop(new Error(why));
-    this.logger.warn(`job ${running.job.jobId}: ${why}; stopped here`);
-  }
-
-  private async recover(): Promise<void> {
-    try {
-      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)), this.config.JOB_RETENTION_SECONDS);
-      if (result && (result.expired > 0 || result.stalled > 0 || result.cancelled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
-    } catch (error) {
-      if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);
-    }
-  }
-
-  private async reportDepth(): Promise<void> {
-    try {
-      await this.queue.reportDepth();
-      this.metrics.queueOldestPendingAge.set(await this.queue.oldestPendingSeconds());
-    } catch {
-      // Redis away: readiness reports it; the gauge keeps its last value.
-    }
   }
 }
