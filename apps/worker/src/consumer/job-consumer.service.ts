@@ -3,17 +3,19 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
+import { CancelChannel, WorkQueue, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import { AttemptLog } from './attempt-log.js';
+import { ClaimRequests } from './claim-requests.js';
 import { ConsumerMetrics } from './consumer-metrics.js';
+import { FinishCalls } from './finish-calls.js';
 import { JobRunner } from './job-runner.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { OutcomeRecorder } from './outcome-recorder.js';
-import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { PeriodicTasks } from './periodic-tasks.js';
 import { PrefetchBuffer } from './prefetch-buffer.js';
 import { QueueChores } from './queue-chores.js';
+import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { SchedulingSettings } from './scheduling-settings.js';
 
 const BLOCK_SECONDS = 1;
@@ -26,6 +28,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * stops a running job whose cancel was requested (heard on the cancel
  * channel, or from a renewal), and on shutdown drains within the grace
  * period and releases the rest.
+ *
+ * This class starts attempts and runs the loop; the rest is its helpers':
+ * RunningJobs (the table and its slots), PrefetchBuffer (WORKER_PREFETCH),
+ * ClaimRequests (what a claim asks for), FinishCalls (outcomes and starts
+ * written, and jobs claimed, per tick), OutcomeRecorder (an outcome's retries),
+ * LeaseKeeper (renewals, lease losses), QueueChores, ConsumerMetrics.
  */
 @Injectable()
 export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -38,14 +46,15 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private stopping = false;
   private loopDone?: Promise<void>;
   /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
-  private readonly finishes: FinishBatcher;
+  private readonly finishes: FinishCalls;
+  private readonly claims: ClaimRequests;
+  private readonly attemptLog = new AttemptLog();
+  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
+  private readonly prefetched: PrefetchBuffer;
   private readonly counts: ConsumerMetrics;
   private readonly outcomes: OutcomeRecorder;
   private readonly leases: LeaseKeeper;
   private readonly chores: QueueChores;
-  private readonly attemptLog = new AttemptLog();
-  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
-  private readonly prefetched: PrefetchBuffer;
 
   constructor(
     private readonly config: RelayConfig,
@@ -56,20 +65,20 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     labels: WorkspaceLabelPolicy,
     private readonly scheduling: SchedulingSettings,
   ) {
-    this.running = new RunningJobs(config.WORKER_CONCURRENCY, scheduling.prefetch > 0);
-    this.prefetched = new PrefetchBuffer(scheduling.prefetch);
-    this.counts = new ConsumerMetrics(metrics, labels);
-    // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
-    this.finishes = new FinishBatcher(
-      (items) => this.finishAndClaim(items),
-      scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
-      scheduling.prefetch > 0 ? 2 : Infinity,
-    );
     const stopping = () => this.stopping;
-    const { logger, attemptLog, counts, running, prefetched } = this;
+    const { WORKER_CONCURRENCY: concurrency, WORKER_LEASE_MS: leaseMs, JOB_RETENTION_SECONDS: retentionSeconds } = config;
+    const { prefetch } = scheduling;
+    const running = (this.running = new RunningJobs(concurrency, prefetch > 0));
+    const prefetched = (this.prefetched = new PrefetchBuffer(prefetch));
+    const counts = (this.counts = new ConsumerMetrics(metrics, labels));
+    const { logger, attemptLog, workerId } = this;
+    const claims = (this.claims = new ClaimRequests({ workerId, leaseMs, maxAttempts: config.JOB_MAX_ATTEMPTS, retentionSeconds, scheduling: scheduling.claimArgs, running, prefetched, stopping }));
+    const start = (job: ClaimedJob) => void this.start(job);
+    const take = (claimed: readonly ClaimedJob[], leaseHeldAt: number) => this.take(claimed, leaseHeldAt);
+    this.finishes = new FinishCalls({ queue, concurrency, prefetch, retentionSeconds, running, claims, counts, stopping, start, take });
     const submit = (item: FinishItem) => this.finishes.submit(item);
-    this.outcomes = new OutcomeRecorder({ submit, leaseMs: config.WORKER_LEASE_MS, stopping, metrics, counts, attemptLog, logger });
-    this.leases = new LeaseKeeper({ queue, leaseMs: config.WORKER_LEASE_MS, running, prefetched, metrics, logger, cancelRequested: (entry) => this.cancelRun(entry) });
+    this.outcomes = new OutcomeRecorder({ submit, leaseMs, stopping, metrics, counts, attemptLog, logger });
+    this.leases = new LeaseKeeper({ queue, leaseMs, running, prefetched, metrics, logger, cancelRequested: (entry) => this.cancelRun(entry) });
     this.chores = new QueueChores({ queue, metrics, logger, stopping });
   }
 
@@ -125,14 +134,9 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         continue;
       }
       if (this.startPrefetched() > 0) continue;
-      const prefetch = this.prefetchWanted();
-      this.prefetched.asked(prefetch);
-      this.running.reserve(free);
+      const call = this.claims.callOut(free);
       try {
-        const round = await this.queue.claimRound(this.claimOptions(free, prefetch)).finally(() => {
-          this.prefetched.answered(prefetch);
-          this.running.unreserve(free);
-        });
+        const round = await this.queue.claimRound(call.options).finally(call.answered);
         let claimed = round.claimed;
         // Nothing to claim: block. (Unless a run of cancelled or rate-limited entries used the call's
         // budget: then more may be waiting in the workspace queues, so look again at once.)
@@ -142,7 +146,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           const block = untilRetry === undefined ? BLOCK_SECONDS : Math.min(BLOCK_SECONDS, Math.max(0.01, untilRetry / 1000));
           const entry = await this.queue.waitForEntry(this.blocking!, block);
           // Even when stopping: lease what the wait took, so it is not left unleased (it then drains or is released).
-          if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
+          if (entry) claimed = await this.queue.claim({ ...this.claims.options(free), blockedEntry: entry });
         }
         this.take(claimed);
         backoff = 0;
@@ -155,19 +159,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         await sleep(backoff);
       }
     }
-  }
-
-  /** Claims `startNow` jobs to start at once and `prefetch` more to hold (leased, still pending). */
-  private claimOptions(startNow: number, prefetch = 0) {
-    return {
-      max: startNow + prefetch,
-      startNow,
-      workerId: this.workerId,
-      leaseMs: this.config.WORKER_LEASE_MS,
-      maxAttempts: this.config.JOB_MAX_ATTEMPTS,
-      retentionSeconds: this.config.JOB_RETENTION_SECONDS,
-      scheduling: this.scheduling.claimArgs,
-    };
   }
 
   private start(job: ClaimedJob, leaseHeldAt = Date.now()): RunningJob {
@@ -188,11 +179,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       .finally(() => this.running.remove(job.entry));
     this.running.add(running);
     return running;
-  }
-
-  /** How many more jobs to prefetch: none once stopping. */
-  private prefetchWanted(): number {
-    return this.stopping ? 0 : this.prefetched.wanted();
   }
 
   /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
@@ -243,54 +229,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
     this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
-  }
-
-  /**
-   * One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. A
-   * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
-   */
-  private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
-    if (this.scheduling.prefetch > 0) return this.finishAndPrefetch(items);
-    const fresh = items.filter((item) => !item.repeat).length;
-    // Always with the scheduling settings, claiming or not: they say whether running counts are kept (to lower).
-    const next = this.claimOptions(this.stopping ? 0 : fresh);
-    const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
-    for (const job of claimed) this.start(job);
-    return results;
-  }
-
-  /**
-   * With prefetch: the call writes starts and outcomes, claims jobs to start in the slots no
-   * prefetched job filled, and refills the prefetched ones. A start written here is confirmed.
-   */
-  private async finishAndPrefetch(items: FinishItem[]): Promise<FinishResult[]> {
-    const startNow = this.stopping ? 0 : Math.max(0, this.running.free());
-    const prefetch = this.prefetchWanted();
-    this.prefetched.asked(prefetch);
-    this.running.reserve(startNow);
-    const sentAt = Date.now();
-    try {
-      const next = this.claimOptions(startNow, prefetch);
-      const { results, claimed, at } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
-      items.forEach((item, i) => {
-        const running = this.running.get(item.job.entry);
-        if (!running || running.job !== item.job || !(item.outcome.outcome === 'start' || item.unconfirmedStart) || results[i] !== 'done') return;
-        if (running.startUnconfirmed) {
-          running.startUnconfirmed = false;
-          item.job.startedAt = at;
-          this.counts.observeWait(item.job);
-        }
-        running.leaseHeldAt = sentAt;
-      });
-      this.prefetched.answered(prefetch);
-      this.running.unreserve(startNow);
-      this.take(claimed, sentAt);
-      return results;
-    } catch (error) {
-      this.prefetched.answered(prefetch);
-      this.running.unreserve(startNow);
-      throw error;
-    }
   }
 
   /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
