@@ -1,42 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { CancelChannel, FinishBatcher, finishBatchSize, WorkQueue, type AttemptOutcome, type ClaimedJob, type FinishItem, type FinishResult, type HeldBack } from '@relay/queue';
+import { CancelChannel, WorkQueue, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
-import type { Counter, Histogram } from 'prom-client';
-import { AttemptControl } from './attempt-control.js';
 import { AttemptLog } from './attempt-log.js';
+import { ClaimRequests } from './claim-requests.js';
+import { ConsumerMetrics } from './consumer-metrics.js';
+import { FinishCalls } from './finish-calls.js';
 import { JobRunner } from './job-runner.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { OutcomeRecorder } from './outcome-recorder.js';
+import { PeriodicTasks } from './periodic-tasks.js';
+import { PrefetchBuffer } from './prefetch-buffer.js';
+import { QueueChores } from './queue-chores.js';
+import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { SchedulingSettings } from './scheduling-settings.js';
-
-interface Running {
-  job: ClaimedJob;
-  control: AttemptControl;
-  lostLease: boolean;
-  /** The attempt has ended and its outcome is being written: the finish ends the lease, not a renewal. */
-  finishing: boolean;
-  /** When the lease was last known held (claim or successful renewal), by this process's clock. */
-  leaseHeldAt: number;
-  /** performance.now() when the attempt started, for its log line. */
-  startedAt: number;
-  /** Its action has ended: its slot is free (the outcome may still be being written). */
-  actionEnded: boolean;
-  /** A prefetched job started here whose start no reply has confirmed yet (the finish writes it if need be). */
-  startUnconfirmed: boolean;
-  /** Cancelled (or gone) while it was prefetched: stopped, its lease ended by Redis, nothing to write. */
-  cancelledBeforeStart: boolean;
-  done: Promise<void>;
-}
-
-/** A prefetched job: leased to this worker, still pending until it starts here. */
-interface Prefetched {
-  job: ClaimedJob;
-  /** When the lease was last known held, by this process's clock. */
-  leaseHeldAt: number;
-}
 
 const BLOCK_SECONDS = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,29 +28,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * stops a running job whose cancel was requested (heard on the cancel
  * channel, or from a renewal), and on shutdown drains within the grace
  * period and releases the rest.
+ *
+ * This class starts attempts and runs the loop; the rest is its helpers':
+ * RunningJobs (the table and its slots), PrefetchBuffer (WORKER_PREFETCH),
+ * ClaimRequests (what a claim asks for), FinishCalls (outcomes and starts
+ * written, and jobs claimed, per tick), OutcomeRecorder (an outcome's retries),
+ * LeaseKeeper (renewals, lease losses), QueueChores, ConsumerMetrics.
  */
 @Injectable()
 export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobConsumer.name);
   readonly workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly running = new Map<string, Running>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly running: RunningJobs;
+  private readonly tasks = new PeriodicTasks(() => this.stopping);
   private blocking?: Redis;
   private cancels?: CancelChannel;
   private stopping = false;
   private loopDone?: Promise<void>;
-  private slotFreed?: () => void;
   /** Outcomes of one tick share a finish call, which also claims jobs for the freed slots. */
-  private readonly finishes: FinishBatcher;
-  /** Labelled metric children, cached: prom-client hashes the label set on every unlabelled call. */
-  private readonly counted = new Map<string, { total: Counter.Internal; latency: Histogram.Internal<string> }>();
+  private readonly finishes: FinishCalls;
+  private readonly claims: ClaimRequests;
   private readonly attemptLog = new AttemptLog();
-  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, oldest first, started here the moment a slot frees. */
-  private readonly prefetched: Prefetched[] = [];
-  /** Prefetched jobs asked for by calls not yet answered (so refills never overshoot WORKER_PREFETCH). */
-  private prefetchInFlight = 0;
-  /** Free slots that a call not yet answered claims jobs to start in (so two calls never fill one slot). */
-  private reservedSlots = 0;
+  /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
+  private readonly prefetched: PrefetchBuffer;
+  private readonly counts: ConsumerMetrics;
+  private readonly outcomes: OutcomeRecorder;
+  private readonly leases: LeaseKeeper;
+  private readonly chores: QueueChores;
 
   constructor(
     private readonly config: RelayConfig,
@@ -78,31 +62,41 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly queue: WorkQueue,
     private readonly runner: JobRunner,
     private readonly metrics: RelayMetrics,
-    private readonly labels: WorkspaceLabelPolicy,
+    labels: WorkspaceLabelPolicy,
     private readonly scheduling: SchedulingSettings,
   ) {
-    // With prefetch, jobs run on while a call is out, so outcomes gather: at most two calls out at once.
-    this.finishes = new FinishBatcher(
-      (items) => this.finishAndClaim(items),
-      scheduling.prefetch > 0 ? config.WORKER_CONCURRENCY + scheduling.prefetch : finishBatchSize(config.WORKER_CONCURRENCY),
-      scheduling.prefetch > 0 ? 2 : Infinity,
-    );
+    const stopping = () => this.stopping;
+    const { WORKER_CONCURRENCY: concurrency, WORKER_LEASE_MS: leaseMs, JOB_RETENTION_SECONDS: retentionSeconds } = config;
+    const { prefetch } = scheduling;
+    const running = (this.running = new RunningJobs(concurrency, prefetch > 0));
+    const prefetched = (this.prefetched = new PrefetchBuffer(prefetch));
+    const counts = (this.counts = new ConsumerMetrics(metrics, labels));
+    const { logger, attemptLog, workerId } = this;
+    const claims = (this.claims = new ClaimRequests({ workerId, leaseMs, maxAttempts: config.JOB_MAX_ATTEMPTS, retentionSeconds, scheduling: scheduling.claimArgs, running, prefetched, stopping }));
+    const start = (job: ClaimedJob) => void this.start(job);
+    const take = (claimed: readonly ClaimedJob[], leaseHeldAt: number) => this.take(claimed, leaseHeldAt);
+    this.finishes = new FinishCalls({ queue, concurrency, prefetch, retentionSeconds, running, claims, counts, stopping, start, take });
+    const submit = (item: FinishItem) => this.finishes.submit(item);
+    this.outcomes = new OutcomeRecorder({ submit, leaseMs, stopping, metrics, counts, attemptLog, logger });
+    this.leases = new LeaseKeeper({ queue, leaseMs, running, prefetched, metrics, logger, cancelRequested: (entry) => this.cancelRun(entry) });
+    this.chores = new QueueChores({ queue, metrics, logger, stopping });
   }
 
   onApplicationBootstrap(): void {
     // A claim that fails a job for its spent attempts makes a dead letter without an attempt of ours.
     this.queue.onGiveUp((jobs) => this.attemptLog.gaveUp(jobs));
-    this.queue.onHeldBack((held) => this.countHeldBack(held));
-    void this.publishSchedule();
+    this.queue.onHeldBack((held) => this.counts.countHeldBack(held));
+    void this.chores.publishSchedule(this.scheduling.overrides);
     // A separate connection for the blocking wait, whose timeout must exceed the block time.
     this.blocking = this.redis.duplicate({ commandTimeout: BLOCK_SECONDS * 1000 + this.config.REDIS_COMMAND_TIMEOUT_MS, connectionName: 'relay-worker-blocking' });
     this.blocking.on('error', () => undefined);
     this.cancels = CancelChannel.listen(this.redis, (entry) => this.cancelRun(entry));
     const lease = this.config.WORKER_LEASE_MS;
     // Leases are renewed during the shutdown grace period too: a job still draining must not be re-delivered.
-    this.every(Math.max(50, Math.floor(lease / 3)), () => this.renewLeases(), true);
-    this.every(Math.max(50, Math.floor(lease / 2)), () => this.recover());
-    this.every(2000, () => this.reportDepth());
+    this.tasks.every(Math.max(50, Math.floor(lease / 3)), () => this.leases.renew(), true);
+    const recoverEvery = Math.max(50, Math.floor(lease / 2));
+    this.tasks.every(recoverEvery, () => this.chores.recover(recoverEvery, this.config.JOB_RETENTION_SECONDS));
+    this.tasks.every(2000, () => this.chores.reportDepth());
     this.loopDone = this.loop();
     this.logger.log(`worker ${this.workerId} consuming with concurrency ${this.config.WORKER_CONCURRENCY}`);
   }
@@ -110,73 +104,39 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   async beforeApplicationShutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.slotFreed?.();
+    this.running.wake();
     this.blocking?.disconnect();
     await this.loopDone;
     await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
     const drained = await Promise.race([
-      Promise.all([...this.running.values()].map((r) => r.done)).then(() => true),
+      Promise.all(this.running.all().map((r) => r.done)).then(() => true),
       sleep(grace).then(() => false),
     ]);
     if (!drained) {
       // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
       // releasing it could requeue a job that has completed.
-      const left = [...this.running.values()].filter((r) => !r.finishing);
+      const left = this.running.all().filter((r) => !r.finishing);
       for (const r of left) r.control.stop(new Error('worker shutting down'));
       const { released, cancelled } = await this.queue.release(left.map((r) => r.job), this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0, cancelled: 0 }));
       this.logger.warn(`shutdown grace of ${grace} ms passed: released ${released} of ${left.length} running job(s) for re-delivery${cancelled > 0 ? `, cancelled ${cancelled} whose cancel was requested` : ''}`);
     }
-    for (const timer of this.timers) clearInterval(timer);
+    this.tasks.clear();
     this.cancels?.close();
-  }
-
-  /**
-   * Claims read each workspace's weight and cap from Redis, so that every worker applies the same
-   * ones; published at start-up, again until Redis takes it (claims meanwhile use what is stored).
-   */
-  private async publishSchedule(): Promise<void> {
-    for (let wait = 250; !this.stopping; wait = Math.min(5000, wait * 2)) {
-      try {
-        if (await this.queue.publishSchedule(this.scheduling.overrides)) {
-          this.logger.warn('WORKSPACE_LIMITS weights or caps differ from those another worker published; this worker\'s now apply (run every worker with the same settings)');
-        }
-        return;
-      } catch (error) {
-        if (!isRedisUnavailableError(error)) this.logger.error(`publishing WORKSPACE_LIMITS weights and caps failed: ${(error as Error).message}`);
-        await sleep(wait);
-      }
-    }
-  }
-
-  private every(ms: number, task: () => Promise<void>, duringShutdown = false): void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy || (this.stopping && !duringShutdown)) return;
-      busy = true;
-      void task().finally(() => (busy = false));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   private async loop(): Promise<void> {
     let backoff = 0;
     while (!this.stopping) {
-      const free = this.freeSlots();
+      const free = this.running.free();
       if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        await this.running.slotFrees();
         continue;
       }
       if (this.startPrefetched() > 0) continue;
-      const prefetch = this.prefetchWanted();
-      this.prefetchInFlight += prefetch;
-      this.reservedSlots += free;
+      const call = this.claims.callOut(free);
       try {
-        const round = await this.queue.claimRound(this.claimOptions(free, prefetch)).finally(() => {
-          this.prefetchInFlight -= prefetch;
-          this.reservedSlots -= free;
-        });
+        const round = await this.queue.claimRound(call.options).finally(call.answered);
         let claimed = round.claimed;
         // Nothing to claim: block. (Unless a run of cancelled or rate-limited entries used the call's
         // budget: then more may be waiting in the workspace queues, so look again at once.)
@@ -186,7 +146,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
           const block = untilRetry === undefined ? BLOCK_SECONDS : Math.min(BLOCK_SECONDS, Math.max(0.01, untilRetry / 1000));
           const entry = await this.queue.waitForEntry(this.blocking!, block);
           // Even when stopping: lease what the wait took, so it is not left unleased (it then drains or is released).
-          if (entry) claimed = await this.queue.claim({ ...this.claimOptions(free), blockedEntry: entry });
+          if (entry) claimed = await this.queue.claim({ ...this.claims.options(free), blockedEntry: entry });
         }
         this.take(claimed);
         backoff = 0;
@@ -201,35 +161,11 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** Claims `startNow` jobs to start at once and `prefetch` more to hold (leased, still pending). */
-  private claimOptions(startNow: number, prefetch = 0) {
-    return {
-      max: startNow + prefetch,
-      startNow,
-      workerId: this.workerId,
-      leaseMs: this.config.WORKER_LEASE_MS,
-      maxAttempts: this.config.JOB_MAX_ATTEMPTS,
-      retentionSeconds: this.config.JOB_RETENTION_SECONDS,
-      scheduling: this.scheduling.claimArgs,
-    };
-  }
-
-  private start(job: ClaimedJob, leaseHeldAt = Date.now()): Running {
-    this.metricsFor('running', job.workspaceId).total.inc();
-    if (job.startedAt) this.observeWait(job);
-    const control = new AttemptControl();
-    const running: Running = {
-      job,
-      control,
-      lostLease: false,
-      finishing: false,
-      leaseHeldAt,
-      startedAt: performance.now(),
-      actionEnded: false,
-      startUnconfirmed: !job.startedAt,
-      cancelledBeforeStart: false,
-      done: Promise.resolve(),
-    };
+  private start(job: ClaimedJob, leaseHeldAt = Date.now()): RunningJob {
+    this.counts.countStarted(job.workspaceId);
+    if (job.startedAt) this.counts.observeWait(job);
+    const running = startingJob(job, leaseHeldAt);
+    const { control } = running;
     // Every line the attempt logs (the action's included) carries the job's ids.
     running.done = withLogContext({ job_id: job.jobId, workspace_id: job.workspaceId }, () => this.runner.run(job, control))
       .then((outcome) => {
@@ -237,39 +173,19 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
         // and this outcome go to Redis in one call.
         running.actionEnded = true;
         if (this.scheduling.prefetch > 0) this.startPrefetched();
-        return this.record(running, outcome);
+        return this.outcomes.record(running, outcome);
       })
       .catch((error: unknown) => this.logger.error(`job ${job.jobId}: ${(error as Error).message}`))
-      .finally(() => {
-        this.running.delete(job.entry);
-        this.slotFreed?.();
-      });
-    this.running.set(job.entry, running);
+      .finally(() => this.running.remove(job.entry));
+    this.running.add(running);
     return running;
-  }
-
-  /**
-   * Free slots: without prefetch a slot stays taken until its outcome is written (the finish call
-   * claims its next job); with prefetch, from the moment its action ends.
-   */
-  private freeSlots(): number {
-    if (this.scheduling.prefetch === 0) return this.config.WORKER_CONCURRENCY - this.running.size;
-    let busy = this.reservedSlots;
-    for (const r of this.running.values()) if (!r.actionEnded) busy++;
-    return this.config.WORKER_CONCURRENCY - busy;
-  }
-
-  /** How many more jobs to prefetch: WORKER_PREFETCH less those held and those already asked for. */
-  private prefetchWanted(): number {
-    if (this.stopping) return 0;
-    return Math.max(0, this.scheduling.prefetch - this.prefetched.length - this.prefetchInFlight);
   }
 
   /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
   private take(claimed: readonly ClaimedJob[], leaseHeldAt = Date.now()): void {
     for (const job of claimed) {
       if (job.startedAt) this.start(job, leaseHeldAt);
-      else this.prefetched.push({ job, leaseHeldAt });
+      else this.prefetched.hold(job, leaseHeldAt);
     }
     this.startPrefetched();
   }
@@ -281,8 +197,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private startPrefetched(): number {
     let started = 0;
-    while (!this.stopping && this.prefetched.length > 0 && this.freeSlots() > 0) {
-      const { job, leaseHeldAt } = this.prefetched.shift()!;
+    while (!this.stopping && this.prefetched.length > 0 && this.running.free() > 0) {
+      const { job, leaseHeldAt } = this.prefetched.takeOldest()!;
       if (Date.now() - leaseHeldAt >= (this.config.WORKER_LEASE_MS * 2) / 3) {
         this.metrics.leaseLosses.inc({ reason: 'not_renewed' });
         continue;
@@ -298,10 +214,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     return started;
   }
 
-  private startRecorded(running: Running, result: FinishResult): void {
+  private startRecorded(running: RunningJob, result: FinishResult): void {
     // Answered with its outcome (written together): the finish has handled what the answer says.
     if (result === 'done' || running.actionEnded) return;
-    if (result === 'lost') return this.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
+    if (result === 'lost') return this.leases.stop(running, 'lease lost before its start was recorded; it runs elsewhere', 'lost_on_start');
     // Cancelled (or its record expired) while it waited here: stop it; Redis has ended its lease.
     running.cancelledBeforeStart = true;
     running.control.stop(new Error(result === 'cancelled' ? 'cancelled before it started' : 'job gone'));
@@ -309,178 +225,18 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Shutdown: prefetched jobs go back to their queues at once, for any worker to take. */
   private async releasePrefetched(): Promise<void> {
-    const jobs = this.prefetched.splice(0).map((p) => p.job);
+    const jobs = this.prefetched.takeAll();
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
     this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
-  }
-
-  /**
-   * Writes the outcome and claims the next job for the freed slot in the same
-   * round trip; retries while Redis is away for up to one lease, after which
-   * the job is re-delivered.
-   */
-  private async record(running: Running, outcome: AttemptOutcome): Promise<void> {
-    const { job } = running;
-    const durationMs = performance.now() - running.startedAt;
-    // Stopped by the shutdown: released, not recorded. (An attempt stopped for its cancel is recorded even then.)
-    const stoppedByShutdown = this.stopping && running.control.stopped && !running.control.cancelled;
-    if (running.lostLease || running.cancelledBeforeStart || stoppedByShutdown) return this.attemptLog.ended(job, undefined, durationMs);
-    running.finishing = true;
-    const deadline = Date.now() + this.config.WORKER_LEASE_MS;
-    // After a try whose answer never came, Redis may have run it: the next try says so (repeat).
-    let repeat = false;
-    for (let wait = 100; ; wait = Math.min(1000, wait * 2)) {
-      try {
-        const result = await this.finishes.submit({ job, outcome, repeat, unconfirmedStart: running.startUnconfirmed });
-        if (result === 'cancelled' && running.startUnconfirmed) {
-          // Cancelled while it was prefetched, before its start reached Redis: the outcome is not written.
-          this.logger.warn(`job ${job.jobId}: cancelled before its start was recorded; outcome dropped`);
-          return this.attemptLog.ended(job, undefined, durationMs);
-        }
-        if (result === 'lost') {
-          this.metrics.leaseLosses.inc({ reason: 'lost_on_finish' });
-          this.logger.warn(`job ${job.jobId}: lease lost before the outcome was written; another worker has it`);
-        }
-        // 'cancelled': a retry the finish recorded as cancelled (the cancel was requested meanwhile).
-        const recorded = result === 'done' ? outcome : result === 'cancelled' ? ({ outcome: 'cancelled' } as const) : undefined;
-        if (recorded) this.countOutcome(job, recorded);
-        this.attemptLog.ended(job, recorded?.outcome, durationMs);
-        return;
-      } catch (error) {
-        if (!isRedisUnavailableError(error) || Date.now() > deadline) {
-          this.metrics.statusUpdateFailures.inc({ reason: isRedisUnavailableError(error) ? 'redis_unavailable' : 'error' });
-          this.logger.error(`job ${job.jobId}: outcome not recorded (${(error as Error).message}); it will be delivered again`);
-          return this.attemptLog.ended(job, undefined, durationMs);
-        }
-        repeat = true;
-        await sleep(wait);
-      }
-    }
-  }
-
-  /**
-   * One script call: a batch of outcomes, and as many next jobs claimed for the freed slots. A
-   * repeated outcome claims nothing: its first try may have claimed already, in a reply that was lost.
-   */
-  private async finishAndClaim(items: FinishItem[]): Promise<FinishResult[]> {
-    if (this.scheduling.prefetch > 0) return this.finishAndPrefetch(items);
-    const fresh = items.filter((item) => !item.repeat).length;
-    // Always with the scheduling settings, claiming or not: they say whether running counts are kept (to lower).
-    const next = this.claimOptions(this.stopping ? 0 : fresh);
-    const { results, claimed } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
-    for (const job of claimed) this.start(job);
-    return results;
-  }
-
-  /**
-   * With prefetch: the call writes starts and outcomes, claims jobs to start in the slots no
-   * prefetched job filled, and refills the prefetched ones. A start written here is confirmed.
-   */
-  private async finishAndPrefetch(items: FinishItem[]): Promise<FinishResult[]> {
-    const startNow = this.stopping ? 0 : Math.max(0, this.freeSlots());
-    const prefetch = this.prefetchWanted();
-    this.prefetchInFlight += prefetch;
-    this.reservedSlots += startNow;
-    const sentAt = Date.now();
-    try {
-      const next = this.claimOptions(startNow, prefetch);
-      const { results, claimed, at } = await this.queue.finishMany(items, this.config.JOB_RETENTION_SECONDS, next);
-      items.forEach((item, i) => {
-        const running = this.running.get(item.job.entry);
-        if (!running || running.job !== item.job || !(item.outcome.outcome === 'start' || item.unconfirmedStart) || results[i] !== 'done') return;
-        if (running.startUnconfirmed) {
-          running.startUnconfirmed = false;
-          item.job.startedAt = at;
-          this.observeWait(item.job);
-        }
-        running.leaseHeldAt = sentAt;
-      });
-      this.prefetchInFlight -= prefetch;
-      this.reservedSlots -= startNow;
-      this.take(claimed, sentAt);
-      return results;
-    } catch (error) {
-      this.prefetchInFlight -= prefetch;
-      this.reservedSlots -= startNow;
-      throw error;
-    }
-  }
-
-  /**
-   * relay_job_wait_seconds: from submission, or a delayed job's due time, to its first start, both
-   * by Redis's clock. Once per job: a retry's or a deferral's later start is not a new wait.
-   */
-  private observeWait(job: ClaimedJob): void {
-    if (job.attempts !== 1 || job.deferrals !== 0) return;
-    const eligible = Math.max(Date.parse(job.createdAt), job.runAt ? Date.parse(job.runAt) : 0);
-    const seconds = (Date.parse(job.startedAt) - eligible) / 1000;
-    if (Number.isFinite(seconds)) this.metrics.jobWait.observe({ workspace_id: this.labels.label(job.workspaceId) }, Math.max(0, seconds));
-  }
-
-  private countHeldBack(held: HeldBack[]): void {
-    for (const h of held) this.metrics.jobsHeldBack.inc({ reason: h.reason, workspace_id: this.labels.label(h.workspaceId) }, h.times);
-  }
-
-  private countOutcome(job: ClaimedJob, outcome: AttemptOutcome): void {
-    // A deferral is counted as held back (reason retry_after) by the finish that records it.
-    if (outcome.outcome === 'defer') return;
-    const metrics = this.metricsFor(outcome.outcome === 'retry' ? 'retrying' : outcome.outcome, job.workspaceId);
-    metrics.total.inc();
-    if (outcome.outcome !== 'retry') {
-      const seconds = (Date.now() - Date.parse(job.createdAt)) / 1000;
-      if (Number.isFinite(seconds)) metrics.latency.observe(Math.max(0, seconds));
-    }
-  }
-
-  private metricsFor(status: string, workspaceId: string) {
-    const labels = { status, workspace_id: this.labels.label(workspaceId) };
-    const key = `${labels.status}|${labels.workspace_id}`;
-    let children = this.counted.get(key);
-    if (!children) {
-      children = { total: this.metrics.jobsTotal.labels(labels), latency: this.metrics.jobLatency.labels(labels) };
-      this.counted.set(key, children);
-    }
-    return children;
-  }
-
-  private async renewLeases(): Promise<void> {
-    // A job whose outcome is being written is still renewed (its finish may be retried while Redis is
-    // away), but a loss reported for it is no loss: its finish removed the lease.
-    const held = [...this.running.values()].filter((r) => !r.lostLease);
-    const waiting = [...this.prefetched];
-    const attemptedAt = Date.now();
-    try {
-      const renewal = await this.queue.renew([...held.map((r) => r.job), ...waiting.map((p) => p.job)], this.config.WORKER_LEASE_MS);
-      const lost = new Set(renewal.lost);
-      for (const p of waiting) {
-        if (!lost.has(p.job.entry)) p.leaseHeldAt = attemptedAt;
-        else if (this.prefetched.includes(p)) this.prefetched.splice(this.prefetched.indexOf(p), 1);
-      }
-      for (const running of held) {
-        if (running.finishing) continue;
-        if (lost.has(running.job.entry)) this.stop(running, 'lease lost; it runs elsewhere', 'lost_on_renewal');
-        else running.leaseHeldAt = attemptedAt;
-      }
-      // The cancel channel's message may have been missed (pub/sub keeps nothing): the renewal is the fallback.
-      for (const entry of renewal.cancelRequested) this.cancelRun(entry);
-    } catch (error) {
-      if (!isRedisUnavailableError(error)) this.logger.error(`lease renewal failed: ${(error as Error).message}`);
-    }
-    // Unable to renew (Redis away): once a lease may have expired, another
-    // worker may run the job, so this one stops it rather than run it twice.
-    for (const running of held) {
-      if (!running.lostLease && !running.finishing && Date.now() - running.leaseHeldAt >= this.config.WORKER_LEASE_MS) this.stop(running, 'lease not renewed in time', 'not_renewed');
-    }
   }
 
   /** A cancel was requested for a job this worker may run: its attempt stops, and the finish records `cancelled`. */
   private cancelRun(entry: string): void {
     // Prefetched and not started: it never runs. Its start item finds it cancelled, which ends its
     // lease and frees its place under a cap at once (instead of when the lease lapses).
-    const waiting = this.prefetched.findIndex((p) => p.job.entry === entry);
-    if (waiting >= 0) {
-      const [dropped] = this.prefetched.splice(waiting, 1);
+    const dropped = this.prefetched.take(entry);
+    if (dropped) {
       void this.finishes.submit({ job: dropped.job, outcome: { outcome: 'start' } }).catch(() => undefined);
       return;
     }
@@ -488,30 +244,5 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     // An attempt whose outcome is being written ended first (finishJobs keeps it, or makes a retry `cancelled`).
     if (!running || running.finishing || running.lostLease) return;
     running.control.cancel();
-  }
-
-  private stop(running: Running, why: string, reason: 'lost_on_renewal' | 'not_renewed' | 'lost_on_start'): void {
-    running.lostLease = true;
-    this.metrics.leaseLosses.inc({ reason });
-    running.control.stop(new Error(why));
-    this.logger.warn(`job ${running.job.jobId}: ${why}; stopped here`);
-  }
-
-  private async recover(): Promise<void> {
-    try {
-      const result = await this.queue.recover(Math.max(50, Math.floor(this.config.WORKER_LEASE_MS / 2)), this.config.JOB_RETENTION_SECONDS);
-      if (result && (result.expired > 0 || result.stalled > 0 || result.cancelled > 0)) this.logger.warn(`recovered jobs of stopped workers: ${JSON.stringify(result)}`);
-    } catch (error) {
-      if (!isRedisUnavailableError(error)) this.logger.error(`recovery failed: ${(error as Error).message}`);
-    }
-  }
-
-  private async reportDepth(): Promise<void> {
-    try {
-      await this.queue.reportDepth();
-      this.metrics.queueOldestPendingAge.set(await this.queue.oldestPendingSeconds());
-    } catch {
-      // Redis away: readiness reports it; the gauge keeps its last value.
-    }
   }
 }
