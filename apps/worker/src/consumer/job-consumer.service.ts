@@ -109,10 +109,13 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     await this.loopDone;
     await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
+    // The grace timer is cleared once the jobs drained, so a stopped worker leaves no timer behind.
+    let graceTimer: NodeJS.Timeout | undefined;
     const drained = await Promise.race([
       Promise.all(this.running.all().map((r) => r.done)).then(() => true),
-      sleep(grace).then(() => false),
+      new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), grace))),
     ]);
+    clearTimeout(graceTimer);
     if (!drained) {
       // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
       // releasing it could requeue a job that has completed.
