@@ -306,17 +306,11 @@ end
 -- key of the call, for one EXISTS over them all before any write.
 local requests = 0
 local requestArg, requestKey, jobCounts, recordCounts = {}, {}, {}, {}
-local allRecords, seen, repeated = {}, {}, false
 local a, k = 3, 3
 while a <= #ARGV do
   local jobCount = tonumber(ARGV[a + 5])
   local recordKeys = 0
   for i = 0, jobCount - 1 do recordKeys = recordKeys + #ARGV[a + PER_REQUEST + i * PER_JOB] end
-  for i = k + 2, k + 1 + recordKeys do
-    local key = KEYS[i]
-    if seen[key] then repeated = true else seen[key] = true end
-    allRecords[#allRecords + 1] = key
-  end
   requests = requests + 1
   requestArg[requests], requestKey[requests], jobCounts[requests], recordCounts[requests] = a, k, jobCount, recordKeys
   a = a + PER_REQUEST + jobCount * PER_JOB
@@ -331,13 +325,27 @@ end
 -- belongs to. A request's turn comes after writes of other requests only:
 -- records under other keys (none repeats), and list, set, idempotency and
 -- stream keys, which are never record keys; so "none existed when the call
--- began" is still true at every request's turn.
-local checkRecords = repeated
-if not repeated then
-  for first = 1, #allRecords, 1000 do
-    if redis.call('EXISTS', unpack(allRecords, first, math.min(first + 999, #allRecords))) > 0 then
-      checkRecords = true
-      break
+-- began" is still true at every request's turn. A call of one request (a
+-- plan, or a submit alone) checks its keys in its turn, with the same one
+-- EXISTS and no list of them built first.
+local checkRecords = requests == 1
+if not checkRecords then
+  local allRecords, seen = {}, {}
+  for r = 1, requests do
+    local first = requestKey[r] + 2
+    for i = first, first + recordCounts[r] - 1 do
+      local key = KEYS[i]
+      if seen[key] then checkRecords = true end
+      seen[key] = true
+      allRecords[#allRecords + 1] = key
+    end
+  end
+  if not checkRecords then
+    for first = 1, #allRecords, 1000 do
+      if redis.call('EXISTS', unpack(allRecords, first, math.min(first + 999, #allRecords))) > 0 then
+        checkRecords = true
+        break
+      end
     end
   end
 end
