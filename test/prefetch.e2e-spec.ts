@@ -109,6 +109,43 @@ describe('WORKER_PREFETCH: jobs held claimed but not started', () => {
     }
   });
 
+  it('jobs prefetched by a call that was out when shutdown began are given back at once too, not stranded until their leases lapse', async () => {
+    const slow = await submit('debug.sleep', { ms: 1000 });
+    const app = await worker({ WORKER_LEASE_MS: '5000' });
+    await expectEventually(async () => expect((await record(slow)).status).toBe('running'), 10_000, 20);
+    const quick = [await submit('debug.echo', { n: 1 }), await submit('debug.echo', { n: 2 }), await submit('debug.echo', { n: 3 }), await submit('debug.echo', { n: 4 })];
+    // Scripts wait while writes are paused: the slow job's finish (which claims the next job and
+    // prefetches three) goes out when its action ends and stays out until the pause is lifted.
+    await r.redis.call('CLIENT', 'PAUSE', '10000', 'WRITE');
+    try {
+      const startedAt = Date.parse((await record(slow)).started_at);
+      const [seconds, micros] = await r.redis.time();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, startedAt + 1300 - (Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)))));
+      app.child.kill('SIGTERM');
+      // Shutdown begins (the prefetched jobs held now, none, are given back) while the finish is out.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await r.redis.call('CLIENT', 'UNPAUSE');
+    }
+    const exit = await stopApp(app);
+    expect(exit.killed).toBe(false);
+    // The finish's answer brought jobs to hold after the worker had given back what it held: they go back too.
+    expect(await leased()).toEqual([]);
+    expect((await record(slow)).status).toBe('succeeded');
+    const states = await Promise.all(quick.map(async (id) => (await record(id)).status));
+    for (const [i, id] of quick.entries()) {
+      if (states[i] !== 'succeeded') expect(await record(id)).toMatchObject({ status: 'pending', attempts: '0', started_at: '' });
+    }
+    // At least the three prefetched ones were not run by the stopping worker, and all four run elsewhere.
+    expect(states.filter((s) => s === 'pending').length).toBeGreaterThanOrEqual(3);
+    const second = await worker({ WORKER_PREFETCH: '0' });
+    try {
+      await expectEventually(async () => expect(await Promise.all(quick.map(async (id) => (await record(id)).status))).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']), 10_000);
+    } finally {
+      await stopApp(second);
+    }
+  });
+
   it('a worker SIGKILLed while holding prefetched jobs: after its leases lapse they run elsewhere, on their first attempt', async () => {
     const { slow, quick } = await slowThenQuick(5000);
     const victim = await worker();

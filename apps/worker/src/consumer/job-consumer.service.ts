@@ -51,6 +51,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   private readonly attemptLog = new AttemptLog();
   /** WORKER_PREFETCH (SchedulingSettings.prefetch): claimed-but-not-started jobs, started here the moment a slot frees. */
   private readonly prefetched: PrefetchBuffer;
+  /** Prefetched jobs being given back because they arrived after shutdown began (see take). */
+  private readonly givingBack = new Set<Promise<void>>();
   private readonly counts: ConsumerMetrics;
   private readonly outcomes: OutcomeRecorder;
   private readonly leases: LeaseKeeper;
@@ -116,6 +118,8 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
       new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), grace))),
     ]);
     clearTimeout(graceTimer);
+    // (A job's finish that brought jobs to hold has been answered by now: its job counted as running.)
+    await Promise.all(this.givingBack);
     if (!drained) {
       // A job whose outcome is being written is left to its finish (or, failing that, to recovery):
       // releasing it could requeue a job that has completed.
@@ -186,9 +190,18 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Claimed jobs: those the claim started run now; prefetched ones wait for a slot (or take a free one at once). */
   private take(claimed: readonly ClaimedJob[], leaseHeldAt = Date.now()): void {
+    // Jobs to hold that a call asked for before shutdown began, answered after the held ones were
+    // given back: they go back at once too (held, they would wait out the grace period and a lease).
+    const late: ClaimedJob[] = [];
     for (const job of claimed) {
       if (job.startedAt) this.start(job, leaseHeldAt);
+      else if (this.stopping) late.push(job);
       else this.prefetched.hold(job, leaseHeldAt);
+    }
+    if (late.length > 0) {
+      const givingBack = this.givePrefetchedBack(late);
+      this.givingBack.add(givingBack);
+      void givingBack.finally(() => this.givingBack.delete(givingBack));
     }
     this.startPrefetched();
   }
@@ -228,7 +241,10 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Shutdown: prefetched jobs go back to their queues at once, for any worker to take. */
   private async releasePrefetched(): Promise<void> {
-    const jobs = this.prefetched.takeAll();
+    await this.givePrefetchedBack(this.prefetched.takeAll());
+  }
+
+  private async givePrefetchedBack(jobs: ClaimedJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
     this.logger.log(`released ${reply.released} of ${jobs.length} prefetched job(s) at shutdown`);
