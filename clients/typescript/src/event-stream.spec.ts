@@ -201,6 +201,58 @@ describe('followEvents on made-up answers', () => {
     expect(signalOfFirst?.aborted).toBe(true);
   });
 
+  it('counts only the time a read waits against idleTimeoutMs, not the time the caller spends on an event', async () => {
+    // Events 20 ms apart; the caller takes 150 ms over each, longer than the idle timeout of 100 ms.
+    const connect: Connect = async () => {
+      let n = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          n++;
+          controller.enqueue(bytes(frame(`${n}-0`, 'created', created(n))));
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    };
+    const reconnects: Reconnect[] = [];
+    const ids: string[] = [];
+    for await (const event of followEvents(connect, { ...settings, idleTimeoutMs: 100 }, { onReconnect: (r) => reconnects.push(r) })) {
+      ids.push(event.id);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      if (ids.length === 3) break;
+    }
+    expect(ids).toEqual(['1-0', '2-0', '3-0']);
+    expect(reconnects).toEqual([]);
+  });
+
+  it('yields nothing more once the signal is aborted, not even the rest of the chunk that held the last event', async () => {
+    const { connect } = scripted([stream(frame('1-0', 'created', created(1)) + frame('2-0', 'created', created(2)) + frame('3-0', 'created', created(3)))]);
+    const stop = new AbortController();
+    const ids: string[] = [];
+    for await (const event of followEvents(connect, settings, { signal: stop.signal })) {
+      ids.push(event.id);
+      stop.abort();
+    }
+    expect(ids).toEqual(['1-0']);
+  });
+
+  it('waits longer and longer before reconnecting to streams that open and end at once without an event, and resets after one that delivers', async () => {
+    const { connect } = scripted([stream(''), stream(''), stream(''), stream(frame('1-0', 'created', created(1))), stream(''), stream(frame('2-0', 'created', created(2)))]);
+    const delays: number[] = [];
+    const retry = { maxAttempts: 3, baseDelayMs: 40, maxJitterMs: 1000, maxRetryAfterMs: 30_000 };
+    expect(await collect(followEvents(connect, { ...settings, retry }, { onReconnect: (r) => delays.push(r.delayMs) }), 2)).toEqual(['1-0', '2-0']);
+    expect(delays).toHaveLength(5);
+    // The first of a streak: jitter alone (< 40 ms); then at least half of 40 × 2^(streak − 1).
+    expect(delays[0]).toBeLessThan(40);
+    expect(delays[1]).toBeGreaterThanOrEqual(40);
+    expect(delays[1]).toBeLessThan(80);
+    expect(delays[2]).toBeGreaterThanOrEqual(80);
+    expect(delays[2]).toBeLessThan(160);
+    // After the stream that delivered 1-0, the streak starts again.
+    expect(delays[3]).toBeLessThan(40);
+    expect(delays[4]).toBeGreaterThanOrEqual(40);
+  });
+
   it('before any event, resumes after the stream\'s own start (Relay-Stream-Position), or asks for `since` again', async () => {
     const fromNow = scripted([stream(': stream open\n\n', { drop: true, position: '7-0' }), stream(frame('8-0', 'created', created(8)))]);
     expect(await collect(followEvents(fromNow.connect, settings), 1)).toEqual(['8-0']);

@@ -88,6 +88,9 @@ export interface FollowSettings {
 /** A frame larger than this (in characters) is refused: Relay's are at most a result's size (RESULT_MAX_BYTES) and some. */
 const MAX_FRAME_CHARS = 16 * 1024 * 1024;
 
+/** A stream open at least this long before it ended counts as healthy, events or not (reconnectDelayMs's streak). */
+const HEALTHY_OPEN_MS = 5000;
+
 /** The answer header that tells a stream's start (README "Events"). */
 const STREAM_POSITION = 'relay-stream-position';
 
@@ -160,6 +163,8 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
   let lastEventId = options.lastEventId;
   let eventSeen = lastEventId !== undefined;
   let attempt = 0;
+  // Opened streams in a row that ended soon without an event (reconnectDelayMs).
+  let emptyStreak = 0;
   let current: AbortController | undefined;
   const stop = () => current?.abort(signal?.reason);
   signal?.addEventListener('abort', stop);
@@ -199,30 +204,36 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
       if (!eventSeen && !settings.startsAtSince && position !== null) lastEventId = position;
       const reader = res.body.getReader();
       const decoder = new SseFrameDecoder();
+      const openedAt = Date.now();
+      let delivered = false;
       let reason: Reconnect['reason'] = 'ended';
       let dropped: unknown;
-      // Restarted by every chunk (heartbeats included); when it fires, the read below fails: 'dropped'.
+      // Runs only while a read waits (not while the caller holds an event): when it fires, the read fails: 'dropped'.
       const idle = () => connection.abort(new Error(`the stream sent nothing for ${settings.idleTimeoutMs} ms`));
-      let idleTimer = setTimeout(idle, settings.idleTimeoutMs);
+      let idleTimer: ReturnType<typeof setTimeout> | undefined;
       try {
         for (;;) {
           let chunk: Awaited<ReturnType<typeof reader.read>>;
+          idleTimer = setTimeout(idle, settings.idleTimeoutMs);
           try {
             chunk = await reader.read();
-            clearTimeout(idleTimer);
-            idleTimer = setTimeout(idle, settings.idleTimeoutMs);
           } catch (error) {
             if (signal?.aborted) return;
             reason = 'dropped';
             dropped = error;
             break;
+          } finally {
+            clearTimeout(idleTimer);
           }
           if (chunk.done) break;
           // A frame that is no Relay event throws (EventStreamProtocolError): asking again would bring it again.
           for (const message of decoder.push(chunk.value)) {
+            // Aborted while the caller held the previous event: nothing more comes, even from this chunk.
+            if (signal?.aborted) return;
             const event = toStreamEvent(message);
             lastEventId = event.id;
             eventSeen = true;
+            delivered = true;
             yield event;
             if (settings.endsAfterFinal && FINAL_EVENT_TYPES.includes(event.type as JobEvent['type'])) return;
           }
@@ -232,7 +243,9 @@ export async function* followEvents(connect: Connect, settings: FollowSettings, 
         // Whatever ends the reading (the caller's break included) closes the connection.
         connection.abort();
       }
-      await pause({ attempt: 1, delayMs: reconnectDelayMs(settings.retry), lastEventId, reason, ...(dropped !== undefined ? { error: dropped } : {}) }, options);
+      emptyStreak = delivered || Date.now() - openedAt >= HEALTHY_OPEN_MS ? 1 : emptyStreak + 1;
+      const delayMs = reconnectDelayMs(settings.retry, Math.random, emptyStreak);
+      await pause({ attempt: 1, delayMs, lastEventId, reason, ...(dropped !== undefined ? { error: dropped } : {}) }, options);
     }
   } finally {
     signal?.removeEventListener('abort', stop);

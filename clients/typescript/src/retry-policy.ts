@@ -65,9 +65,15 @@ export function retryDelayMs(failed: FailedTry, options: RetryOptions, random: (
  * baseDelayMs), so the clients of an API replica that shuts down, which all
  * lose their streams in the same instant, come back spread out rather than
  * together. A reconnect that then fails goes on under retryDelayMs.
+ * `streak`: streams in a row that ended soon after opening without an event
+ * (a server answering 200 and closing at once): from the second on, the
+ * wait grows like a retry's, at least half of baseDelayMs × 2^(streak−1)
+ * (capped by maxJitterMs), so such a server is not asked again and again.
  */
-export function reconnectDelayMs(options: RetryOptions, random: () => number = Math.random): number {
-  return jitterMs(1, options, random);
+export function reconnectDelayMs(options: RetryOptions, random: () => number = Math.random, streak = 1): number {
+  if (streak <= 1) return jitterMs(1, options, random);
+  const cap = Math.min(options.maxJitterMs, options.baseDelayMs * 2 ** (streak - 1));
+  return Math.floor(cap / 2 + random() * (cap / 2));
 }
 
 /** A random extra of up to baseDelayMs × 2^(attempt−1), at most maxJitterMs. */

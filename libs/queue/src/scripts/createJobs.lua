@@ -17,8 +17,10 @@
   entries it adds to the pending list, the delayed set and its status index
   are gathered and written once every request has had its turn, one command
   per key (in chunks), in request order: the list, sets and indexes end
-  exactly as per-request LPUSH/ZADD would leave them (the keys' types were
-  checked before the call's first write, so these cannot raise either). A
+  exactly as per-request LPUSH/ZADD would leave them (each key's type was
+  checked before the first write of the request that first used it, and
+  nothing in the call writes these keys before the end, so these cannot
+  raise either). A
   later request of the call sees an earlier one's records and idempotency
   key (a replay), and its quota counts the index entries gathered for its
   workspace so far. Key types are checked once per key per call (requests
@@ -356,7 +358,8 @@ for r = 1, requests do
 end
 
 -- The gathered entries of every request answered 'created'. Their keys'
--- types were checked before the call's first write, so none of these raises.
+-- types were checked before the first write of the request that first used
+-- each, and nothing in the call writes them before this, so none of these raises.
 for _, key in ipairs(indexKeys) do callChunked('ZADD', key, indexMembers[key]) end
 if #pendingEntries > 0 then callChunked('LPUSH', KEYS[1], pendingEntries) end
 if #delayedPairs > 0 then callChunked('ZADD', KEYS[2], delayedPairs) end
