@@ -17,6 +17,7 @@ import { PrefetchBuffer } from './prefetch-buffer.js';
 import { QueueChores } from './queue-chores.js';
 import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { SchedulingSettings } from './scheduling-settings.js';
+import { drainedWithin } from '../drained-within.js';
 
 const BLOCK_SECONDS = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -111,13 +112,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     await this.loopDone;
     await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
-    // The grace timer is cleared once the jobs drained, so a stopped worker leaves no timer behind.
-    let graceTimer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      Promise.all(this.running.all().map((r) => r.done)).then(() => true),
-      new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), grace))),
-    ]);
-    clearTimeout(graceTimer);
+    const drained = await drainedWithin(Promise.all(this.running.all().map((r) => r.done)), grace);
     // (A job's finish that brought jobs to hold has been answered by now: its job counted as running.)
     await Promise.all(this.givingBack);
     if (!drained) {

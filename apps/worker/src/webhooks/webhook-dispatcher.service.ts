@@ -8,6 +8,7 @@ import { MetricChildren, RelayMetrics, WorkspaceLabelPolicy } from '@relay/telem
 import type { Counter } from 'prom-client';
 import { retryDelayMs } from '../consumer/retry-policy.js';
 import { WebhookSender, type SendOutcome } from './webhook-sender.js';
+import { drainedWithin } from '../drained-within.js';
 
 /** Events read per workspace per fan-out call (the call repeats at once while more wait). */
 const FANOUT_BATCH = 500;
@@ -61,7 +62,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.wake?.();
     await this.loopDone;
     const sends = () => Promise.all([...this.inFlight.values()].map((s) => s.done));
-    const drained = await Promise.race([sends().then(() => true), sleep(this.config.WORKER_SHUTDOWN_GRACE_MS).then(() => false)]);
+    const drained = await drainedWithin(sends(), this.config.WORKER_SHUTDOWN_GRACE_MS);
     if (!drained) {
       for (const send of this.inFlight.values()) send.abort.abort();
       await sends();
