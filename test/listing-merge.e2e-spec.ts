@@ -65,6 +65,18 @@ describe('listing without a status filter merges the status indexes', () => {
     return res.body as Page;
   }
 
+  /** Every item of an unfiltered listing, page by page of `limit`, following next_cursor to the end. */
+  async function walkAll(ws: string, limit: number): Promise<Item[]> {
+    const seen: Item[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const p = await page(ws, { limit, cursor: cursor ?? undefined });
+      seen.push(...p.items);
+      cursor = p.next_cursor;
+    } while (cursor !== null);
+    return seen;
+  }
+
   beforeAll(async () => {
     server = await fileRedis();
     redis = server.redis;
@@ -215,13 +227,7 @@ describe('listing without a status filter merges the status indexes', () => {
     await redis.zadd(`ai:index:${ws}:status:running`, 0, member);
 
     for (const limit of [1, 2, 100]) {
-      const seen: Item[] = [];
-      let cursor: string | null | undefined;
-      do {
-        const p = await page(ws, { limit, cursor: cursor ?? undefined });
-        seen.push(...p.items);
-        cursor = p.next_cursor;
-      } while (cursor !== null);
+      const seen = await walkAll(ws, limit);
       expect([limit, ids(seen)]).toEqual([limit, ids(jobs)]);
       expect(seen.find((i) => i.job_id === job.jobId)?.status).toBe('succeeded');
     }
@@ -266,13 +272,7 @@ describe('listing without a status filter merges the status indexes', () => {
             await redis.zadd(`ai:index:${ws}:status:${j.status}`, 0, `${created}/${j.id}`);
             jobs.push({ job_id: j.id, created_at: created });
           }
-          const seen: Item[] = [];
-          let cursor: string | null | undefined;
-          do {
-            const p = await page(ws, { limit, cursor: cursor ?? undefined });
-            seen.push(...p.items);
-            cursor = p.next_cursor;
-          } while (cursor !== null);
+          const seen = await walkAll(ws, limit);
           expect(ids(seen)).toEqual(ids(newestFirst(jobs)));
         },
       ),
