@@ -2,6 +2,7 @@
 export { JOB_FIELDS, PROGRESS_FIELDS, JOB_STATUSES, FINAL_STATUSES, JOB_ID_PATTERN, isJobStatus, type Job, type JobStatus } from './job-record.js';
 export { indexMember } from './index-member.js';
 export { QueueModule } from './queue.module.js';
+export { settledWithin } from './settled-within.js';
 // scripts/: every Lua script behind one typed injectable.
 export { QueueScripts, IDEMPOTENCY_TTL_SECONDS } from './scripts/queue-scripts.js';
 export type {

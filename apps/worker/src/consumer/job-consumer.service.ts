@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { Redis, isRedisUnavailableError, unavailabilityReason } from '@relay/redis';
-import { CancelChannel, WorkQueue, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
+import { CancelChannel, WorkQueue, settledWithin, type ClaimedJob, type FinishItem, type FinishResult } from '@relay/queue';
 import { RelayMetrics, WorkspaceLabelPolicy, withLogContext } from '@relay/telemetry';
 import { AttemptLog } from './attempt-log.js';
 import { ClaimRequests } from './claim-requests.js';
@@ -17,7 +17,6 @@ import { PrefetchBuffer } from './prefetch-buffer.js';
 import { QueueChores } from './queue-chores.js';
 import { RunningJobs, startingJob, type RunningJob } from './running-jobs.js';
 import { SchedulingSettings } from './scheduling-settings.js';
-import { drainedWithin } from '../drained-within.js';
 
 const BLOCK_SECONDS = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +111,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     await this.loopDone;
     await this.releasePrefetched();
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
-    const drained = await drainedWithin(Promise.all(this.running.all().map((r) => r.done)), grace);
+    const drained = await settledWithin(Promise.all(this.running.all().map((r) => r.done)), grace);
     // (A job's finish that brought jobs to hold has been answered by now: its job counted as running.)
     await Promise.all(this.givingBack);
     if (!drained) {

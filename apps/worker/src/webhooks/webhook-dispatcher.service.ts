@@ -3,12 +3,11 @@ import { hostname } from 'node:os';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { RelayConfig } from '@relay/config';
 import { isRedisUnavailableError } from '@relay/redis';
-import { WebhookScripts, type ClaimedDelivery, type DeliveryFinish, type DeliveryResult } from '@relay/queue';
+import { WebhookScripts, settledWithin, type ClaimedDelivery, type DeliveryFinish, type DeliveryResult } from '@relay/queue';
 import { MetricChildren, RelayMetrics, WorkspaceLabelPolicy } from '@relay/telemetry';
 import type { Counter } from 'prom-client';
 import { retryDelayMs } from '../consumer/retry-policy.js';
 import { WebhookSender, type SendOutcome } from './webhook-sender.js';
-import { drainedWithin } from '../drained-within.js';
 
 /** Events read per workspace per fan-out call (the call repeats at once while more wait). */
 const FANOUT_BATCH = 500;
@@ -62,7 +61,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, BeforeApplicat
     this.wake?.();
     await this.loopDone;
     const sends = () => Promise.all([...this.inFlight.values()].map((s) => s.done));
-    const drained = await drainedWithin(sends(), this.config.WORKER_SHUTDOWN_GRACE_MS);
+    const drained = await settledWithin(sends(), this.config.WORKER_SHUTDOWN_GRACE_MS);
     if (!drained) {
       for (const send of this.inFlight.values()) send.abort.abort();
       await sends();

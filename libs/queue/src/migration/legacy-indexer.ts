@@ -5,6 +5,7 @@ import { Redis, RedisKeys, isRedisUnavailableError } from '@relay/redis';
 import { QueueScripts } from '../scripts/queue-scripts.js';
 import { JobStore } from '../store/job-store.js';
 import { LegacyIndexPass, type IndexSweepResult, type SharedPassOutcome } from './legacy-index-pass.js';
+import { settledWithin } from '../settled-within.js';
 
 export type { IndexSweepResult } from './legacy-index-pass.js';
 
@@ -67,9 +68,7 @@ export class LegacyIndexer implements OnModuleDestroy {
    */
   async waitBriefly(ms: number): Promise<void> {
     if (!this.started || this.firstPassSeen || Date.now() - this.failedAt < RETRY_AFTER_FAILURE_MS) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.firstPass, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
+    await settledWithin(this.firstPass, ms);
   }
 
   /** One pass of the shared sweep now, as this process (what every tick runs), after any pass of this process in progress. */
