@@ -136,11 +136,12 @@ local function startEntry(entry, c, claims)
   c.legacyOnly = legacyOnly
   if f[1] ~= 'pending' or not f[7] then return false end
   local member = indexMember(f[7], jobId)
+  local attemptNumber = (tonumber(f[2]) or 0) + 1
   -- As text once: every write below would otherwise have Redis format the number again.
-  local attempts = tostring((tonumber(f[2]) or 0) + 1)
+  local attempts = tostring(attemptNumber)
   local provider, name = f[3] or '', f[4] or ''
   local writes = c.writes
-  if tonumber(attempts) > c.maxAttempts then
+  if attemptNumber > c.maxAttempts then
     setAll(copies, 'status', 'failed', 'error', GAVE_UP, 'updated_at', c.nowIso, 'finished_at', c.nowIso)
     expireAll(copies, c.retention)
     batchMoveStatus(writes, ws, member, 'pending', 'failed')

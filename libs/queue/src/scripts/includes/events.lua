@@ -48,12 +48,14 @@ end
 
 -- attempt: integer (text, or a number: text saves Redis formatting it); atIso: Redis time,
 -- ISO 8601 with ms. Returns true when the event was appended.
+-- appendEvent with one extra field (result, error, reason, run_at: the usual extra), no table built.
+local function appendEventWith(ws, eventType, jobId, action, status, attempt, atIso, field, value)
+  return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
+    'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso, field, value))
+end
+
 local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso, extra)
-  if extra and #extra == 2 then
-    -- One pair (run_at, reason, ...), the usual extra: no table built here either.
-    return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
-      'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso, extra[1], extra[2]))
-  end
+  if extra and #extra == 2 then return appendEventWith(ws, eventType, jobId, action, status, attempt, atIso, extra[1], extra[2]) end
   if extra then
     local args = {'XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
       'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso}
@@ -63,12 +65,6 @@ local function appendEvent(ws, eventType, jobId, action, status, attempt, atIso,
   -- The common case builds no table.
   return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
     'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso))
-end
-
--- appendEvent with one extra field (result, error, reason: the hot path's finals), no table built.
-local function appendEventWith(ws, eventType, jobId, action, status, attempt, atIso, field, value)
-  return appended(redis.pcall('XADD', streamKey(ws), 'MAXLEN', '~', eventStream.maxLen, '*',
-    'type', eventType, 'job_id', jobId, 'action', action, 'status', status, 'attempt', attempt, 'at', atIso, field, value))
 end
 
 -- Appends of this call skipped because the stream's key holds another type.
