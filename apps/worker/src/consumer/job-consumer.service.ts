@@ -109,7 +109,7 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
     this.running.wake();
     this.blocking?.disconnect();
     await this.loopDone;
-    await this.releasePrefetched();
+    await this.givePrefetchedBack(this.prefetched.takeAll());
     const grace = this.config.WORKER_SHUTDOWN_GRACE_MS;
     const drained = await settledWithin(Promise.all(this.running.all().map((r) => r.done)), grace);
     // (A job's finish that brought jobs to hold has been answered by now: its job counted as running.)
@@ -234,10 +234,6 @@ export class JobConsumer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** Shutdown: prefetched jobs go back to their queues at once, for any worker to take. */
-  private async releasePrefetched(): Promise<void> {
-    await this.givePrefetchedBack(this.prefetched.takeAll());
-  }
-
   private async givePrefetchedBack(jobs: ClaimedJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const reply = await this.queue.release(jobs, this.config.JOB_RETENTION_SECONDS).catch(() => ({ released: 0 }));
